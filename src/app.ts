@@ -1,0 +1,132 @@
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import { type BusinessCalendar, massachusettsCalendar } from './domain/calendar.js';
+import { ServiceClock } from './domain/clock.js';
+import { openapiOptions } from './http/openapi.js';
+import authPlugin from './http/plugins/auth.js';
+import errorsPlugin from './http/plugins/errors.js';
+import metricsPlugin from './http/plugins/metrics.js';
+import { ProblemSchema, problem, sendProblem } from './http/problem.js';
+import apiKeyRoutes from './http/routes/apiKeys.js';
+import carrierRoutes from './http/routes/carriers.js';
+import clockRoutes from './http/routes/clock.js';
+import healthRoutes from './http/routes/health.js';
+import referenceRoutes from './http/routes/reference.js';
+import { ApiKeyStore } from './store/apiKeys.js';
+import { CarrierStore } from './store/carriers.js';
+import type { Database } from './store/db.js';
+
+export interface AppOptions {
+  config: Config;
+  /** The caller owns the database: buildApp never closes it. */
+  database: Database;
+  clock?: ServiceClock;
+  calendar?: BusinessCalendar;
+  logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    clock: ServiceClock;
+  }
+}
+
+/** Secrets never reach a log line, whatever object carries them. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.secret',
+  '*.accountNumber',
+  '*.cardNumber',
+  '*.cvv',
+  '*.securityCode',
+  '*.*.accountNumber',
+  'err.detail',
+  '*.detail',
+];
+
+/**
+ * Bodies are validated without any type coercion (`amountCents: true` is a 400, never 1);
+ * the query string and path parameters are text by nature, so they alone may be parsed to numbers.
+ */
+function validatorFactory() {
+  const base = AjvCompiler();
+  return (externalSchemas: unknown, options: { customOptions: Record<string, unknown> }) => {
+    const strict = base(
+      externalSchemas as never,
+      { ...options, customOptions: { ...options.customOptions, coerceTypes: false } } as never,
+    );
+    const text = base(
+      externalSchemas as never,
+      { ...options, customOptions: { ...options.customOptions, coerceTypes: true } } as never,
+    );
+    return (ctx: { httpPart?: string }) =>
+      (ctx.httpPart === 'querystring' || ctx.httpPart === 'params' ? text : strict)(ctx as never);
+  };
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config, database } = opts;
+  const clock = opts.clock ?? new ServiceClock();
+  const calendar = opts.calendar ?? massachusettsCalendar;
+  void calendar;
+
+  const loggerOption =
+    opts.logger === undefined
+      ? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }
+      : opts.logger;
+  const app = Fastify({
+    ...(loggerOption && typeof (loggerOption as FastifyBaseLogger).child === 'function'
+      ? { loggerInstance: loggerOption as FastifyBaseLogger }
+      : { logger: loggerOption as FastifyServerOptions['logger'] }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    return503OnClosing: false,
+    ajv: {
+      customOptions: { removeAdditional: false, useDefaults: true, allErrors: true, coerceTypes: false },
+    },
+    schemaController: { compilersFactory: { buildValidator: validatorFactory() as never } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('clock', clock);
+  app.addSchema(ProblemSchema);
+
+  // Graceful shutdown: requests already running finish; new ones are told to come back.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close').header('retry-after', '5');
+      return sendProblem(reply, problem(503, 'shutting_down', 'Service unavailable', 'The service is shutting down.'));
+    }
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { apiKeys: new ApiKeyStore(database.db) });
+  await app.register(swagger, openapiOptions);
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  await app.register(metricsPlugin);
+
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  const carriers = new CarrierStore(database.db);
+  await app.register(healthRoutes, { database });
+  await app.register(referenceRoutes);
+  await app.register(carrierRoutes, { carriers });
+  await app.register(apiKeyRoutes, { apiKeys: new ApiKeyStore(database.db), carriers, clock });
+  await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,86 @@
+/**
+ * Calendar dates are ISO strings `YYYY-MM-DD` (branded), compared lexically.
+ * Arithmetic is done in UTC so no local time zone can shift a day.
+ */
+export type IsoDate = string & { readonly __brand: 'IsoDate' };
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function isIsoDate(value: string): value is IsoDate {
+  const m = ISO_DATE.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+export function isoDate(value: string): IsoDate {
+  if (!isIsoDate(value)) throw new RangeError(`not a calendar date: ${value}`);
+  return value;
+}
+
+export function dateFromParts(year: number, month: number, day: number): IsoDate {
+  const t = new Date(Date.UTC(year, month - 1, day));
+  return t.toISOString().slice(0, 10) as IsoDate;
+}
+
+export function parts(date: IsoDate): { year: number; month: number; day: number } {
+  return { year: Number(date.slice(0, 4)), month: Number(date.slice(5, 7)), day: Number(date.slice(8, 10)) };
+}
+
+export function addDays(date: IsoDate, days: number): IsoDate {
+  const { year, month, day } = parts(date);
+  return dateFromParts(year, month, day + days);
+}
+
+export function addMonths(date: IsoDate, months: number): IsoDate {
+  const { year, month, day } = parts(date);
+  if (day > 28) throw new RangeError('addMonths is only defined for days 1..28');
+  return dateFromParts(year, month + months, day);
+}
+
+/** 0 = Sunday .. 6 = Saturday */
+export function weekday(date: IsoDate): number {
+  const { year, month, day } = parts(date);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+}
+
+export function firstOfMonth(date: IsoDate): IsoDate {
+  const { year, month } = parts(date);
+  return dateFromParts(year, month, 1);
+}
+
+export function isFirstOfMonth(date: IsoDate): boolean {
+  return date.endsWith('-01');
+}
+
+/** Whole days from `a` to `b` (positive when b is later). */
+export function daysBetween(a: IsoDate, b: IsoDate): number {
+  const pa = parts(a);
+  const pb = parts(b);
+  return Math.round((Date.UTC(pb.year, pb.month - 1, pb.day) - Date.UTC(pa.year, pa.month - 1, pa.day)) / 86_400_000);
+}
+
+export const BUSINESS_TIME_ZONE = 'America/New_York';
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date of an instant in a time zone (default: the business time zone). */
+export function businessDateOf(instant: Date, timeZone: string = BUSINESS_TIME_ZONE): IsoDate {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  const p = f.formatToParts(instant);
+  const get = (type: string) => p.find((x) => x.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}` as IsoDate;
+}
+
+export function minDate(a: IsoDate, b: IsoDate): IsoDate {
+  return a <= b ? a : b;
+}
+
+export function maxDate(a: IsoDate, b: IsoDate): IsoDate {
+  return a >= b ? a : b;
+}

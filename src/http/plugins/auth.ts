@@ -1,0 +1,85 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Principal, Role } from '../../domain/principal.js';
+import type { ApiKeyStore } from '../../store/apiKeys.js';
+import { problem, sendProblem } from '../problem.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route: roles, or 'public'. Every route must declare it. */
+    auth?: readonly Role[] | 'public';
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The authenticated caller; only valid on routes that declare roles. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route has no authenticated principal');
+  return request.principal;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,200})$/;
+const PROBLEM_REF = { $ref: 'Problem#' };
+
+function unauthorized(reply: FastifyReply, detail: string) {
+  reply.header('www-authenticate', 'Bearer realm="premium-billing"');
+  return sendProblem(reply, problem(401, 'unauthorized', 'Unauthorized', detail));
+}
+
+/** GET /v1/carriers/:id -> getCarriersById: stable names for generated clients. */
+function operationId(route: RouteOptions): string {
+  const method = (Array.isArray(route.method) ? route.method[0] : route.method) as string;
+  const words = route.url
+    .split('/')
+    .filter((s) => s && s !== 'v1')
+    .map((s) => (s.startsWith(':') ? `By-${s.slice(1)}` : s))
+    .flatMap((s) => s.split(/[-.]/))
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1));
+  return method.toLowerCase() + words.join('');
+}
+
+async function authPlugin(app: FastifyInstance, opts: { apiKeys: ApiKeyStore }) {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const auth = route.config?.auth;
+    if (auth === undefined) {
+      if (route.url.startsWith('/v1')) throw new Error(`route ${route.method} ${route.url} declares no auth`);
+      return;
+    }
+    route.schema ??= {};
+    const schema = route.schema as Record<string, unknown>;
+    schema.response ??= {};
+    const responses = schema.response as Record<string, unknown>;
+    schema.operationId ??= operationId(route);
+    if (auth === 'public') {
+      schema.security = [];
+      return;
+    }
+    schema.security = [{ bearerAuth: [] }];
+    responses[401] ??= { ...PROBLEM_REF, description: 'Missing, unknown or revoked API key' };
+    responses[403] ??= { ...PROBLEM_REF, description: `Only for roles: ${auth.join(', ')}` };
+    const roles = new Set<Role>(auth);
+    const check = async (request: FastifyRequest, reply: FastifyReply) => {
+      const header = request.headers.authorization;
+      if (!header) return unauthorized(reply, 'Send Authorization: Bearer <api key>.');
+      const m = BEARER.exec(header);
+      if (!m?.[1]) return unauthorized(reply, 'The Authorization header must be "Bearer <api key>".');
+      const principal = await opts.apiKeys.principalForSecret(m[1]);
+      if (!principal) return unauthorized(reply, 'The API key is unknown or revoked.');
+      request.principal = principal;
+      if (!roles.has(principal.role)) {
+        return sendProblem(
+          reply,
+          problem(403, 'forbidden', 'Forbidden', `The ${principal.role} role may not use this endpoint.`),
+        );
+      }
+    };
+    const existing = route.onRequest;
+    route.onRequest = existing ? [check, ...(Array.isArray(existing) ? existing : [existing])] : [check];
+  });
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['errors'] });

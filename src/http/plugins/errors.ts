@@ -1,0 +1,147 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import FindMyWay from 'find-my-way';
+import { DomainError, type ErrorKind } from '../../domain/errors.js';
+import { problem, sendProblem } from '../problem.js';
+
+const KIND_STATUS = {
+  not_found: 404,
+  conflict: 409,
+  rule: 422,
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+} as const satisfies Record<ErrorKind, number>;
+
+/** Errors thrown by fastify itself or its plugins, mapped to stable codes. */
+const FASTIFY_CODES: Record<string, { status: number; code: string; title: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', title: 'Request body too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    title: 'Unsupported media type',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'malformed_request', title: 'Invalid Content-Length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_body', title: 'Empty JSON body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_body', title: 'Malformed JSON body' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'malformed_request', title: 'Malformed request' },
+};
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+function validationErrors(part: string, issues: ValidationIssue[]) {
+  return issues.map((v) => {
+    let field = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const extra = (v.params.missingProperty ?? v.params.additionalProperty) as string | undefined;
+    if (extra) field = field ? `${field}.${extra}` : extra;
+    const message = v.keyword === 'additionalProperties' ? 'is not allowed' : (v.message ?? 'is invalid');
+    return { field: field ? `${part}.${field}` : part, message };
+  });
+}
+
+async function errorsPlugin(app: FastifyInstance) {
+  // A second router that knows every (method, path) lets an unknown method on a known path be 405.
+  const known = FindMyWay();
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const set = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const m of methods) set.add(m);
+    if (!methodsByPath.has(route.url)) {
+      methodsByPath.set(route.url, set);
+      known.on('GET', route.url, () => {}, { path: route.url });
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const found = known.find('GET', path);
+    const routePath = (found?.store as { path?: string } | undefined)?.path;
+    if (routePath) {
+      const allowed = [...(methodsByPath.get(routePath) ?? [])].filter((m) => m !== 'HEAD');
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(
+        reply,
+        problem(
+          405,
+          'method_not_allowed',
+          'Method not allowed',
+          `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}.`,
+        ),
+      );
+    }
+    return sendProblem(reply, problem(404, 'not_found', 'Not found', `No resource at ${path}.`));
+  });
+
+  app.setErrorHandler((error: FastifyError & { validationContext?: string }, request: FastifyRequest, reply) => {
+    if (error instanceof DomainError) {
+      const status = KIND_STATUS[error.kind];
+      return sendProblem(reply, problem(status, error.code, error.title, error.message, error.extra));
+    }
+    if (error.validation) {
+      const part = error.validationContext ?? 'body';
+      return sendProblem(
+        reply,
+        problem(400, 'validation_failed', 'Request validation failed', error.message, {
+          errors: validationErrors(part, error.validation as ValidationIssue[]),
+        }),
+      );
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) {
+      return sendProblem(reply, problem(mapped.status, mapped.code, mapped.title, error.message));
+    }
+    const status = error.statusCode ?? 500;
+    if (status === 429) {
+      return sendProblem(reply, problem(429, 'rate_limited', 'Too many requests', error.message));
+    }
+    if (status === 503) {
+      return sendProblem(reply, problem(503, 'service_unavailable', 'Service unavailable', 'Try again shortly.'));
+    }
+    if (status >= 400 && status < 500) {
+      return sendProblem(reply, problem(status, 'bad_request', 'Bad request', error.message));
+    }
+    // 5xx: log what we know (never pg's `detail`, which can carry row values) and hide it from the caller.
+    const pgLike = error as FastifyError & { code?: string; routine?: string };
+    request.log.error(
+      { err: { type: error.name, message: error.message, code: pgLike.code, stack: error.stack } },
+      'unhandled error',
+    );
+    if (isDatabaseUnavailable(pgLike)) {
+      reply.header('retry-after', '5');
+      return sendProblem(
+        reply,
+        problem(503, 'database_unavailable', 'Service unavailable', 'The database is unavailable; retry shortly.'),
+      );
+    }
+    return sendProblem(
+      reply,
+      problem(
+        500,
+        'internal_error',
+        'Internal server error',
+        'An unexpected error occurred. Quote the requestId when reporting it.',
+      ),
+    );
+  });
+}
+
+/** Connection-level failures: the request can be retried once the database is back. */
+export function isDatabaseUnavailable(err: { code?: string; message?: string }): boolean {
+  const code = err.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(
+      code,
+    ) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      err.message ?? '',
+    )
+  );
+}
+
+export default fp(errorsPlugin, { name: 'errors', fastify: '5.x' });

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import type { Clock } from '../../domain/clock.js';
+import { DomainError, notFound } from '../../domain/errors.js';
+import { ROLES } from '../../domain/principal.js';
+import type { ApiKey, ApiKeyStore } from '../../store/apiKeys.js';
+import type { CarrierStore } from '../../store/carriers.js';
+import { Closed, IdParams, type IdParamsT, Instant, problems } from '../schemas/common.js';
+
+const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const CreateKey = Closed({
+  role: Role,
+  carrierId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 63, description: 'Required for, and only for, role carrier' }),
+  ),
+  name: Type.String({ minLength: 1, maxLength: 200, examples: ['member portal'] }),
+});
+const KeyFields = {
+  id: Type.String(),
+  role: Role,
+  carrierId: Type.Union([Type.String(), Type.Null()]),
+  name: Type.String(),
+  createdAt: Instant(),
+};
+const KeyView = Closed({ ...KeyFields, revokedAt: Type.Union([Instant(), Type.Null()]) });
+const CreatedKey = Closed({ ...KeyFields, secret: Type.String({ description: 'Shown once; stored only as a hash' }) });
+
+const view = (k: ApiKey) => ({
+  id: k.id,
+  role: k.role,
+  carrierId: k.carrierId,
+  name: k.name,
+  createdAt: k.createdAt.toISOString(),
+});
+
+export default async function apiKeyRoutes(
+  app: FastifyInstance,
+  opts: { apiKeys: ApiKeyStore; carriers: CarrierStore; clock: Clock },
+) {
+  app.post<{ Body: Static<typeof CreateKey> }>(
+    '/v1/api-keys',
+    {
+      config: { auth: ['ops'] },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Create an API key (the secret is returned once)',
+        body: CreateKey,
+        response: { 201: CreatedKey, ...problems(400, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { role, carrierId, name } = request.body;
+      if ((role === 'carrier') !== (carrierId !== undefined)) {
+        throw new DomainError('carrier_scope_required', 'carrierId is required for role carrier and only for it.');
+      }
+      if (carrierId !== undefined && !(await opts.carriers.get(carrierId))) {
+        throw new DomainError('carrier_not_found', `Carrier ${carrierId} does not exist.`);
+      }
+      const { key, secret } = await opts.apiKeys.create({ role, carrierId: carrierId ?? null, name });
+      return reply.code(201).send({ ...view(key), secret });
+    },
+  );
+
+  app.delete<{ Params: IdParamsT }>(
+    '/v1/api-keys/:id',
+    {
+      config: { auth: ['ops'] },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Revoke an API key at once',
+        params: IdParams,
+        response: { 200: KeyView, ...problems(404) },
+      },
+    },
+    async (request) => {
+      const key = await opts.apiKeys.revoke(request.params.id, opts.clock.now());
+      if (!key) throw notFound('API key', request.params.id);
+      return { ...view(key), revokedAt: key.revokedAt?.toISOString() ?? null };
+    },
+  );
+}

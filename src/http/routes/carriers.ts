@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { notFound } from '../../domain/errors.js';
+import { tidyName } from '../../domain/names.js';
+import type { Carrier, CarrierStore } from '../../store/carriers.js';
+import { Closed, DataOf, IdParams, type IdParamsT, Instant, problems } from '../schemas/common.js';
+
+const CarrierSchema = Closed(
+  {
+    id: Type.String({ description: 'Slug chosen by ops', examples: ['bcbsma'] }),
+    name: Type.String({ examples: ['Blue Cross Blue Shield of Massachusetts'] }),
+    createdAt: Instant(),
+  },
+  { $id: 'Carrier' },
+);
+const CreateCarrier = Closed({
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', examples: ['bcbsma'] }),
+  name: Type.String({
+    minLength: 1,
+    maxLength: 200,
+    pattern: '\\S',
+    examples: ['Blue Cross Blue Shield of Massachusetts'],
+  }),
+});
+
+const view = (c: Carrier) => ({ id: c.id, name: c.name, createdAt: c.createdAt.toISOString() });
+
+export default async function carrierRoutes(app: FastifyInstance, opts: { carriers: CarrierStore }) {
+  app.addSchema(CarrierSchema);
+  const CarrierRef = Type.Unsafe<Static<typeof CarrierSchema>>({ $ref: 'Carrier#' });
+
+  app.post<{ Body: Static<typeof CreateCarrier> }>(
+    '/v1/carriers',
+    {
+      config: { auth: ['ops'] },
+      schema: {
+        tags: ['carriers'],
+        summary: 'Register a carrier',
+        body: CreateCarrier,
+        response: { 201: CarrierRef, ...problems(400, 409) },
+      },
+    },
+    async (request, reply) => {
+      const carrier = await opts.carriers.create(request.body.id, tidyName(request.body.name));
+      return reply.code(201).send(view(carrier));
+    },
+  );
+
+  app.get(
+    '/v1/carriers',
+    {
+      config: { auth: ['ops', 'connector', 'carrier'] },
+      schema: { tags: ['carriers'], summary: 'List carriers', response: { 200: DataOf(CarrierRef) } },
+    },
+    async () => ({ data: (await opts.carriers.list()).map(view) }),
+  );
+
+  app.get<{ Params: IdParamsT }>(
+    '/v1/carriers/:id',
+    {
+      config: { auth: ['ops', 'connector', 'carrier'] },
+      schema: {
+        tags: ['carriers'],
+        summary: 'Get a carrier',
+        params: IdParams,
+        response: { 200: CarrierRef, ...problems(404) },
+      },
+    },
+    async (request) => {
+      const carrier = await opts.carriers.get(request.params.id);
+      if (!carrier) throw notFound('carrier', request.params.id);
+      return view(carrier);
+    },
+  );
+}

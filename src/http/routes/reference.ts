@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { CHANNELS, channelRules, PAYMENT_METHODS } from '../../domain/channels.js';
+import { paymentDeadlines } from '../../domain/deadlines.js';
+import { Closed, DataOf, IsoDate, problems } from '../schemas/common.js';
+
+const Method = Type.Union(PAYMENT_METHODS.map((m) => Type.Literal(m)));
+const ChannelRule = Closed({
+  channel: Type.Union(CHANNELS.map((c) => Type.Literal(c))),
+  accepted: Type.Array(Method),
+  notAccepted: Type.Array(Method, { description: 'What the Health Connector tells members is not accepted' }),
+  needs: Type.Array(Type.String()),
+  phoneNumbers: Type.Optional(Closed({ voice: Type.String(), tty: Type.String() })),
+  payableTo: Type.Optional(Type.String()),
+  mailTo: Type.Optional(
+    Closed({
+      name: Type.String(),
+      line1: Type.String(),
+      city: Type.String(),
+      state: Type.String(),
+      postalCode: Type.String(),
+    }),
+  ),
+});
+
+const DeadlinesQuery = Closed({ year: Type.Integer({ minimum: 1900, maximum: 9999, examples: [2021] }) });
+const Deadline = Closed({
+  coverageStart: IsoDate('First day of the coverage month'),
+  paymentDueDate: IsoDate('The 23rd of the month before (R1)'),
+});
+
+export default async function referenceRoutes(app: FastifyInstance) {
+  app.get(
+    '/v1/payment-channels',
+    {
+      config: { auth: ['ops', 'connector', 'carrier'] },
+      schema: {
+        tags: ['reference'],
+        summary: 'Payment channels and the methods each accepts (R19)',
+        response: { 200: DataOf(ChannelRule) },
+      },
+    },
+    async () => ({ data: channelRules() }),
+  );
+
+  app.get<{ Querystring: Static<typeof DeadlinesQuery> }>(
+    '/v1/payment-deadlines',
+    {
+      config: { auth: ['ops', 'connector', 'carrier'] },
+      schema: {
+        tags: ['reference'],
+        summary: 'Coverage starts and payment due dates of a year (R1)',
+        querystring: DeadlinesQuery,
+        response: {
+          200: {
+            ...DataOf(Deadline),
+            examples: [
+              {
+                data: [
+                  { coverageStart: '2021-01-01', paymentDueDate: '2020-12-23' },
+                  { coverageStart: '2021-02-01', paymentDueDate: '2021-01-23' },
+                ],
+              },
+            ],
+          },
+          ...problems(400),
+        },
+      },
+    },
+    async (request) => ({ data: paymentDeadlines(request.query.year) }),
+  );
+}

@@ -1,0 +1,49 @@
+import { type Static, type TProperties, type TSchema, Type } from 'typebox';
+
+/** Every object the API accepts or returns is closed: unknown fields are a 400. */
+export function Closed<T extends TProperties>(properties: T, options: Record<string, unknown> = {}) {
+  return Type.Object(properties, { additionalProperties: false, ...options });
+}
+
+export const IsoDate = (description?: string) =>
+  Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', ...(description ? { description } : {}) });
+export const Instant = (description?: string) =>
+  Type.String({ format: 'date-time', ...(description ? { description } : {}) });
+export const Cents = (description?: string) =>
+  Type.Integer({ minimum: 1, maximum: 100_000_000_00, ...(description ? { description } : {}) });
+export const CentsOrZero = (description?: string) =>
+  Type.Integer({ minimum: 0, maximum: 100_000_000_00, ...(description ? { description } : {}) });
+
+export const ProblemRef = Type.Unsafe<{ code: string; status: number }>({ $ref: 'Problem#' });
+
+export function DataOf<T extends TSchema>(item: T) {
+  return Closed({ data: Type.Array(item) });
+}
+
+export function PageOf<T extends TSchema>(item: T) {
+  return Closed({
+    data: Type.Array(item),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as `after` for the next page; null at the end.',
+    }),
+  });
+}
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Opaque cursor from `nextCursor`.' })),
+};
+
+export const IdParams = Closed({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+export type IdParamsT = Static<typeof IdParams>;
+
+/** Problem responses a route can give, documented next to its success schema. */
+export function problems(...codes: number[]): Record<number, unknown> {
+  const descriptions: Record<number, string> = {
+    400: 'The request breaks the schema',
+    404: 'Unknown id',
+    409: 'State conflict',
+    422: 'A business rule refuses the request',
+  };
+  return Object.fromEntries(codes.map((c) => [c, { ...ProblemRef, description: descriptions[c] ?? 'Problem' }]));
+}

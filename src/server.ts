@@ -1,0 +1,81 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import pino from 'pino';
+import { buildApp, REDACT_PATHS } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ServiceClock } from './domain/clock.js';
+import { ApiKeyStore, newSecret } from './store/apiKeys.js';
+import { createDatabase } from './store/db.js';
+import type { EmbeddedDatabase } from './store/embedded.js';
+import { migrateToLatest } from './store/migrate.js';
+
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+    logger.info({ dataDir: path.join(config.dataDir, 'pg'), port }, 'DATABASE_URL unset: starting embedded PostgreSQL');
+    // Imported only here: production images do not ship the embedded binaries.
+    const { ensureDatabase, startEmbeddedPostgres } = await import('./store/embedded.js');
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port });
+    await ensureDatabase(embedded.serverUrl, 'billing');
+    databaseUrl = embedded.urlFor('billing');
+  }
+
+  const database = createDatabase(databaseUrl, logger, config.databasePoolSize);
+  const migrated = await migrateToLatest(database.db);
+  logger.info({ applied: migrated.results?.map((r) => r.migrationName) ?? [] }, 'migrations current');
+
+  const apiKeys = new ApiKeyStore(database.db);
+  if (config.bootstrapOpsKey)
+    await apiKeys.ensureOpsKey('key_bootstrap_ops', 'bootstrap ops key', config.bootstrapOpsKey);
+  let localOpsKey: string | undefined;
+  if (embedded) {
+    // A local ops key, kept beside the embedded data so a second start prints the same one.
+    const file = path.join(config.dataDir, 'local-ops-key');
+    if (existsSync(file)) localOpsKey = readFileSync(file, 'utf8').trim();
+    else {
+      localOpsKey = newSecret();
+      mkdirSync(config.dataDir, { recursive: true });
+      writeFileSync(file, `${localOpsKey}\n`, { mode: 0o600 });
+    }
+    await apiKeys.ensureOpsKey('key_local_ops', 'local ops key', localOpsKey);
+  }
+
+  const app = await buildApp({ config, database, clock: new ServiceClock(), logger });
+  const address = await app.listen({ port: config.port, host: config.host });
+
+  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    if (embedded) await embedded.stop();
+  });
+
+  const base = address.replace('0.0.0.0', 'localhost').replace('127.0.0.1', 'localhost');
+  process.stdout.write(`\nPremium billing is listening on ${base}\n  API docs: ${base}/docs\n`);
+  if (localOpsKey) {
+    process.stdout.write(
+      `  Local ops key (embedded database only): ${localOpsKey}\n  Try: curl -H "Authorization: Bearer ${localOpsKey}" "${base}/v1/payment-deadlines?year=2021"\n\n`,
+    );
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`startup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

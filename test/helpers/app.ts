@@ -1,0 +1,69 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { ServiceClock } from '../../src/domain/clock.js';
+import type { Role } from '../../src/domain/principal.js';
+import { ApiKeyStore } from '../../src/store/apiKeys.js';
+import { createDatabase, type Database } from '../../src/store/db.js';
+import { cloneTemplate } from './db.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  database: Database;
+  clock: ServiceClock;
+  opsKey: string;
+  request(opts: InjectOptions & { key?: string | null }): Promise<LightMyRequestResponse>;
+  newKey(role: Role, carrierId?: string | null): Promise<{ id: string; secret: string }>;
+}
+
+export const TEST_ENCRYPTION_KEY = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+
+export function testConfig(env: Record<string, string> = {}) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    ALLOW_TEST_CLOCK: 'true',
+    DEADLINE_SWEEP_INTERVAL_MS: '0',
+    ...env,
+  });
+}
+
+/** Builds the app on a fresh clone of the migrated template database; everything is torn down with `t`. */
+export async function testApp(
+  t: Teardown,
+  opts: { env?: Record<string, string>; logger?: pino.Logger } = {},
+): Promise<TestContext> {
+  const clone = await cloneTemplate();
+  const database = createDatabase(clone.url, pino({ level: 'silent' }), 5);
+  const clock = new ServiceClock();
+  const config = testConfig(opts.env);
+  const app = await buildApp({ config, database, clock, logger: opts.logger ?? false });
+  t.teardown(async () => {
+    await app.close();
+    await database.close();
+    await clone.drop();
+  });
+  const apiKeys = new ApiKeyStore(database.db);
+  const { secret: opsKey } = await apiKeys.create({ role: 'ops', carrierId: null, name: 'test ops' });
+  return {
+    app,
+    database,
+    clock,
+    opsKey,
+    request: ({ key, headers, ...rest }) =>
+      app.inject({
+        ...rest,
+        headers: { ...(headers ?? {}), ...(key === null ? {} : { authorization: `Bearer ${key ?? opsKey}` }) },
+      }),
+    newKey: async (role, carrierId = null) => {
+      const { key, secret } = await apiKeys.create({ role, carrierId, name: `test ${role}` });
+      return { id: key.id, secret };
+    },
+  };
+}

@@ -11,11 +11,15 @@ import authPlugin from './http/plugins/auth.js';
 import errorsPlugin from './http/plugins/errors.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
+import accountRoutes from './http/routes/accounts.js';
 import apiKeyRoutes from './http/routes/apiKeys.js';
 import carrierRoutes from './http/routes/carriers.js';
 import clockRoutes from './http/routes/clock.js';
+import enrollmentRoutes from './http/routes/enrollments.js';
 import healthRoutes from './http/routes/health.js';
+import invoiceRoutes from './http/routes/invoices.js';
 import referenceRoutes from './http/routes/reference.js';
+import { BillingService } from './services/billing.js';
 import { ApiKeyStore } from './store/apiKeys.js';
 import { CarrierStore } from './store/carriers.js';
 import type { Database } from './store/db.js';
@@ -74,7 +78,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, database } = opts;
   const clock = opts.clock ?? new ServiceClock();
   const calendar = opts.calendar ?? massachusettsCalendar;
-  void calendar;
 
   const loggerOption =
     opts.logger === undefined
@@ -126,6 +129,32 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(carrierRoutes, { carriers });
   await app.register(apiKeyRoutes, { apiKeys: new ApiKeyStore(database.db), carriers, clock });
   await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
+  const billing = new BillingService(database.db, clock, calendar);
+  await app.register(accountRoutes, { billing });
+  await app.register(enrollmentRoutes, { billing });
+  await app.register(invoiceRoutes, { billing });
+
+  // R10: record missed binder deadlines in the background (reads never wait for it).
+  if (config.deadlineSweepIntervalMs > 0) {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      billing
+        .sweepMissedDeadlines()
+        .then((r) => {
+          if (r.enrollmentsMoved > 0) app.log.info({ enrollmentsMoved: r.enrollmentsMoved }, 'deadline sweep');
+        })
+        .catch((err: Error & { code?: string }) =>
+          app.log.warn({ err: { message: err.message, code: err.code } }, 'deadline sweep failed'),
+        )
+        .finally(() => {
+          running = false;
+        });
+    }, config.deadlineSweepIntervalMs);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
 
   await app.ready();
   return app;

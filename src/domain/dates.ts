@@ -84,3 +84,28 @@ export function minDate(a: IsoDate, b: IsoDate): IsoDate {
 export function maxDate(a: IsoDate, b: IsoDate): IsoDate {
   return a >= b ? a : b;
 }
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's UTC offset in minutes at an instant (e.g. -300 for EST). */
+function offsetMinutes(instant: Date, timeZone: string): number {
+  let f = offsetFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+    offsetFormatters.set(timeZone, f);
+  }
+  const name = f.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  if (!m) return 0;
+  const sign = m[1] === '-' ? -1 : 1;
+  return sign * (Number(m[2]) * 60 + Number(m[3]));
+}
+
+/** The first instant of a calendar date in a time zone (midnight is never skipped in America/New_York). */
+export function startOfBusinessDay(date: IsoDate, timeZone: string = BUSINESS_TIME_ZONE): Date {
+  const { year, month, day } = parts(date);
+  const utcMidnight = Date.UTC(year, month - 1, day);
+  let guess = utcMidnight - offsetMinutes(new Date(utcMidnight), timeZone) * 60_000;
+  guess = utcMidnight - offsetMinutes(new Date(guess), timeZone) * 60_000;
+  return new Date(guess);
+}

@@ -7,3 +7,14 @@ export interface Principal {
   role: Role;
   carrierId: string | null;
 }
+
+/** What a caller may see: a carrier key sees only its own carrier's records (R26). */
+export interface Scope {
+  carrierId: string | null;
+}
+
+export function scopeOf(principal: Principal): Scope {
+  return { carrierId: principal.role === 'carrier' ? principal.carrierId : null };
+}
+
+export const UNSCOPED: Scope = { carrierId: null };

@@ -23,6 +23,9 @@ export const openapiOptions: SwaggerOptions = {
       { name: 'reference', description: 'Payment channels and deadlines' },
       { name: 'carriers', description: 'Insurance carriers' },
       { name: 'api-keys', description: 'API keys and roles' },
+      { name: 'accounts', description: 'Households (R5)' },
+      { name: 'enrollments', description: 'Checkout, deadlines, cancellation, history (R6-R14)' },
+      { name: 'invoices', description: 'Invoices, payment slips and billing runs (R15-R18)' },
     ],
   },
   refResolver: {

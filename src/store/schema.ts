@@ -25,7 +25,112 @@ export interface ApiKeysTable {
 }
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 
+type Serial = ColumnType<number, never, never>;
+type DateColumn = ColumnType<string, string, string>;
+type WithDefault<T> = ColumnType<T, T | undefined, T>;
+
+export interface AccountsTable {
+  member_id: string;
+  first_name: string;
+  last_name: string;
+  address_line1: string;
+  address_line2: string | null;
+  city: string;
+  state: string;
+  postal_code: string;
+  phone_numbers: WithDefault<string[]>;
+  paperless: WithDefault<boolean>;
+  created_at: CreatedAt;
+}
+export type AccountRow = Selectable<AccountsTable>;
+
+export interface EnrollmentsTable {
+  id: WithDefault<string>;
+  seq: Serial;
+  member_id: string;
+  carrier_id: string;
+  coverage_type: 'health' | 'dental';
+  plan_name: string;
+  monthly_premium_cents: number;
+  status: 'pending_payment' | 'awaiting_confirmation' | 'confirmed' | 'cancelled';
+  chosen_coverage_start: DateColumn;
+  coverage_start: DateColumn;
+  selected_at: Date;
+  paid_in_full_at: NullableTimestamp;
+  confirmation_expected_by: string | null;
+  id_card_expected_by: string | null;
+  confirmed_at: NullableTimestamp;
+  carrier_policy_id: string | null;
+  cancelled_at: NullableTimestamp;
+  credit_cents: WithDefault<number>;
+  flags: WithDefault<string[]>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+export type EnrollmentRow = Selectable<EnrollmentsTable>;
+
+export interface EnrollmentHistoryTable {
+  id: Serial;
+  enrollment_id: string;
+  at: Date;
+  type: 'status_changed' | 'coverage_start_moved';
+  from_value: string | null;
+  to_value: string;
+  reason: string | null;
+  actor: string;
+}
+export type EnrollmentHistoryRow = Selectable<EnrollmentHistoryTable>;
+
+export interface InvoicesTable {
+  id: WithDefault<string>;
+  seq: Serial;
+  invoice_number: WithDefault<string>;
+  enrollment_id: string;
+  member_id: string;
+  coverage_month: DateColumn;
+  due_date: DateColumn;
+  amount_due_cents: number;
+  amount_paid_cents: WithDefault<number>;
+  credit_applied_cents: WithDefault<number>;
+  is_binder: WithDefault<boolean>;
+  delivery: 'paperless' | 'mail';
+  issued_at: Date;
+  voided_at: NullableTimestamp;
+  status: ColumnType<'open' | 'partially_paid' | 'paid' | 'void', never, never>;
+}
+export type InvoiceRow = Selectable<InvoicesTable>;
+
+export interface BillingRunsTable {
+  id: WithDefault<string>;
+  coverage_month: DateColumn;
+  issued_count: number;
+  credit_applied_cents: number;
+  started_at: Date;
+  finished_at: Date;
+  actor: string;
+}
+
+export interface EventsTable {
+  id: Serial;
+  type: string;
+  occurred_at: Date;
+  carrier_id: string | null;
+  member_id: string | null;
+  enrollment_id: string | null;
+  invoice_id: string | null;
+  payment_id: string | null;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  tx: ColumnType<string, never, never>;
+}
+export type EventRow = Selectable<EventsTable>;
+
 export interface DB {
   carriers: CarriersTable;
   api_keys: ApiKeysTable;
+  accounts: AccountsTable;
+  enrollments: EnrollmentsTable;
+  enrollment_history: EnrollmentHistoryTable;
+  invoices: InvoicesTable;
+  billing_runs: BillingRunsTable;
+  events: EventsTable;
 }

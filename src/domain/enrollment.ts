@@ -1,0 +1,248 @@
+import type { BusinessCalendar } from './calendar.js';
+import { addDays, addMonths, businessDateOf, type IsoDate, isFirstOfMonth, startOfBusinessDay } from './dates.js';
+import { earliestCoverageStart, isByDueDate, paymentDueDate } from './deadlines.js';
+import { DomainError } from './errors.js';
+
+export const ENROLLMENT_STATUSES = ['pending_payment', 'awaiting_confirmation', 'confirmed', 'cancelled'] as const;
+export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
+
+export const COVERAGE_TYPES = ['health', 'dental'] as const;
+export type CoverageType = (typeof COVERAGE_TYPES)[number];
+
+export const ENROLLMENT_FLAGS = ['payment_returned'] as const;
+export type EnrollmentFlag = (typeof ENROLLMENT_FLAGS)[number];
+
+/** Exhaustive: adding a status is a compile error until it is placed here. */
+const CANCELLABLE = {
+  pending_payment: true,
+  awaiting_confirmation: true,
+  confirmed: false,
+  cancelled: false,
+} as const satisfies Record<EnrollmentStatus, boolean>;
+
+const BILLABLE = {
+  pending_payment: false,
+  awaiting_confirmation: true,
+  confirmed: true,
+  cancelled: false,
+} as const satisfies Record<EnrollmentStatus, boolean>;
+
+export function isCancellable(status: EnrollmentStatus): boolean {
+  return CANCELLABLE[status];
+}
+
+/** R16: statuses a billing run issues invoices for. */
+export function isBillable(status: EnrollmentStatus): boolean {
+  return BILLABLE[status];
+}
+
+export const BILLABLE_STATUSES = ENROLLMENT_STATUSES.filter(isBillable);
+
+export type HistoryType = 'status_changed' | 'coverage_start_moved';
+
+export interface HistoryEntry {
+  at: Date;
+  type: HistoryType;
+  from: string | null;
+  to: string;
+  reason: string | null;
+  actor: string;
+}
+
+export interface Enrollment {
+  id: string;
+  memberId: string;
+  carrierId: string;
+  coverageType: CoverageType;
+  planName: string;
+  monthlyPremiumCents: number;
+  status: EnrollmentStatus;
+  /** The start the member chose at checkout (R10: coverage never starts earlier). */
+  chosenCoverageStart: IsoDate;
+  /** The start as last recorded; reads project it to the service clock (see `projectEnrollment`). */
+  coverageStart: IsoDate;
+  selectedAt: Date;
+  binderInvoiceId: string | null;
+  paidInFullAt: Date | null;
+  confirmationExpectedBy: IsoDate | null;
+  idCardExpectedBy: IsoDate | null;
+  confirmedAt: Date | null;
+  carrierPolicyId: string | null;
+  cancelledAt: Date | null;
+  creditCents: number;
+  flags: EnrollmentFlag[];
+  createdAt: Date;
+  history: HistoryEntry[];
+}
+
+export const SYSTEM_ACTOR = 'system';
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** Business timestamps a caller sends may not be more than 5 minutes ahead of the service clock. */
+export function callerTimestamp(value: Date | undefined, now: Date, field: string): Date {
+  if (!value) return now;
+  if (value.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+    throw new DomainError('timestamp_in_future', `${field} may not be more than 5 minutes after the service clock.`, {
+      field,
+    });
+  }
+  return value;
+}
+
+/** R7/R8: the coverage start a checkout gets, decided by the business date of `selectedAt`. */
+export function checkoutCoverageStart(requested: IsoDate | undefined, selectedAt: Date): IsoDate {
+  const businessDate = businessDateOf(selectedAt);
+  const earliest = earliestCoverageStart(businessDate);
+  if (requested === undefined) return earliest;
+  if (!isFirstOfMonth(requested)) {
+    throw new DomainError('invalid_coverage_start', `Coverage starts on the first day of a month, not ${requested}.`);
+  }
+  if (!isByDueDate(businessDate, paymentDueDate(requested))) {
+    throw new DomainError(
+      'deadline_passed',
+      `The payment due date for a ${requested} start was ${paymentDueDate(requested)}; the earliest start now is ${earliest}.`,
+      { earliestCoverageStart: earliest },
+    );
+  }
+  return requested;
+}
+
+export interface CoverageMove {
+  from: IsoDate;
+  to: IsoDate;
+  at: Date;
+}
+
+/**
+ * R10: while the binder is unpaid, each due date that passes moves the start one month forward,
+ * at the first instant of the business day after the due date. Deterministic, so the sweep that
+ * records the moves and a read that projects them agree exactly.
+ */
+export function missedDeadlineMoves(status: EnrollmentStatus, coverageStart: IsoDate, now: Date): CoverageMove[] {
+  if (status !== 'pending_payment') return [];
+  const today = businessDateOf(now);
+  const moves: CoverageMove[] = [];
+  let start = coverageStart;
+  while (!isByDueDate(today, paymentDueDate(start))) {
+    const to = addMonths(start, 1);
+    moves.push({ from: start, to, at: startOfBusinessDay(addDays(paymentDueDate(start), 1)) });
+    start = to;
+  }
+  return moves;
+}
+
+export function moveHistory(moves: CoverageMove[]): HistoryEntry[] {
+  return moves.map((m) => ({
+    at: m.at,
+    type: 'coverage_start_moved',
+    from: m.from,
+    to: m.to,
+    reason: `binder not paid in full by ${paymentDueDate(m.from)}`,
+    actor: SYSTEM_ACTOR,
+  }));
+}
+
+export interface EnrollmentProjection extends Enrollment {
+  paymentDueDate: IsoDate;
+  confirmationOverdue: boolean;
+}
+
+/** What a read shows as of `now`: missed deadlines applied even if the sweep has not run yet. */
+export function projectEnrollment(e: Enrollment, now: Date): EnrollmentProjection {
+  const moves = missedDeadlineMoves(e.status, e.coverageStart, now);
+  const coverageStart = moves.at(-1)?.to ?? e.coverageStart;
+  return {
+    ...e,
+    coverageStart,
+    paymentDueDate: paymentDueDate(coverageStart),
+    history: moves.length ? [...e.history, ...moveHistory(moves)] : e.history,
+    confirmationOverdue: isConfirmationOverdue(e, now),
+  };
+}
+
+export function isConfirmationOverdue(e: Pick<Enrollment, 'status' | 'confirmationExpectedBy'>, now: Date): boolean {
+  return (
+    e.status === 'awaiting_confirmation' &&
+    e.confirmationExpectedBy !== null &&
+    businessDateOf(now) > e.confirmationExpectedBy
+  );
+}
+
+/** R12: business days past `confirmationExpectedBy` as of `now` (0 when not overdue). */
+export function businessDaysOverdue(
+  e: Pick<Enrollment, 'status' | 'confirmationExpectedBy'>,
+  now: Date,
+  calendar: BusinessCalendar,
+): number {
+  if (!isConfirmationOverdue(e, now) || !e.confirmationExpectedBy) return 0;
+  return calendar.businessDaysAfter(e.confirmationExpectedBy, businessDateOf(now));
+}
+
+function statusChange(
+  from: EnrollmentStatus | null,
+  to: EnrollmentStatus,
+  at: Date,
+  actor: string,
+  reason: string | null,
+) {
+  return { at, type: 'status_changed' as const, from, to, reason, actor };
+}
+
+function refuse(
+  e: Pick<Enrollment, 'status' | 'id'>,
+  code: 'not_cancellable' | 'not_awaiting_confirmation' | 'invalid_transition',
+  expected: EnrollmentStatus[],
+) {
+  return new DomainError(code, `Enrollment ${e.id} is ${e.status}; expected ${expected.join(' or ')}.`, {
+    currentState: e.status,
+    expectedStates: expected,
+  });
+}
+
+export function created(at: Date, actor: string): HistoryEntry {
+  return statusChange(null, 'pending_payment', at, actor, 'checkout');
+}
+
+/** R13: cancel before confirmation. A repeated cancellation changes nothing (returns null). */
+export function cancel(e: Enrollment, at: Date, actor: string, reason: string | undefined) {
+  if (e.status === 'cancelled') return null;
+  if (!isCancellable(e.status)) throw refuse(e, 'not_cancellable', ['pending_payment', 'awaiting_confirmation']);
+  return {
+    status: 'cancelled' as const,
+    cancelledAt: at,
+    history: statusChange(e.status, 'cancelled', at, actor, reason ?? 'cancelled'),
+  };
+}
+
+/** R11: the binder is paid in full. */
+export function markPaidInFull(e: Enrollment, paidAt: Date, actor: string, calendar: BusinessCalendar) {
+  if (e.status !== 'pending_payment') throw refuse(e, 'invalid_transition', ['pending_payment']);
+  const paidOn = businessDateOf(paidAt);
+  return {
+    status: 'awaiting_confirmation' as const,
+    paidInFullAt: paidAt,
+    confirmationExpectedBy: calendar.addBusinessDays(paidOn, 5),
+    idCardExpectedBy: addDays(paidOn, 14),
+    history: statusChange('pending_payment', 'awaiting_confirmation', paidAt, actor, 'binder paid in full'),
+  };
+}
+
+/** R12: the carrier confirms. Confirming a confirmed enrollment again changes nothing (null). */
+export function confirm(e: Enrollment, at: Date, actor: string) {
+  if (e.status === 'confirmed') return null;
+  if (e.status !== 'awaiting_confirmation') throw refuse(e, 'not_awaiting_confirmation', ['awaiting_confirmation']);
+  return {
+    status: 'confirmed' as const,
+    confirmedAt: at,
+    history: statusChange('awaiting_confirmation', 'confirmed', at, actor, 'confirmed by carrier'),
+  };
+}
+
+/** R25: a returned payment left the binder unpaid before the carrier confirmed. */
+export function returnToPending(e: Enrollment, at: Date, actor: string, reason: string) {
+  if (e.status !== 'awaiting_confirmation') throw refuse(e, 'invalid_transition', ['awaiting_confirmation']);
+  return {
+    status: 'pending_payment' as const,
+    history: statusChange('awaiting_confirmation', 'pending_payment', at, actor, reason),
+  };
+}

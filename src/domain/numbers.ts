@@ -1,0 +1,58 @@
+/** Luhn (mod 10) check digit of a digit string: catches any single-digit error and most swaps. */
+export function luhnCheckDigit(digits: string): number {
+  if (!/^\d+$/.test(digits)) throw new RangeError('digits only');
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return (10 - (sum % 10)) % 10;
+}
+
+export function isValidLuhn(number: string): boolean {
+  return /^\d{2,}$/.test(number) && luhnCheckDigit(number.slice(0, -1)) === Number(number.slice(-1));
+}
+
+/**
+ * Invoice numbers are 10 digits: a 9-digit sequence and a Luhn check digit (the database computes
+ * the same with `next_invoice_number()`), short enough to read over the phone.
+ */
+export function invoiceNumberFromSequence(seq: number): string {
+  const body = String(seq);
+  return `${body}${luhnCheckDigit(body)}`;
+}
+
+export function isValidInvoiceNumber(value: string): boolean {
+  return /^\d{10}$/.test(value) && isValidLuhn(value);
+}
+
+/**
+ * R18 scan line: invoice number, amount in cents (11 digits) and a Luhn check digit over both,
+ * as the lockbox's OCR reads it: `1000000017 00000045000 3`.
+ */
+export function scanLine(invoiceNumber: string, amountCents: number): string {
+  const amount = String(amountCents).padStart(11, '0');
+  return `${invoiceNumber} ${amount} ${luhnCheckDigit(invoiceNumber + amount)}`;
+}
+
+export function parseScanLine(line: string): { invoiceNumber: string; amountCents: number } | null {
+  const m = /^(\d{10}) (\d{11}) (\d)$/.exec(line.trim());
+  if (!m?.[1] || !m[2] || !m[3]) return null;
+  if (luhnCheckDigit(m[1] + m[2]) !== Number(m[3])) return null;
+  return { invoiceNumber: m[1], amountCents: Number(m[2]) };
+}
+
+/** ABA routing number check (R20): 3-7-1 weighted sum divisible by 10. */
+export function isValidRoutingNumber(value: string): boolean {
+  if (!/^\d{9}$/.test(value)) return false;
+  const d = [...value].map(Number) as number[];
+  const sum =
+    3 * ((d[0] ?? 0) + (d[3] ?? 0) + (d[6] ?? 0)) +
+    7 * ((d[1] ?? 0) + (d[4] ?? 0) + (d[7] ?? 0)) +
+    ((d[2] ?? 0) + (d[5] ?? 0) + (d[8] ?? 0));
+  return sum % 10 === 0;
+}

@@ -1,0 +1,247 @@
+import type { Kysely } from 'kysely';
+import type { Account } from '../domain/accounts.js';
+import type { BusinessCalendar } from '../domain/calendar.js';
+import type { Clock } from '../domain/clock.js';
+import { businessDateOf, type IsoDate } from '../domain/dates.js';
+import { paymentDueDate } from '../domain/deadlines.js';
+import {
+  BILLABLE_STATUSES,
+  type CoverageType,
+  callerTimestamp,
+  cancel,
+  checkoutCoverageStart,
+  created,
+  type Enrollment,
+  type EnrollmentProjection,
+  missedDeadlineMoves,
+  moveHistory,
+  projectEnrollment,
+} from '../domain/enrollment.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { projectBinder } from '../domain/invoice.js';
+import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
+import { AccountStore } from '../store/accounts.js';
+import { CarrierStore } from '../store/carriers.js';
+import { type EnrollmentFilter, EnrollmentStore } from '../store/enrollments.js';
+import { appendEvents } from '../store/events.js';
+import { type InvoiceDetail, type InvoiceFilter, InvoiceStore } from '../store/invoices.js';
+import type { Page } from '../store/pagination.js';
+import type { DB } from '../store/schema.js';
+
+export interface CheckoutInput {
+  memberId: string;
+  carrierId: string;
+  coverageType: CoverageType;
+  planName: string;
+  monthlyPremiumCents: number;
+  coverageStart?: IsoDate | undefined;
+  selectedAt?: Date | undefined;
+}
+
+export interface BillingRun {
+  id: string;
+  coverageMonth: IsoDate;
+  dueDate: IsoDate;
+  issuedCount: number;
+  creditAppliedCents: number;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/**
+ * Use cases for accounts, enrollments and invoices. Each owns its transaction; stores run inside it.
+ */
+export class BillingService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly clock: Clock,
+    private readonly calendar: BusinessCalendar,
+  ) {}
+
+  // Accounts (R5)
+  createAccount(account: Omit<Account, 'createdAt'>): Promise<Account> {
+    return new AccountStore(this.db).create(account);
+  }
+
+  async getAccount(memberId: string): Promise<Account> {
+    const account = await new AccountStore(this.db).get(memberId);
+    if (!account) throw notFound('account', memberId);
+    return account;
+  }
+
+  accountsByPhone(phone: string): Promise<Account[]> {
+    return new AccountStore(this.db).byPhoneNumber(phone);
+  }
+
+  // Enrollments (R6-R8, R10, R13, R14)
+  async checkout(input: CheckoutInput, principal: Principal): Promise<EnrollmentProjection> {
+    const now = this.clock.now();
+    const selectedAt = callerTimestamp(input.selectedAt, now, 'selectedAt');
+    const coverageStart = checkoutCoverageStart(input.coverageStart, selectedAt);
+    const id = await this.db.transaction().execute(async (trx) => {
+      const account = await new AccountStore(trx).get(input.memberId);
+      if (!account) throw new DomainError('account_not_found', `No account for member ${input.memberId}.`);
+      if (!(await new CarrierStore(trx).get(input.carrierId))) {
+        throw new DomainError('carrier_not_found', `Carrier ${input.carrierId} does not exist.`);
+      }
+      const enrollments = new EnrollmentStore(trx);
+      const enrollmentId = await enrollments.insert({ ...input, coverageStart, selectedAt, now });
+      await enrollments.addHistory(enrollmentId, [created(now, principal.keyId)]);
+      const binder = await new InvoiceStore(trx).insertBinder({
+        enrollmentId,
+        memberId: input.memberId,
+        coverageMonth: coverageStart,
+        dueDate: paymentDueDate(coverageStart),
+        amountDueCents: input.monthlyPremiumCents,
+        delivery: account.paperless ? 'paperless' : 'mail',
+        issuedAt: now,
+      });
+      const common = { occurredAt: now, carrierId: input.carrierId, memberId: input.memberId, enrollmentId };
+      await appendEvents(trx, [
+        { ...common, type: 'enrollment.created', data: { coverageStart, coverageType: input.coverageType } },
+        {
+          ...common,
+          type: 'invoice.issued',
+          invoiceId: binder.id,
+          data: { coverageMonth: coverageStart, binder: true },
+        },
+      ]);
+      return enrollmentId;
+    });
+    return this.getEnrollment(id, UNSCOPED);
+  }
+
+  async getEnrollment(id: string, scope: Scope): Promise<EnrollmentProjection> {
+    const e = await new EnrollmentStore(this.db).get(id, scope);
+    if (!e) throw notFound('enrollment', id);
+    return projectEnrollment(e, this.clock.now());
+  }
+
+  async listEnrollments(
+    filter: EnrollmentFilter,
+    scope: Scope,
+    limit: number,
+    after?: string,
+  ): Promise<Page<EnrollmentProjection>> {
+    const page = await new EnrollmentStore(this.db).list(filter, scope, limit, after);
+    const now = this.clock.now();
+    return { data: page.data.map((e) => projectEnrollment(e, now)), nextCursor: page.nextCursor };
+  }
+
+  async cancelEnrollment(id: string, reason: string | undefined, principal: Principal): Promise<EnrollmentProjection> {
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      const enrollments = new EnrollmentStore(trx);
+      let e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
+      if (!e) throw notFound('enrollment', id);
+      e = await this.recordMissedDeadlines(trx, e, now);
+      const change = cancel(e, now, principal.keyId, reason);
+      if (!change) return;
+      const { paidCents } = await new InvoiceStore(trx).voidUnpaid(id, now);
+      await enrollments.update(id, { status: change.status, cancelled_at: now, credit_delta_cents: paidCents }, now);
+      await enrollments.addHistory(id, [change.history]);
+      await appendEvents(trx, [
+        {
+          type: 'enrollment.cancelled',
+          occurredAt: now,
+          carrierId: e.carrierId,
+          memberId: e.memberId,
+          enrollmentId: id,
+          data: { reason: reason ?? null, creditedCents: paidCents },
+        },
+      ]);
+    });
+    return this.getEnrollment(id, UNSCOPED);
+  }
+
+  /**
+   * R10: record the moves a missed due date causes (coverage start, binder month and due date,
+   * history, events). Runs inside the caller's transaction with the enrollment locked.
+   */
+  async recordMissedDeadlines(trx: Kysely<DB>, e: Enrollment, now: Date): Promise<Enrollment> {
+    const moves = missedDeadlineMoves(e.status, e.coverageStart, now);
+    const last = moves.at(-1);
+    if (!last) return e;
+    const enrollments = new EnrollmentStore(trx);
+    await enrollments.update(e.id, { coverage_start: last.to }, now);
+    await new InvoiceStore(trx).moveBinder(e.id, last.to, paymentDueDate(last.to));
+    const history = moveHistory(moves);
+    await enrollments.addHistory(e.id, history);
+    await appendEvents(
+      trx,
+      moves.map((m) => ({
+        type: 'enrollment.coverage_start_moved',
+        occurredAt: m.at,
+        carrierId: e.carrierId,
+        memberId: e.memberId,
+        enrollmentId: e.id,
+        data: { from: m.from, to: m.to },
+      })),
+    );
+    return { ...e, coverageStart: last.to, history: [...e.history, ...history] };
+  }
+
+  /** The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. */
+  async sweepMissedDeadlines(): Promise<{ enrollmentsMoved: number; asOf: Date }> {
+    const now = this.clock.now();
+    const today = businessDateOf(now);
+    let moved = 0;
+    for (;;) {
+      const batch = await this.db.transaction().execute(async (trx) => {
+        const due = await new EnrollmentStore(trx).lockPendingPastDue(today, 200);
+        for (const e of due) await this.recordMissedDeadlines(trx, e, now);
+        return due.length;
+      });
+      moved += batch;
+      if (batch < 200) break;
+    }
+    return { enrollmentsMoved: moved, asOf: now };
+  }
+
+  // Invoices (R15-R18)
+  private projectInvoice(i: InvoiceDetail, now: Date): InvoiceDetail {
+    return projectBinder(i, i.enrollment, now);
+  }
+
+  async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
+    const invoice = await new InvoiceStore(this.db).get(id, scope);
+    if (!invoice) throw notFound('invoice', id);
+    return this.projectInvoice(invoice, this.clock.now());
+  }
+
+  async listInvoices(filter: InvoiceFilter, scope: Scope, limit: number, after?: string): Promise<Page<InvoiceDetail>> {
+    const page = await new InvoiceStore(this.db).list(filter, scope, limit, after);
+    const now = this.clock.now();
+    return { data: page.data.map((i) => this.projectInvoice(i, now)), nextCursor: page.nextCursor };
+  }
+
+  /** R16: issue the month's invoices for every billable enrollment, exactly once. */
+  async runBilling(coverageMonth: IsoDate, principal: Principal): Promise<BillingRun> {
+    const startedAt = this.clock.now();
+    const dueDate = paymentDueDate(coverageMonth);
+    return this.db.transaction().execute(async (trx) => {
+      const invoices = new InvoiceStore(trx);
+      // Serialise runs: two at once would each read the same enrollment credit.
+      await invoices.lockBillingRuns();
+      const result = await invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, startedAt);
+      const finishedAt = this.clock.now();
+      const row = await trx
+        .insertInto('billing_runs')
+        .values({
+          coverage_month: coverageMonth,
+          issued_count: result.issuedCount,
+          credit_applied_cents: result.creditAppliedCents,
+          started_at: startedAt,
+          finished_at: finishedAt,
+          actor: principal.keyId,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { id: row.id, coverageMonth, dueDate, ...result, startedAt, finishedAt };
+    });
+  }
+
+  get businessCalendar(): BusinessCalendar {
+    return this.calendar;
+  }
+}

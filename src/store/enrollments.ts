@@ -1,0 +1,214 @@
+import { type Kysely, sql, type Updateable } from 'kysely';
+import type { IsoDate } from '../domain/dates.js';
+import type { Enrollment, EnrollmentFlag, EnrollmentStatus, HistoryEntry } from '../domain/enrollment.js';
+import type { Scope } from '../domain/principal.js';
+import { decodeCursor, type Page, pageOf } from './pagination.js';
+import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
+
+type Row = EnrollmentRow & { binder_invoice_id: string | null };
+
+function toHistory(r: EnrollmentHistoryRow): HistoryEntry {
+  return { at: r.at, type: r.type, from: r.from_value, to: r.to_value, reason: r.reason, actor: r.actor };
+}
+
+function toEnrollment(row: Row, history: HistoryEntry[]): Enrollment {
+  return {
+    id: row.id,
+    memberId: row.member_id,
+    carrierId: row.carrier_id,
+    coverageType: row.coverage_type,
+    planName: row.plan_name,
+    monthlyPremiumCents: row.monthly_premium_cents,
+    status: row.status,
+    chosenCoverageStart: row.chosen_coverage_start as IsoDate,
+    coverageStart: row.coverage_start as IsoDate,
+    selectedAt: row.selected_at,
+    binderInvoiceId: row.binder_invoice_id,
+    paidInFullAt: row.paid_in_full_at,
+    confirmationExpectedBy: row.confirmation_expected_by as IsoDate | null,
+    idCardExpectedBy: row.id_card_expected_by as IsoDate | null,
+    confirmedAt: row.confirmed_at,
+    carrierPolicyId: row.carrier_policy_id,
+    cancelledAt: row.cancelled_at,
+    creditCents: row.credit_cents,
+    flags: row.flags as EnrollmentFlag[],
+    createdAt: row.created_at,
+    history,
+  };
+}
+
+export interface EnrollmentFilter {
+  memberId?: string | undefined;
+  status?: EnrollmentStatus | undefined;
+  carrierId?: string | undefined;
+}
+
+export type EnrollmentPatch = Partial<
+  Pick<
+    Updateable<EnrollmentsTable>,
+    | 'status'
+    | 'coverage_start'
+    | 'paid_in_full_at'
+    | 'confirmation_expected_by'
+    | 'id_card_expected_by'
+    | 'confirmed_at'
+    | 'carrier_policy_id'
+    | 'cancelled_at'
+  >
+> & { credit_delta_cents?: number; add_flag?: EnrollmentFlag };
+
+export class EnrollmentStore {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  private base(scope: Scope) {
+    let q = this.db
+      .selectFrom('enrollments as e')
+      .selectAll('e')
+      .select((eb) =>
+        eb
+          .selectFrom('invoices as i')
+          .select('i.id')
+          .whereRef('i.enrollment_id', '=', 'e.id')
+          .where('i.is_binder', '=', true)
+          .limit(1)
+          .as('binder_invoice_id'),
+      );
+    // The carrier scope is applied here, once, for every read of enrollments.
+    if (scope.carrierId !== null) q = q.where('e.carrier_id', '=', scope.carrierId);
+    return q;
+  }
+
+  private async withHistory(rows: Row[]): Promise<Enrollment[]> {
+    if (rows.length === 0) return [];
+    const history = await this.db
+      .selectFrom('enrollment_history')
+      .selectAll()
+      .where(
+        'enrollment_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('id')
+      .execute();
+    const byId = new Map<string, HistoryEntry[]>();
+    for (const h of history) {
+      const list = byId.get(h.enrollment_id) ?? [];
+      list.push(toHistory(h));
+      byId.set(h.enrollment_id, list);
+    }
+    return rows.map((r) => toEnrollment(r, byId.get(r.id) ?? []));
+  }
+
+  async get(id: string, scope: Scope, opts: { forUpdate?: boolean } = {}): Promise<Enrollment | null> {
+    let q = this.base(scope).where('e.id', '=', id);
+    if (opts.forUpdate) q = q.forUpdate('e');
+    const row = (await q.executeTakeFirst()) as Row | undefined;
+    if (!row) return null;
+    const [e] = await this.withHistory([row]);
+    return e ?? null;
+  }
+
+  async list(
+    filter: EnrollmentFilter,
+    scope: Scope,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<Enrollment>> {
+    let q = this.base(scope);
+    if (filter.memberId) q = q.where('e.member_id', '=', filter.memberId);
+    if (filter.status) q = q.where('e.status', '=', filter.status);
+    if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
+    const seq = decodeCursor(after);
+    if (seq !== null) q = q.where('e.seq', '>', seq);
+    const rows = (await q
+      .orderBy('e.seq')
+      .limit(limit + 1)
+      .execute()) as Row[];
+    const page = pageOf(rows, limit, (r) => r);
+    const full = await this.withHistory(page.data);
+    return { data: full, nextCursor: page.nextCursor };
+  }
+
+  async insert(values: {
+    memberId: string;
+    carrierId: string;
+    coverageType: 'health' | 'dental';
+    planName: string;
+    monthlyPremiumCents: number;
+    coverageStart: IsoDate;
+    selectedAt: Date;
+    now: Date;
+  }): Promise<string> {
+    const row = await this.db
+      .insertInto('enrollments')
+      .values({
+        member_id: values.memberId,
+        carrier_id: values.carrierId,
+        coverage_type: values.coverageType,
+        plan_name: values.planName,
+        monthly_premium_cents: values.monthlyPremiumCents,
+        status: 'pending_payment',
+        chosen_coverage_start: values.coverageStart,
+        coverage_start: values.coverageStart,
+        selected_at: values.selectedAt,
+        created_at: values.now,
+        updated_at: values.now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
+  async update(id: string, patch: EnrollmentPatch, at: Date): Promise<void> {
+    const { credit_delta_cents, add_flag, ...columns } = patch;
+    await this.db
+      .updateTable('enrollments')
+      .set((eb) => ({
+        ...columns,
+        updated_at: at,
+        ...(credit_delta_cents ? { credit_cents: eb('credit_cents', '+', credit_delta_cents) } : {}),
+        ...(add_flag
+          ? {
+              flags: eb.fn<string[]>('array_append', [
+                eb.fn('array_remove', ['flags', eb.val(add_flag)]),
+                eb.val(add_flag),
+              ]),
+            }
+          : {}),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async addHistory(enrollmentId: string, entries: HistoryEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db
+      .insertInto('enrollment_history')
+      .values(
+        entries.map((h) => ({
+          enrollment_id: enrollmentId,
+          at: h.at,
+          type: h.type,
+          from_value: h.from,
+          to_value: h.to,
+          reason: h.reason,
+          actor: h.actor,
+        })),
+      )
+      .execute();
+  }
+
+  /** Pending enrollments whose recorded start's due date is before `today`, locked, skipping busy rows. */
+  async lockPendingPastDue(today: IsoDate, limit: number): Promise<Enrollment[]> {
+    const rows = (await this.base({ carrierId: null })
+      .where('e.status', '=', 'pending_payment')
+      // the due date of a coverage start is the 23rd of the month before it (R1)
+      .where(sql<boolean>`(e.coverage_start - interval '1 month' + interval '22 days')::date < ${today}::date`)
+      .orderBy('e.seq')
+      .limit(limit)
+      .forUpdate('e')
+      .skipLocked()
+      .execute()) as Row[];
+    return this.withHistory(rows);
+  }
+}

@@ -1,0 +1,215 @@
+import { type Kysely, sql } from 'kysely';
+import type { IsoDate } from '../domain/dates.js';
+import type { EnrollmentStatus } from '../domain/enrollment.js';
+import type { Delivery, Invoice, InvoiceStatus } from '../domain/invoice.js';
+import type { Scope } from '../domain/principal.js';
+import { decodeCursor, type Page, pageOf } from './pagination.js';
+import type { DB, InvoiceRow } from './schema.js';
+
+/** An invoice with what its slip and projection need from its enrollment, account and carrier. */
+export interface InvoiceDetail extends Invoice {
+  subscriber: { firstName: string; lastName: string };
+  carrierId: string;
+  carrierName: string;
+  enrollment: { status: EnrollmentStatus; coverageStart: IsoDate };
+}
+
+type DetailRow = InvoiceRow & {
+  first_name: string;
+  last_name: string;
+  carrier_id: string;
+  carrier_name: string;
+  enrollment_status: EnrollmentStatus;
+  enrollment_coverage_start: string;
+};
+
+export function toInvoice(row: InvoiceRow): Invoice {
+  return {
+    id: row.id,
+    invoiceNumber: row.invoice_number,
+    enrollmentId: row.enrollment_id,
+    memberId: row.member_id,
+    coverageMonth: row.coverage_month as IsoDate,
+    dueDate: row.due_date as IsoDate,
+    amountDueCents: row.amount_due_cents,
+    amountPaidCents: row.amount_paid_cents,
+    creditAppliedCents: row.credit_applied_cents,
+    isBinder: row.is_binder,
+    delivery: row.delivery,
+    issuedAt: row.issued_at,
+    voidedAt: row.voided_at,
+  };
+}
+
+function toDetail(row: DetailRow): InvoiceDetail {
+  return {
+    ...toInvoice(row),
+    subscriber: { firstName: row.first_name, lastName: row.last_name },
+    carrierId: row.carrier_id,
+    carrierName: row.carrier_name,
+    enrollment: { status: row.enrollment_status, coverageStart: row.enrollment_coverage_start as IsoDate },
+  };
+}
+
+export interface InvoiceFilter {
+  memberId?: string | undefined;
+  enrollmentId?: string | undefined;
+  status?: InvoiceStatus | undefined;
+}
+
+export interface BillingRunResult {
+  issuedCount: number;
+  creditAppliedCents: number;
+}
+
+const BILLING_RUN_LOCK = 7_301_001;
+
+export class InvoiceStore {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  private detail(scope: Scope) {
+    let q = this.db
+      .selectFrom('invoices as i')
+      .innerJoin('enrollments as e', 'e.id', 'i.enrollment_id')
+      .innerJoin('accounts as a', 'a.member_id', 'i.member_id')
+      .innerJoin('carriers as c', 'c.id', 'e.carrier_id')
+      .selectAll('i')
+      .select([
+        'a.first_name',
+        'a.last_name',
+        'e.carrier_id',
+        'c.name as carrier_name',
+        'e.status as enrollment_status',
+        'e.coverage_start as enrollment_coverage_start',
+      ]);
+    if (scope.carrierId !== null) q = q.where('e.carrier_id', '=', scope.carrierId);
+    return q;
+  }
+
+  async get(id: string, scope: Scope): Promise<InvoiceDetail | null> {
+    const row = await this.detail(scope).where('i.id', '=', id).executeTakeFirst();
+    return row ? toDetail(row as DetailRow) : null;
+  }
+
+  async list(
+    filter: InvoiceFilter,
+    scope: Scope,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<InvoiceDetail>> {
+    let q = this.detail(scope);
+    if (filter.memberId) q = q.where('i.member_id', '=', filter.memberId);
+    if (filter.enrollmentId) q = q.where('i.enrollment_id', '=', filter.enrollmentId);
+    if (filter.status) q = q.where('i.status', '=', filter.status);
+    const seq = decodeCursor(after);
+    if (seq !== null) q = q.where('i.seq', '>', seq);
+    const rows = (await q
+      .orderBy('i.seq')
+      .limit(limit + 1)
+      .execute()) as DetailRow[];
+    return pageOf(rows, limit, toDetail);
+  }
+
+  async insertBinder(values: {
+    enrollmentId: string;
+    memberId: string;
+    coverageMonth: IsoDate;
+    dueDate: IsoDate;
+    amountDueCents: number;
+    delivery: Delivery;
+    issuedAt: Date;
+  }): Promise<Invoice> {
+    const row = await this.db
+      .insertInto('invoices')
+      .values({
+        enrollment_id: values.enrollmentId,
+        member_id: values.memberId,
+        coverage_month: values.coverageMonth,
+        due_date: values.dueDate,
+        amount_due_cents: values.amountDueCents,
+        is_binder: true,
+        delivery: values.delivery,
+        issued_at: values.issuedAt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toInvoice(row);
+  }
+
+  /** R10: the unpaid binder follows the enrollment's coverage start. */
+  async moveBinder(enrollmentId: string, coverageMonth: IsoDate, dueDate: IsoDate): Promise<void> {
+    await this.db
+      .updateTable('invoices')
+      .set({ coverage_month: coverageMonth, due_date: dueDate })
+      .where('enrollment_id', '=', enrollmentId)
+      .where('is_binder', '=', true)
+      .where('voided_at', 'is', null)
+      .execute();
+  }
+
+  /** R13: void the open and partially paid invoices; returns what had been paid on them. */
+  async voidUnpaid(enrollmentId: string, at: Date): Promise<{ voided: Invoice[]; paidCents: number }> {
+    const rows = await this.db
+      .updateTable('invoices')
+      .set({ voided_at: at })
+      .where('enrollment_id', '=', enrollmentId)
+      .where('status', 'in', ['open', 'partially_paid'])
+      .returningAll()
+      .execute();
+    const voided = rows.map(toInvoice);
+    return { voided, paidCents: voided.reduce((sum, i) => sum + i.amountPaidCents, 0) };
+  }
+
+  /** Transaction-scoped lock that serialises billing runs. */
+  async lockBillingRuns(): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK})`.execute(this.db);
+  }
+
+  /**
+   * R16 in one set-based statement: one invoice per eligible enrollment and month (the unique key
+   * makes a repeated or concurrent run issue nothing twice), enrollment credit applied first, and an
+   * `invoice.issued` event per invoice. The caller serialises runs (credit must not be spent twice).
+   */
+  async issueForMonth(
+    month: IsoDate,
+    dueDate: IsoDate,
+    billable: readonly EnrollmentStatus[],
+    now: Date,
+  ): Promise<BillingRunResult> {
+    const result = await sql<{ issued: number; credit: number }>`
+      with eligible as (
+        select e.id, e.member_id, e.carrier_id, e.monthly_premium_cents as premium,
+               least(e.credit_cents, e.monthly_premium_cents) as credit, a.paperless
+        from enrollments e
+        join accounts a on a.member_id = e.member_id
+        where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
+      ),
+      ins as (
+        insert into invoices (enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
+                              amount_paid_cents, credit_applied_cents, delivery, issued_at)
+        select id, member_id, ${month}::date, ${dueDate}::date, premium, credit, credit,
+               case when paperless then 'paperless' else 'mail' end, ${now}::timestamptz
+        from eligible
+        order by id
+        on conflict (enrollment_id, coverage_month) do nothing
+        returning id, enrollment_id, member_id, credit_applied_cents
+      ),
+      spent as (
+        update enrollments e
+        set credit_cents = e.credit_cents - ins.credit_applied_cents, updated_at = ${now}::timestamptz
+        from ins
+        where e.id = ins.enrollment_id and ins.credit_applied_cents > 0
+      ),
+      evs as (
+        insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, invoice_id, data)
+        select 'invoice.issued', ${now}::timestamptz, el.carrier_id, ins.member_id, ins.enrollment_id, ins.id,
+               jsonb_build_object('invoiceId', ins.id, 'enrollmentId', ins.enrollment_id, 'memberId', ins.member_id,
+                                  'carrierId', el.carrier_id, 'coverageMonth', ${month}::text)
+        from ins join eligible el on el.id = ins.enrollment_id
+      )
+      select count(*)::int as issued, coalesce(sum(credit_applied_cents), 0)::int8 as credit from ins
+    `.execute(this.db);
+    const row = result.rows[0];
+    return { issuedCount: row?.issued ?? 0, creditAppliedCents: Number(row?.credit ?? 0) };
+  }
+}

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -18,10 +19,14 @@ import clockRoutes from './http/routes/clock.js';
 import enrollmentRoutes from './http/routes/enrollments.js';
 import healthRoutes from './http/routes/health.js';
 import invoiceRoutes from './http/routes/invoices.js';
+import paymentRoutes from './http/routes/payments.js';
 import referenceRoutes from './http/routes/reference.js';
 import { BillingService } from './services/billing.js';
+import { IdempotencyService } from './services/idempotency.js';
+import { PaymentService } from './services/payments.js';
 import { ApiKeyStore } from './store/apiKeys.js';
 import { CarrierStore } from './store/carriers.js';
+import { FieldCipher } from './store/crypto.js';
 import type { Database } from './store/db.js';
 
 export interface AppOptions {
@@ -133,6 +138,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(accountRoutes, { billing });
   await app.register(enrollmentRoutes, { billing });
   await app.register(invoiceRoutes, { billing });
+  const cipher = new FieldCipher(config.dataEncryptionKey);
+  const payments = new PaymentService(database.db, clock, calendar, cipher, billing);
+  const idempotency = new IdempotencyService(
+    database.db,
+    clock,
+    createHmac('sha256', config.dataEncryptionKey.key).update('idempotency-fingerprint').digest(),
+  );
+  await app.register(paymentRoutes, { payments, billing, idempotency });
 
   // R10: record missed binder deadlines in the background (reads never wait for it).
   if (config.deadlineSweepIntervalMs > 0) {

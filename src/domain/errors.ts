@@ -21,6 +21,23 @@ export const ERROR_CATALOGUE = {
   not_awaiting_confirmation: { kind: 'conflict', title: 'Enrollment is not awaiting confirmation' },
   method_not_accepted: { kind: 'rule', title: 'Payment method not accepted on this channel' },
   carrier_scope_required: { kind: 'invalid', title: 'A carrier key must name its carrier' },
+  card_number_not_allowed: { kind: 'rule', title: 'Full card numbers are never accepted' },
+  payment_details_required: { kind: 'invalid', title: 'Payment method details are missing' },
+  payment_details_mismatch: { kind: 'invalid', title: 'Payment details do not belong to the method' },
+  invalid_routing_number: { kind: 'rule', title: 'Routing number fails the ABA check' },
+  card_expired: { kind: 'rule', title: 'Card expired' },
+  payee_mismatch: { kind: 'rule', title: 'Check or money order is not payable to Health Connector' },
+  remittance_incomplete: { kind: 'rule', title: 'Remittance details are incomplete' },
+  target_required: { kind: 'rule', title: 'The payment names no target' },
+  target_not_allowed: { kind: 'rule', title: 'This target is not used on this channel' },
+  target_ambiguous: { kind: 'rule', title: 'The payment target is ambiguous' },
+  target_not_found: { kind: 'rule', title: 'The payment target was not found' },
+  idempotency_key_required: { kind: 'invalid', title: 'Idempotency-Key header required' },
+  idempotency_key_reused: { kind: 'rule', title: 'Idempotency-Key reused with a different request' },
+  idempotency_key_in_flight: { kind: 'conflict', title: 'A request with this Idempotency-Key is in flight' },
+  already_returned: { kind: 'conflict', title: 'Payment already returned' },
+  invalid_reason_code: { kind: 'rule', title: 'Return reason code does not fit the payment method' },
+  not_unapplied: { kind: 'conflict', title: 'Payment is not unapplied' },
 } as const satisfies Record<string, { kind: ErrorKind; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -26,6 +26,7 @@ export const openapiOptions: SwaggerOptions = {
       { name: 'accounts', description: 'Households (R5)' },
       { name: 'enrollments', description: 'Checkout, deadlines, cancellation, history (R6-R14)' },
       { name: 'invoices', description: 'Invoices, payment slips and billing runs (R15-R18)' },
+      { name: 'payments', description: 'Payments on three channels, idempotent, and returns (R19-R25)' },
     ],
   },
   refResolver: {

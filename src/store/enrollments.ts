@@ -41,6 +41,7 @@ export interface EnrollmentFilter {
   memberId?: string | undefined;
   status?: EnrollmentStatus | undefined;
   carrierId?: string | undefined;
+  flag?: EnrollmentFlag | undefined;
 }
 
 export type EnrollmentPatch = Partial<
@@ -118,6 +119,7 @@ export class EnrollmentStore {
     if (filter.memberId) q = q.where('e.member_id', '=', filter.memberId);
     if (filter.status) q = q.where('e.status', '=', filter.status);
     if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
+    if (filter.flag) q = q.where(sql<boolean>`${filter.flag} = any(e.flags)`);
     const seq = decodeCursor(after);
     if (seq !== null) q = q.where('e.seq', '>', seq);
     const rows = (await q
@@ -196,6 +198,48 @@ export class EnrollmentStore {
         })),
       )
       .execute();
+  }
+
+  /** R21: the account's active enrollments that owe money. */
+  async withBalance(memberId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('enrollments as e')
+      .select('e.id')
+      .where('e.member_id', '=', memberId)
+      .where('e.status', '!=', 'cancelled')
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('invoices as i')
+            .select('i.id')
+            .whereRef('i.enrollment_id', '=', 'e.id')
+            .where('i.status', 'in', ['open', 'partially_paid']),
+        ),
+      )
+      .orderBy('e.seq')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** R22: the account's active enrollments with a carrier of this (normalised) name. */
+  async byCarrierName(memberId: string, carrierNameKey: string): Promise<{ id: string; owes: boolean }[]> {
+    const rows = await this.db
+      .selectFrom('enrollments as e')
+      .innerJoin('carriers as c', 'c.id', 'e.carrier_id')
+      .select(['e.id'])
+      .select(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('invoices as i')
+            .select('i.id')
+            .whereRef('i.enrollment_id', '=', 'e.id')
+            .where('i.status', 'in', ['open', 'partially_paid']),
+        ).as('owes'),
+      )
+      .where('e.member_id', '=', memberId)
+      .where('e.status', '!=', 'cancelled')
+      .where('c.name_key', '=', carrierNameKey)
+      .orderBy('e.seq')
+      .execute();
+    return rows.map((r) => ({ id: r.id, owes: Boolean(r.owes) }));
   }
 
   /** Pending enrollments whose recorded start's due date is before `today`, locked, skipping busy rows. */

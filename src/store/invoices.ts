@@ -160,9 +160,90 @@ export class InvoiceStore {
     return { voided, paidCents: voided.reduce((sum, i) => sum + i.amountPaidCents, 0) };
   }
 
+  async enrollmentsOf(invoiceIds: string[]): Promise<string[]> {
+    if (invoiceIds.length === 0) return [];
+    const rows = await this.db.selectFrom('invoices').select('enrollment_id').where('id', 'in', invoiceIds).execute();
+    return rows.map((r) => r.enrollment_id);
+  }
+
+  async byNumber(invoiceNumber: string): Promise<Invoice | null> {
+    const row = await this.db
+      .selectFrom('invoices')
+      .selectAll()
+      .where('invoice_number', '=', invoiceNumber)
+      .executeTakeFirst();
+    return row ? toInvoice(row) : null;
+  }
+
+  /** Invoices with a balance, oldest month first, locked (the caller holds the enrollment lock). */
+  async openForEnrollment(enrollmentId: string, invoiceId?: string): Promise<Invoice[]> {
+    let q = this.db
+      .selectFrom('invoices')
+      .selectAll()
+      .where('enrollment_id', '=', enrollmentId)
+      .where('status', 'in', ['open', 'partially_paid']);
+    if (invoiceId) q = q.where('id', '=', invoiceId);
+    const rows = await q.orderBy('coverage_month').forUpdate().execute();
+    return rows.map(toInvoice);
+  }
+
+  async forEnrollment(enrollmentId: string): Promise<Invoice[]> {
+    const rows = await this.db
+      .selectFrom('invoices')
+      .selectAll()
+      .where('enrollment_id', '=', enrollmentId)
+      .orderBy('coverage_month')
+      .execute();
+    return rows.map(toInvoice);
+  }
+
+  /** Adds (or, negative, removes) paid money on invoices. */
+  async addPaid(changes: { invoiceId: string; amountCents: number }[]): Promise<void> {
+    for (const c of changes) {
+      await this.db
+        .updateTable('invoices')
+        .set((eb) => ({ amount_paid_cents: eb('amount_paid_cents', '+', c.amountCents) }))
+        .where('id', '=', c.invoiceId)
+        .execute();
+    }
+  }
+
+  /**
+   * A returned payment's credit was already spent by billing runs: take it back from the newest
+   * invoices that used credit, so every invoice's paid amount keeps matching its sources.
+   */
+  async takeBackCredit(enrollmentId: string, cents: number): Promise<number> {
+    let left = cents;
+    const rows = await this.db
+      .selectFrom('invoices')
+      .select(['id', 'credit_applied_cents'])
+      .where('enrollment_id', '=', enrollmentId)
+      .where('credit_applied_cents', '>', 0)
+      .orderBy('coverage_month', 'desc')
+      .forUpdate()
+      .execute();
+    for (const r of rows) {
+      if (left <= 0) break;
+      const take = Math.min(left, r.credit_applied_cents);
+      await this.db
+        .updateTable('invoices')
+        .set((eb) => ({
+          credit_applied_cents: eb('credit_applied_cents', '-', take),
+          amount_paid_cents: eb('amount_paid_cents', '-', take),
+        }))
+        .where('id', '=', r.id)
+        .execute();
+      left -= take;
+    }
+    return cents - left;
+  }
+
   /** Transaction-scoped lock that serialises billing runs. */
   async lockBillingRuns(): Promise<void> {
     await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK})`.execute(this.db);
+    // Credit is read by the run's statement; lock the rows that hold some so no payment or return
+    // changes it between that read and the run's commit.
+    await sql`select id from enrollments where credit_cents > 0 order by id for update`.execute(this.db);
   }
 
   /**

@@ -124,7 +124,61 @@ export interface EventsTable {
 }
 export type EventRow = Selectable<EventsTable>;
 
+export interface PaymentsTable {
+  id: WithDefault<string>;
+  seq: Serial;
+  status: 'received' | 'unapplied' | 'returned';
+  channel: 'online' | 'phone' | 'mail';
+  method: string;
+  amount_cents: number;
+  received_at: Date;
+  member_id: string | null;
+  enrollment_id: string | null;
+  guest: WithDefault<boolean>;
+  target: ColumnType<Record<string, unknown>, string, string>;
+  credited_cents: WithDefault<number>;
+  unapplied_cents: WithDefault<number>;
+  bank_routing_number: string | null;
+  bank_account_last4: string | null;
+  bank_account_ciphertext: Buffer | null;
+  bank_account_key_id: string | null;
+  card_token: string | null;
+  card_brand: string | null;
+  card_last4: string | null;
+  card_exp_month: number | null;
+  card_exp_year: number | null;
+  check_number: string | null;
+  money_order_serial: string | null;
+  payable_to: string | null;
+  returned_at: NullableTimestamp;
+  return_reason_code: string | null;
+  created_at: Date;
+  actor: string;
+}
+export type PaymentRow = Selectable<PaymentsTable>;
+
+export interface PaymentApplicationsTable {
+  id: Serial;
+  payment_id: string;
+  invoice_id: string;
+  amount_cents: number;
+  applied_at: Date;
+  reversed_at: NullableTimestamp;
+}
+
+export interface IdempotencyKeysTable {
+  api_key_id: string;
+  key: string;
+  request_hash: Buffer;
+  response_status: number;
+  response_body: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+}
+
 export interface DB {
+  payments: PaymentsTable;
+  payment_applications: PaymentApplicationsTable;
+  idempotency_keys: IdempotencyKeysTable;
   carriers: CarriersTable;
   api_keys: ApiKeysTable;
   accounts: AccountsTable;

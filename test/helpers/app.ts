@@ -43,7 +43,12 @@ export async function testApp(
   const database = createDatabase(clone.url, pino({ level: 'silent' }), 5);
   const clock = new ServiceClock();
   const config = testConfig(opts.env);
-  const app = await buildApp({ config, database, clock, logger: opts.logger ?? false });
+  const app = await buildApp({
+    config,
+    database,
+    clock,
+    logger: opts.logger ?? (process.env.TEST_LOG ? pino({ level: 'error' }) : false),
+  });
   t.teardown(async () => {
     await app.close();
     await database.close();

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
 import { DomainError, type ErrorKind } from '../../domain/errors.js';
-import { problem, sendProblem } from '../problem.js';
+import { type Problem, problem, sendProblem } from '../problem.js';
 
 const KIND_STATUS = {
   not_found: 404,
@@ -44,6 +44,12 @@ function validationErrors(part: string, issues: ValidationIssue[]) {
   });
 }
 
+/** A DomainError as the problem it answers with (also used to store refusals for idempotent replay). */
+export function domainProblem(err: unknown): Problem | null {
+  if (!(err instanceof DomainError)) return null;
+  return problem(KIND_STATUS[err.kind], err.code, err.title, err.message, err.extra);
+}
+
 async function errorsPlugin(app: FastifyInstance) {
   // A second router that knows every (method, path) lets an unknown method on a known path be 405.
   const known = FindMyWay();
@@ -79,10 +85,8 @@ async function errorsPlugin(app: FastifyInstance) {
   });
 
   app.setErrorHandler((error: FastifyError & { validationContext?: string }, request: FastifyRequest, reply) => {
-    if (error instanceof DomainError) {
-      const status = KIND_STATUS[error.kind];
-      return sendProblem(reply, problem(status, error.code, error.title, error.message, error.extra));
-    }
+    const refused = domainProblem(error);
+    if (refused) return sendProblem(reply, refused);
     if (error.validation) {
       const part = error.validationContext ?? 'body';
       return sendProblem(

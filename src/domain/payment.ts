@@ -1,0 +1,294 @@
+import { type Channel, PAYEE, type PaymentMethod } from './channels.js';
+import { businessDateOf, type IsoDate, parts } from './dates.js';
+import { DomainError } from './errors.js';
+import { nameKey } from './names.js';
+import { isValidLuhn, isValidRoutingNumber } from './numbers.js';
+
+export const PAYMENT_STATUSES = ['received', 'unapplied', 'returned'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export const CARD_BRANDS = ['visa', 'mastercard', 'amex', 'discover'] as const;
+export type CardBrand = (typeof CARD_BRANDS)[number];
+
+export const BANK_METHODS: readonly PaymentMethod[] = ['checking', 'savings'];
+export const CARD_METHODS: readonly PaymentMethod[] = ['credit_card', 'debit_card'];
+export const PAPER_METHODS: readonly PaymentMethod[] = ['check', 'money_order'];
+
+export interface BankAccountInput {
+  routingNumber: string;
+  accountNumber: string;
+}
+export interface CardInput {
+  token: string;
+  brand: CardBrand;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+}
+export interface Remittance {
+  memberId?: string | undefined;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  mailingAddress?: unknown;
+  carrierName?: string | undefined;
+}
+
+export interface PaymentRequest {
+  channel: Channel;
+  method: PaymentMethod;
+  amountCents: number;
+  receivedAt?: Date | undefined;
+  guest?: boolean | undefined;
+  invoiceNumber?: string | undefined;
+  enrollmentId?: string | undefined;
+  memberId?: string | undefined;
+  phoneNumber?: string | undefined;
+  slip?: { invoiceNumber: string } | undefined;
+  remittance?: Remittance | undefined;
+  bankAccount?: BankAccountInput | undefined;
+  card?: CardInput | undefined;
+  check?: { checkNumber: string; payableTo: string } | undefined;
+  moneyOrder?: { serialNumber: string; payableTo: string } | undefined;
+}
+
+/** How a payment names what it pays, after the channel's rules have been checked. */
+export type PaymentTarget =
+  | { kind: 'invoice'; invoiceNumber: string }
+  | { kind: 'enrollment'; enrollmentId: string }
+  | { kind: 'member'; memberId: string }
+  | { kind: 'phone'; phoneNumber: string }
+  | { kind: 'remittance'; memberId: string; firstName: string; lastName: string; carrierName: string };
+
+const REMITTANCE_FIELDS = ['memberId', 'firstName', 'lastName', 'carrierName'] as const;
+
+/** A run of 13-19 digits (spaces or dashes allowed between them) that passes Luhn: a card number. */
+export function containsCardNumber(text: string): boolean {
+  const candidates = text.match(/\d(?:[ -]?\d){12,18}/g) ?? [];
+  return candidates.some((c) => {
+    const digits = c.replace(/[ -]/g, '');
+    for (let len = 19; len >= 13; len--) {
+      for (let i = 0; i + len <= digits.length; i++) {
+        if (isValidLuhn(digits.slice(i, i + len))) return true;
+      }
+    }
+    return false;
+  });
+}
+
+/**
+ * R20: the service never accepts a full card number. Every string in the body is checked except
+ * the bank account number (which is a different kind of number and stored encrypted).
+ */
+export function assertNoCardNumber(body: unknown, path = ''): void {
+  if (typeof body === 'string') {
+    if (path !== 'bankAccount.accountNumber' && containsCardNumber(body)) {
+      throw new DomainError(
+        'card_number_not_allowed',
+        'A full card number was sent. Send the processor token, brand, last 4 digits and expiry instead.',
+        { field: path },
+      );
+    }
+    return;
+  }
+  if (Array.isArray(body)) {
+    for (const [i, v] of body.entries()) assertNoCardNumber(v, `${path}[${i}]`);
+    return;
+  }
+  if (body && typeof body === 'object') {
+    for (const [k, v] of Object.entries(body)) assertNoCardNumber(v, path ? `${path}.${k}` : k);
+  }
+}
+
+function requireDetails(condition: unknown, field: string, method: PaymentMethod): void {
+  if (!condition)
+    throw new DomainError('payment_details_required', `A ${method} payment needs \`${field}\`.`, { field });
+}
+
+function refuseExtraDetails(req: PaymentRequest): void {
+  const given = (['bankAccount', 'card', 'check', 'moneyOrder'] as const).filter((k) => req[k] !== undefined);
+  const wanted = BANK_METHODS.includes(req.method)
+    ? 'bankAccount'
+    : CARD_METHODS.includes(req.method)
+      ? 'card'
+      : req.method === 'check'
+        ? 'check'
+        : req.method === 'money_order'
+          ? 'moneyOrder'
+          : null;
+  const extra = given.filter((k) => k !== wanted);
+  if (extra.length) {
+    throw new DomainError('payment_details_mismatch', `A ${req.method} payment does not carry ${extra.join(', ')}.`, {
+      field: extra[0],
+    });
+  }
+}
+
+/**
+ * R20/R22: the method's details, checked after the channel accepted the method (R19).
+ * Returns nothing; throws the first refusal.
+ */
+export function checkMethodDetails(req: PaymentRequest, now: Date): void {
+  refuseExtraDetails(req);
+  if (BANK_METHODS.includes(req.method)) {
+    requireDetails(req.bankAccount, 'bankAccount', req.method);
+    if (req.bankAccount && !isValidRoutingNumber(req.bankAccount.routingNumber)) {
+      throw new DomainError('invalid_routing_number', 'The routing number fails the ABA check digit.', {
+        field: 'bankAccount.routingNumber',
+      });
+    }
+  } else if (CARD_METHODS.includes(req.method)) {
+    requireDetails(req.card, 'card', req.method);
+    if (req.card) {
+      const today = parts(businessDateOf(now));
+      const expired =
+        req.card.expYear < today.year || (req.card.expYear === today.year && req.card.expMonth < today.month);
+      if (expired) {
+        throw new DomainError(
+          'card_expired',
+          `The card expired at the end of ${req.card.expMonth}/${req.card.expYear}.`,
+        );
+      }
+    }
+  } else if (req.method === 'check') {
+    requireDetails(req.check, 'check', req.method);
+  } else if (req.method === 'money_order') {
+    requireDetails(req.moneyOrder, 'moneyOrder', req.method);
+  }
+  const payableTo = req.check?.payableTo ?? req.moneyOrder?.payableTo;
+  if (payableTo !== undefined && nameKey(payableTo) !== nameKey(PAYEE)) {
+    throw new DomainError(
+      'payee_mismatch',
+      `Checks and money orders must be payable to "${PAYEE}"; this one is payable to "${payableTo}". The lockbox returns it to the sender.`,
+    );
+  }
+}
+
+/** R21-R23: what the payment names, by channel. */
+export function paymentTarget(req: PaymentRequest): PaymentTarget {
+  if (req.channel === 'mail') {
+    if (req.invoiceNumber || req.enrollmentId || req.memberId || req.phoneNumber) {
+      throw new DomainError('target_not_allowed', 'A mail payment is matched by its slip or its remittance details.');
+    }
+    if (req.slip) return { kind: 'invoice', invoiceNumber: req.slip.invoiceNumber };
+    const r = req.remittance ?? {};
+    const missing = REMITTANCE_FIELDS.filter((f) => !r[f] || String(r[f]).trim() === '');
+    if (missing.length) {
+      throw new DomainError(
+        'remittance_incomplete',
+        `Without a payment slip the check must carry: ${missing.join(', ')}.`,
+        { missing },
+      );
+    }
+    return {
+      kind: 'remittance',
+      memberId: String(r.memberId),
+      firstName: String(r.firstName),
+      lastName: String(r.lastName),
+      carrierName: String(r.carrierName),
+    };
+  }
+  if (req.slip || req.remittance) {
+    throw new DomainError('target_not_allowed', 'Payment slips and remittance details are for mail payments.');
+  }
+  if (req.guest !== undefined && req.channel !== 'online') {
+    throw new DomainError('target_not_allowed', 'Only online payments can be guest payments.');
+  }
+  const named = [
+    req.invoiceNumber && ({ kind: 'invoice', invoiceNumber: req.invoiceNumber } as const),
+    req.enrollmentId && ({ kind: 'enrollment', enrollmentId: req.enrollmentId } as const),
+    req.channel === 'phone' && req.memberId && ({ kind: 'member', memberId: req.memberId } as const),
+    req.channel === 'phone' && req.phoneNumber && ({ kind: 'phone', phoneNumber: req.phoneNumber } as const),
+  ].filter(Boolean) as PaymentTarget[];
+  if (req.channel === 'online' && (req.memberId || req.phoneNumber)) {
+    throw new DomainError('target_not_allowed', 'Online payments name an invoiceNumber or an enrollmentId.');
+  }
+  if (named.length === 0) {
+    throw new DomainError(
+      'target_required',
+      req.channel === 'phone'
+        ? 'A phone payment names an invoiceNumber, enrollmentId, memberId or phoneNumber.'
+        : 'An online payment names an invoiceNumber or an enrollmentId.',
+    );
+  }
+  if (named.length > 1) throw new DomainError('target_ambiguous', 'Name exactly one target.');
+  return named[0] as PaymentTarget;
+}
+
+export interface OpenInvoice {
+  id: string;
+  coverageMonth: IsoDate;
+  balanceCents: number;
+}
+
+export interface Allocation {
+  applications: { invoiceId: string; amountCents: number }[];
+  creditedCents: number;
+}
+
+/** R24: oldest open invoice first; what is left becomes credit on the enrollment. */
+export function allocate(amountCents: number, openInvoices: OpenInvoice[]): Allocation {
+  let left = amountCents;
+  const applications: Allocation['applications'] = [];
+  const ordered = [...openInvoices].sort((a, b) =>
+    a.coverageMonth < b.coverageMonth ? -1 : a.coverageMonth > b.coverageMonth ? 1 : 0,
+  );
+  for (const inv of ordered) {
+    if (left <= 0) break;
+    const amount = Math.min(left, inv.balanceCents);
+    if (amount > 0) {
+      applications.push({ invoiceId: inv.id, amountCents: amount });
+      left -= amount;
+    }
+  }
+  return { applications, creditedCents: left };
+}
+
+/** R25: ACH return codes R01..R99 for bank payments, CHECK_RETURNED for checks and money orders. */
+export function assertReturnReason(method: PaymentMethod, reasonCode: string): void {
+  const ach = /^R\d{2}$/.test(reasonCode) && reasonCode !== 'R00';
+  if (BANK_METHODS.includes(method) && ach) return;
+  if (PAPER_METHODS.includes(method) && reasonCode === 'CHECK_RETURNED') return;
+  throw new DomainError(
+    'invalid_reason_code',
+    BANK_METHODS.includes(method)
+      ? 'Bank payments are returned with an ACH return code R01..R99.'
+      : PAPER_METHODS.includes(method)
+        ? 'Checks and money orders are returned with CHECK_RETURNED.'
+        : `A ${method} payment cannot be returned here (card disputes are handled by the processor).`,
+  );
+}
+
+/** R20: what responses and logs may show of an account number. */
+export function last4(value: string): string {
+  return value.slice(-4);
+}
+
+export interface PaymentApplication {
+  invoiceId: string;
+  amountCents: number;
+  appliedAt: Date;
+  reversedAt: Date | null;
+}
+
+export interface Payment {
+  id: string;
+  status: PaymentStatus;
+  channel: Channel;
+  method: PaymentMethod;
+  amountCents: number;
+  receivedAt: Date;
+  memberId: string | null;
+  enrollmentId: string | null;
+  guest: boolean;
+  target: Record<string, unknown>;
+  applications: PaymentApplication[];
+  creditedCents: number;
+  unappliedCents: number;
+  bankAccount: { routingNumber: string; last4: string } | null;
+  card: { brand: string; last4: string; expMonth: number; expYear: number } | null;
+  check: { checkNumber: string; payableTo: string } | null;
+  moneyOrder: { serialNumber: string; payableTo: string } | null;
+  returnedAt: Date | null;
+  returnReasonCode: string | null;
+  createdAt: Date;
+}

@@ -1,0 +1,146 @@
+import { Type } from 'typebox';
+import { CHANNELS, PAYMENT_METHODS } from '../../domain/channels.js';
+import { CARD_BRANDS, PAYMENT_STATUSES } from '../../domain/payment.js';
+import { MemberId } from './billing.js';
+import { Cents, CentsOrZero, Closed, Instant, PageQuery } from './common.js';
+
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
+const Text = (max: number, extra: Record<string, unknown> = {}) =>
+  Type.String({ minLength: 1, maxLength: max, ...extra });
+
+export const Channel = literals(CHANNELS);
+export const Method = literals(PAYMENT_METHODS);
+
+export const PaymentRequestSchema = Closed(
+  {
+    channel: Channel,
+    method: Method,
+    amountCents: Cents(),
+    receivedAt: Type.Optional(Instant('When the money arrived (mail: the lockbox date); default: now')),
+    guest: Type.Optional(Type.Boolean({ description: 'Online only: paid without signing in' })),
+    invoiceNumber: Type.Optional(Text(32, { examples: ['1000000017'] })),
+    enrollmentId: Type.Optional(Text(100)),
+    memberId: Type.Optional(Type.String({ pattern: '^[0-9]{12}$', description: 'Phone only' })),
+    phoneNumber: Type.Optional(Text(25, { description: 'Phone only: a phone number on the account' })),
+    slip: Type.Optional(Closed({ invoiceNumber: Text(32) })),
+    remittance: Type.Optional(
+      Closed({
+        memberId: Type.Optional(Type.String({ maxLength: 32 })),
+        firstName: Type.Optional(Type.String({ maxLength: 100 })),
+        lastName: Type.Optional(Type.String({ maxLength: 100 })),
+        mailingAddress: Type.Optional(
+          Closed({
+            line1: Type.Optional(Type.String({ maxLength: 200 })),
+            line2: Type.Optional(Type.String({ maxLength: 200 })),
+            city: Type.Optional(Type.String({ maxLength: 100 })),
+            state: Type.Optional(Type.String({ maxLength: 2 })),
+            postalCode: Type.Optional(Type.String({ maxLength: 10 })),
+          }),
+        ),
+        carrierName: Type.Optional(Type.String({ maxLength: 200 })),
+      }),
+    ),
+    bankAccount: Type.Optional(
+      Closed({
+        routingNumber: Type.String({ pattern: '^\\d{9}$', examples: ['011000015'] }),
+        accountNumber: Type.String({ pattern: '^\\d{4,17}$', description: 'Stored encrypted; shown as last 4 only' }),
+      }),
+    ),
+    card: Type.Optional(
+      Closed({
+        token: Text(200, { description: 'Processor token; never a card number', examples: ['tok_visa_4242'] }),
+        brand: literals(CARD_BRANDS),
+        last4: Type.String({ pattern: '^\\d{4}$' }),
+        expMonth: Type.Integer({ minimum: 1, maximum: 12 }),
+        expYear: Type.Integer({ minimum: 2000, maximum: 2100 }),
+      }),
+    ),
+    check: Type.Optional(Closed({ checkNumber: Text(30), payableTo: Text(200) })),
+    moneyOrder: Type.Optional(Closed({ serialNumber: Text(30), payableTo: Text(200) })),
+  },
+  {
+    examples: [
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 45000,
+        invoiceNumber: '1000000017',
+        bankAccount: { routingNumber: '011000015', accountNumber: '123456789' },
+      },
+      {
+        channel: 'mail',
+        method: 'check',
+        amountCents: 45000,
+        receivedAt: '2026-12-22T10:00:00-05:00',
+        remittance: {
+          memberId: '100200300400',
+          firstName: 'Maria',
+          lastName: 'Santos',
+          carrierName: 'Blue Cross Blue Shield of Massachusetts',
+        },
+        check: { checkNumber: '1042', payableTo: 'Health Connector' },
+      },
+    ],
+  },
+);
+
+export const PaymentSchema = Closed({
+  id: Type.String(),
+  status: literals(PAYMENT_STATUSES),
+  channel: Channel,
+  method: Method,
+  amountCents: Type.Integer(),
+  receivedAt: Instant(),
+  memberId: Nullable(Type.String()),
+  enrollmentId: Nullable(Type.String()),
+  guest: Type.Boolean(),
+  applications: Type.Array(
+    Closed({
+      invoiceId: Type.String(),
+      amountCents: Type.Integer(),
+      appliedAt: Instant(),
+      reversedAt: Nullable(Instant()),
+    }),
+  ),
+  creditedCents: CentsOrZero('Overpayment kept as credit on the enrollment'),
+  unappliedCents: CentsOrZero('Mail money not yet matched to an invoice'),
+  bankAccount: Type.Optional(Closed({ routingNumber: Type.String(), last4: Type.String() })),
+  card: Type.Optional(
+    Closed({ brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }),
+  ),
+  check: Type.Optional(Closed({ checkNumber: Type.String(), payableTo: Type.String() })),
+  moneyOrder: Type.Optional(Closed({ serialNumber: Type.String(), payableTo: Type.String() })),
+  returnedAt: Nullable(Instant()),
+  returnReasonCode: Nullable(Type.String()),
+  createdAt: Instant(),
+});
+
+export const PaymentsQuery = Closed({
+  memberId: Type.Optional(MemberId),
+  status: Type.Optional(literals(PAYMENT_STATUSES)),
+  ...PageQuery,
+});
+
+export const ReturnBody = Closed(
+  {
+    reasonCode: Type.String({
+      pattern: '^(R(0[1-9]|[1-9][0-9])|CHECK_RETURNED)$',
+      description: 'ACH return code R01..R99, or CHECK_RETURNED for a bounced check or money order',
+      examples: ['R01'],
+    }),
+    returnedAt: Type.Optional(Instant()),
+  },
+  { examples: [{ reasonCode: 'R01' }] },
+);
+
+export const ApplicationBody = Closed({
+  invoiceNumber: Type.Optional(Text(32)),
+  enrollmentId: Type.Optional(Text(100)),
+});
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: 'Required on payments and returns; kept 48 hours' }),
+  ),
+});

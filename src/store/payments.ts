@@ -1,0 +1,211 @@
+import type { Kysely } from 'kysely';
+import type { Channel, PaymentMethod } from '../domain/channels.js';
+import type { Payment, PaymentApplication, PaymentRequest, PaymentStatus } from '../domain/payment.js';
+import { last4 } from '../domain/payment.js';
+import type { FieldCipher } from './crypto.js';
+import { decodeCursor, type Page, pageOf } from './pagination.js';
+import type { DB, PaymentRow } from './schema.js';
+
+function toPayment(row: PaymentRow, applications: PaymentApplication[]): Payment {
+  return {
+    id: row.id,
+    status: row.status,
+    channel: row.channel as Channel,
+    method: row.method as PaymentMethod,
+    amountCents: row.amount_cents,
+    receivedAt: row.received_at,
+    memberId: row.member_id,
+    enrollmentId: row.enrollment_id,
+    guest: row.guest,
+    target: row.target,
+    applications,
+    creditedCents: row.credited_cents,
+    unappliedCents: row.unapplied_cents,
+    bankAccount:
+      row.bank_routing_number && row.bank_account_last4
+        ? { routingNumber: row.bank_routing_number, last4: row.bank_account_last4 }
+        : null,
+    card:
+      row.card_brand && row.card_last4
+        ? {
+            brand: row.card_brand,
+            last4: row.card_last4,
+            expMonth: row.card_exp_month ?? 0,
+            expYear: row.card_exp_year ?? 0,
+          }
+        : null,
+    check: row.check_number !== null ? { checkNumber: row.check_number, payableTo: row.payable_to ?? '' } : null,
+    moneyOrder:
+      row.money_order_serial !== null
+        ? { serialNumber: row.money_order_serial, payableTo: row.payable_to ?? '' }
+        : null,
+    returnedAt: row.returned_at,
+    returnReasonCode: row.return_reason_code,
+    createdAt: row.created_at,
+  };
+}
+
+export class PaymentStore {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly cipher?: FieldCipher,
+  ) {}
+
+  private async withApplications(rows: PaymentRow[]): Promise<Payment[]> {
+    if (rows.length === 0) return [];
+    const apps = await this.db
+      .selectFrom('payment_applications')
+      .selectAll()
+      .where(
+        'payment_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('id')
+      .execute();
+    const byPayment = new Map<string, PaymentApplication[]>();
+    for (const a of apps) {
+      const list = byPayment.get(a.payment_id) ?? [];
+      list.push({
+        invoiceId: a.invoice_id,
+        amountCents: a.amount_cents,
+        appliedAt: a.applied_at,
+        reversedAt: a.reversed_at,
+      });
+      byPayment.set(a.payment_id, list);
+    }
+    return rows.map((r) => toPayment(r, byPayment.get(r.id) ?? []));
+  }
+
+  async get(id: string, opts: { forUpdate?: boolean } = {}): Promise<Payment | null> {
+    let q = this.db.selectFrom('payments').selectAll().where('id', '=', id);
+    if (opts.forUpdate) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (!row) return null;
+    return (await this.withApplications([row]))[0] ?? null;
+  }
+
+  async list(
+    filter: { memberId?: string | undefined; status?: PaymentStatus | undefined },
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<Payment>> {
+    let q = this.db.selectFrom('payments').selectAll();
+    if (filter.memberId) q = q.where('member_id', '=', filter.memberId);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    const seq = decodeCursor(after);
+    if (seq !== null) q = q.where('seq', '>', seq);
+    const rows = await q
+      .orderBy('seq')
+      .limit(limit + 1)
+      .execute();
+    const page = pageOf(rows, limit, (r) => r);
+    return { data: await this.withApplications(page.data), nextCursor: page.nextCursor };
+  }
+
+  /** Records a payment; the full account number is stored only encrypted. */
+  async insert(
+    req: PaymentRequest,
+    values: {
+      status: PaymentStatus;
+      receivedAt: Date;
+      memberId: string | null;
+      enrollmentId: string | null;
+      unappliedCents: number;
+      target: Record<string, unknown>;
+      now: Date;
+      actor: string;
+    },
+  ): Promise<string> {
+    let encrypted: { keyId: string; blob: Buffer } | null = null;
+    if (req.bankAccount) {
+      if (!this.cipher) throw new Error('PaymentStore needs a cipher to store bank accounts');
+      encrypted = this.cipher.encrypt(req.bankAccount.accountNumber, 'payments.bank_account');
+    }
+    const row = await this.db
+      .insertInto('payments')
+      .values({
+        status: values.status,
+        channel: req.channel,
+        method: req.method,
+        amount_cents: req.amountCents,
+        received_at: values.receivedAt,
+        member_id: values.memberId,
+        enrollment_id: values.enrollmentId,
+        guest: req.guest ?? false,
+        target: JSON.stringify(values.target),
+        unapplied_cents: values.unappliedCents,
+        bank_routing_number: req.bankAccount?.routingNumber ?? null,
+        bank_account_last4: req.bankAccount ? last4(req.bankAccount.accountNumber) : null,
+        bank_account_ciphertext: encrypted?.blob ?? null,
+        bank_account_key_id: encrypted?.keyId ?? null,
+        card_token: req.card?.token ?? null,
+        card_brand: req.card?.brand ?? null,
+        card_last4: req.card?.last4 ?? null,
+        card_exp_month: req.card?.expMonth ?? null,
+        card_exp_year: req.card?.expYear ?? null,
+        check_number: req.check?.checkNumber ?? null,
+        money_order_serial: req.moneyOrder?.serialNumber ?? null,
+        payable_to: req.check?.payableTo ?? req.moneyOrder?.payableTo ?? null,
+        created_at: values.now,
+        actor: values.actor,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
+  async recordApplications(
+    paymentId: string,
+    applications: { invoiceId: string; amountCents: number }[],
+    at: Date,
+  ): Promise<void> {
+    if (applications.length === 0) return;
+    await this.db
+      .insertInto('payment_applications')
+      .values(
+        applications.map((a) => ({
+          payment_id: paymentId,
+          invoice_id: a.invoiceId,
+          amount_cents: a.amountCents,
+          applied_at: at,
+        })),
+      )
+      .execute();
+  }
+
+  async markApplied(
+    paymentId: string,
+    values: { memberId: string; enrollmentId: string; creditedCents: number },
+  ): Promise<void> {
+    await this.db
+      .updateTable('payments')
+      .set({
+        status: 'received',
+        unapplied_cents: 0,
+        member_id: values.memberId,
+        enrollment_id: values.enrollmentId,
+        credited_cents: values.creditedCents,
+      })
+      .where('id', '=', paymentId)
+      .execute();
+  }
+
+  async markReturned(paymentId: string, at: Date, reasonCode: string): Promise<void> {
+    await this.db
+      .updateTable('payments')
+      .set({ status: 'returned', returned_at: at, return_reason_code: reasonCode })
+      .where('id', '=', paymentId)
+      .execute();
+    await this.db
+      .updateTable('payment_applications')
+      .set({ reversed_at: at })
+      .where('payment_id', '=', paymentId)
+      .where('reversed_at', 'is', null)
+      .execute();
+  }
+
+  async unapplied(limit: number, after: string | undefined): Promise<Page<Payment>> {
+    return this.list({ status: 'unapplied' }, limit, after);
+  }
+}

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { AjvCompiler } from '@fastify/ajv-compiler';
+import etag from '@fastify/etag';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -15,6 +16,7 @@ import { ProblemSchema, problem, sendProblem } from './http/problem.js';
 import accountRoutes from './http/routes/accounts.js';
 import apiKeyRoutes from './http/routes/apiKeys.js';
 import carrierRoutes from './http/routes/carriers.js';
+import carrierWorkRoutes from './http/routes/carrierWork.js';
 import clockRoutes from './http/routes/clock.js';
 import enrollmentRoutes from './http/routes/enrollments.js';
 import healthRoutes from './http/routes/health.js';
@@ -22,6 +24,7 @@ import invoiceRoutes from './http/routes/invoices.js';
 import paymentRoutes from './http/routes/payments.js';
 import referenceRoutes from './http/routes/reference.js';
 import { BillingService } from './services/billing.js';
+import { CarrierService } from './services/carriers.js';
 import { IdempotencyService } from './services/idempotency.js';
 import { PaymentService } from './services/payments.js';
 import { ApiKeyStore } from './store/apiKeys.js';
@@ -121,6 +124,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
+  // Pollers send If-None-Match; an unchanged page answers 304 with no body.
+  await app.register(etag, { weak: true });
   await app.register(authPlugin, { apiKeys: new ApiKeyStore(database.db) });
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
@@ -146,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     createHmac('sha256', config.dataEncryptionKey.key).update('idempotency-fingerprint').digest(),
   );
   await app.register(paymentRoutes, { payments, billing, idempotency });
+  await app.register(carrierWorkRoutes, { carriers: new CarrierService(database.db, clock, calendar, billing) });
 
   // R10: record missed binder deadlines in the background (reads never wait for it).
   if (config.deadlineSweepIntervalMs > 0) {

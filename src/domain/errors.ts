@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   already_returned: { kind: 'conflict', title: 'Payment already returned' },
   invalid_reason_code: { kind: 'rule', title: 'Return reason code does not fit the payment method' },
   not_unapplied: { kind: 'conflict', title: 'Payment is not unapplied' },
+  invalid_cursor: { kind: 'invalid', title: 'Unknown cursor' },
 } as const satisfies Record<string, { kind: ErrorKind; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

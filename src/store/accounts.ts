@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Account } from '../domain/accounts.js';
 import { DomainError } from '../domain/errors.js';
 import { isUniqueViolation } from './errors.js';
@@ -60,7 +60,7 @@ export class AccountStore {
     const rows = await this.db
       .selectFrom('accounts')
       .selectAll()
-      .where('phone_numbers', '@>', [phone])
+      .where(sql<boolean>`phone_numbers @> array[${phone}]::text[]`)
       .orderBy('member_id')
       .limit(500)
       .execute();

@@ -200,6 +200,27 @@ export class EnrollmentStore {
       .execute();
   }
 
+  /** R12: enrollments awaiting confirmation past their expected date, by carrier then date. */
+  async overdue(
+    today: IsoDate,
+    carrierId: string | undefined,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<Enrollment>> {
+    let q = this.base({ carrierId: null })
+      .where('e.status', '=', 'awaiting_confirmation')
+      .where('e.confirmation_expected_by', '<', today);
+    if (carrierId) q = q.where('e.carrier_id', '=', carrierId);
+    const seq = decodeCursor(after);
+    if (seq !== null) q = q.where('e.seq', '>', seq);
+    const rows = (await q
+      .orderBy('e.seq')
+      .limit(limit + 1)
+      .execute()) as Row[];
+    const page = pageOf(rows, limit, (r) => r);
+    return { data: await this.withHistory(page.data), nextCursor: page.nextCursor };
+  }
+
   /** R21: the account's active enrollments that owe money. */
   async withBalance(memberId: string): Promise<string[]> {
     const rows = await this.db

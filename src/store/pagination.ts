@@ -1,3 +1,5 @@
+import { DomainError } from '../domain/errors.js';
+
 /** Opaque cursors: the last row's sequence number, base64url-encoded. */
 export function encodeCursor(seq: number): string {
   return Buffer.from(`s:${seq}`, 'utf8').toString('base64url');
@@ -6,7 +8,8 @@ export function encodeCursor(seq: number): string {
 export function decodeCursor(cursor: string | undefined): number | null {
   if (!cursor) return null;
   const m = /^s:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return m?.[1] ? Number(m[1]) : Number.NaN;
+  if (!m?.[1]) throw new DomainError('invalid_cursor', 'The cursor is not one this list handed out.');
+  return Number(m[1]);
 }
 
 export interface Page<T> {

@@ -175,7 +175,18 @@ export interface IdempotencyKeysTable {
   created_at: CreatedAt;
 }
 
+export interface NoticesTable {
+  id: WithDefault<string>;
+  seq: Serial;
+  type: 'welcome_letter';
+  member_id: string;
+  enrollment_id: string;
+  status: WithDefault<'queued' | 'sent'>;
+  created_at: Date;
+}
+
 export interface DB {
+  notices: NoticesTable;
   payments: PaymentsTable;
   payment_applications: PaymentApplicationsTable;
   idempotency_keys: IdempotencyKeysTable;

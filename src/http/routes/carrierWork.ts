@@ -1,0 +1,152 @@
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { DomainError } from '../../domain/errors.js';
+import { FEED_START } from '../../domain/events.js';
+import { scopeOf } from '../../domain/principal.js';
+import type { CarrierService } from '../../services/carriers.js';
+import { decodePosition, encodePosition } from '../../store/feed.js';
+import { principalOf } from '../plugins/auth.js';
+import { EnrollmentSchema, MemberId } from '../schemas/billing.js';
+import { Closed, IdParams, type IdParamsT, Instant, PageOf, PageQuery, problems } from '../schemas/common.js';
+import { enrollmentView } from '../views.js';
+
+const ConfirmationBody = Closed(
+  {
+    confirmedAt: Type.Optional(Instant('When the carrier confirmed; default: the service clock')),
+    carrierPolicyId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, examples: ['BCBS-123456'] })),
+  },
+  { examples: [{ carrierPolicyId: 'BCBS-123456' }] },
+);
+
+const NoticeSchema = Closed({
+  id: Type.String(),
+  type: Type.Literal('welcome_letter'),
+  memberId: MemberId,
+  enrollmentId: Type.String(),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('sent')]),
+  createdAt: Instant(),
+});
+const NoticesQuery = Closed({
+  type: Type.Optional(Type.Literal('welcome_letter')),
+  memberId: Type.Optional(MemberId),
+  enrollmentId: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  ...PageQuery,
+});
+
+const OverdueQuery = Closed({ carrierId: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })), ...PageQuery });
+const OverdueSchema = Type.Object(
+  { ...EnrollmentSchema.properties, businessDaysOverdue: Type.Integer({ minimum: 1 }) },
+  { additionalProperties: false, required: [...(EnrollmentSchema.required as string[]), 'businessDaysOverdue'] },
+);
+
+const EventSchema = Closed({
+  id: Type.String(),
+  type: Type.String({ examples: ['enrollment.awaiting_confirmation'] }),
+  occurredAt: Instant(),
+  data: Type.Record(Type.String(), Type.Unknown(), { description: 'Ids of what changed, and details' }),
+});
+const EventsQuery = Closed({
+  after: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'The `nextCursor` of the previous poll' }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+});
+const EventsPage = Closed({
+  data: Type.Array(EventSchema),
+  nextCursor: Type.String({ description: 'Never null: pass it as `after` on the next poll' }),
+});
+
+export default async function carrierWorkRoutes(app: FastifyInstance, opts: { carriers: CarrierService }) {
+  app.post<{ Params: IdParamsT; Body: Static<typeof ConfirmationBody> }>(
+    '/v1/enrollments/:id/confirmation',
+    {
+      config: { auth: ['carrier', 'ops'] },
+      schema: {
+        tags: ['carriers'],
+        summary: 'Carrier confirms a paid enrollment; queues the Welcome Letter (R12). Repeating it is harmless.',
+        params: IdParams,
+        body: ConfirmationBody,
+        response: { 200: EnrollmentSchema, ...problems(400, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const b = request.body ?? {};
+      const e = await opts.carriers.confirm(
+        request.params.id,
+        { confirmedAt: b.confirmedAt ? new Date(b.confirmedAt) : undefined, carrierPolicyId: b.carrierPolicyId },
+        principalOf(request),
+      );
+      return enrollmentView(e);
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof NoticesQuery> }>(
+    '/v1/notices',
+    {
+      config: { auth: ['connector', 'ops'] },
+      schema: {
+        tags: ['enrollments'],
+        summary: 'Notices queued for members (Welcome Letters, R12)',
+        querystring: NoticesQuery,
+        response: { 200: PageOf(NoticeSchema), ...problems(400) },
+      },
+    },
+    async (request) => {
+      const { limit, after, ...filter } = request.query;
+      const page = await opts.carriers.notices(filter, limit ?? 100, after);
+      return {
+        data: page.data.map((n) => ({ ...n, createdAt: n.createdAt.toISOString() })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof OverdueQuery> }>(
+    '/v1/ops/overdue-confirmations',
+    {
+      config: { auth: ['ops'] },
+      schema: {
+        tags: ['operations'],
+        summary: 'Enrollments still awaiting confirmation after confirmationExpectedBy (R12)',
+        querystring: OverdueQuery,
+        response: { 200: PageOf(OverdueSchema), ...problems(400) },
+      },
+    },
+    async (request) => {
+      const page = await opts.carriers.overdue(
+        request.query.carrierId,
+        request.query.limit ?? 100,
+        request.query.after,
+      );
+      return {
+        data: page.data.map((e) => ({ ...enrollmentView(e), businessDaysOverdue: e.businessDaysOverdue })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof EventsQuery> }>(
+    '/v1/events',
+    {
+      config: { auth: ['connector', 'ops', 'carrier'] },
+      schema: {
+        tags: ['carriers'],
+        summary: 'The events feed (R27): follow nextCursor; never misses or repeats an event',
+        description:
+          'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. An empty page returns the cursor it was given. Supports If-None-Match.',
+        querystring: EventsQuery,
+        response: { 200: EventsPage, ...problems(400) },
+      },
+    },
+    async (request) => {
+      const { after, limit } = request.query;
+      const position = after ? decodePosition(after) : null;
+      if (after && !position) throw new DomainError('invalid_cursor', 'The cursor is not one this feed handed out.');
+      const page = await opts.carriers.feed(position, scopeOf(principalOf(request)), limit ?? 100);
+      return {
+        data: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
+        nextCursor: encodePosition(page.last ?? position ?? FEED_START),
+      };
+    },
+  );
+}

@@ -1,0 +1,97 @@
+import type { Kysely } from 'kysely';
+import type { BusinessCalendar } from '../domain/calendar.js';
+import type { Clock } from '../domain/clock.js';
+import { businessDateOf } from '../domain/dates.js';
+import {
+  businessDaysOverdue,
+  callerTimestamp,
+  confirm,
+  type EnrollmentProjection,
+  projectEnrollment,
+} from '../domain/enrollment.js';
+import { notFound } from '../domain/errors.js';
+import { FEED_START, type FeedEvent, type FeedPosition } from '../domain/events.js';
+import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
+import { EnrollmentStore } from '../store/enrollments.js';
+import { appendEvents } from '../store/events.js';
+import { readFeed } from '../store/feed.js';
+import { type Notice, NoticeStore } from '../store/notices.js';
+import type { Page } from '../store/pagination.js';
+import type { DB } from '../store/schema.js';
+import type { BillingService } from './billing.js';
+
+/** Carrier work: confirmations (R12), welcome letters, the overdue report and the events feed (R26, R27). */
+export class CarrierService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly clock: Clock,
+    private readonly calendar: BusinessCalendar,
+    private readonly billing: BillingService,
+  ) {}
+
+  async confirm(
+    id: string,
+    input: { confirmedAt?: Date | undefined; carrierPolicyId?: string | undefined },
+    principal: Principal,
+  ): Promise<EnrollmentProjection> {
+    const now = this.clock.now();
+    const confirmedAt = callerTimestamp(input.confirmedAt, now, 'confirmedAt');
+    await this.db.transaction().execute(async (trx) => {
+      const enrollments = new EnrollmentStore(trx);
+      const e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
+      if (!e) throw notFound('enrollment', id);
+      const change = confirm(e, confirmedAt, principal.keyId);
+      if (!change) return; // already confirmed: harmless repeat
+      await enrollments.update(
+        id,
+        { status: change.status, confirmed_at: confirmedAt, carrier_policy_id: input.carrierPolicyId ?? null },
+        now,
+      );
+      await enrollments.addHistory(id, [{ ...change.history, at: now }]);
+      await new NoticeStore(trx).queue('welcome_letter', e.memberId, id, now);
+      await appendEvents(trx, [
+        {
+          type: 'enrollment.confirmed',
+          occurredAt: now,
+          carrierId: e.carrierId,
+          memberId: e.memberId,
+          enrollmentId: id,
+          data: { confirmedAt: confirmedAt.toISOString(), carrierPolicyId: input.carrierPolicyId ?? null },
+        },
+      ]);
+    });
+    return this.billing.getEnrollment(id, UNSCOPED);
+  }
+
+  notices(
+    filter: { type?: 'welcome_letter' | undefined; memberId?: string | undefined; enrollmentId?: string | undefined },
+    limit: number,
+    after?: string,
+  ): Promise<Page<Notice>> {
+    return new NoticeStore(this.db).list(filter, limit, after);
+  }
+
+  async overdue(
+    carrierId: string | undefined,
+    limit: number,
+    after?: string,
+  ): Promise<Page<EnrollmentProjection & { businessDaysOverdue: number }>> {
+    const now = this.clock.now();
+    const page = await new EnrollmentStore(this.db).overdue(businessDateOf(now), carrierId, limit, after);
+    return {
+      data: page.data.map((e) => ({
+        ...projectEnrollment(e, now),
+        businessDaysOverdue: businessDaysOverdue(e, now, this.calendar),
+      })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  feed(
+    after: FeedPosition | null,
+    scope: Scope,
+    limit: number,
+  ): Promise<{ events: FeedEvent[]; last: FeedPosition | null }> {
+    return readFeed(this.db, after ?? FEED_START, scope, limit);
+  }
+}

@@ -118,14 +118,21 @@ export interface CoverageMove {
  * at the first instant of the business day after the due date. Deterministic, so the sweep that
  * records the moves and a read that projects them agree exactly.
  */
-export function missedDeadlineMoves(status: EnrollmentStatus, coverageStart: IsoDate, now: Date): CoverageMove[] {
+export function missedDeadlineMoves(
+  status: EnrollmentStatus,
+  coverageStart: IsoDate,
+  now: Date,
+  notBefore?: Date,
+): CoverageMove[] {
   if (status !== 'pending_payment') return [];
   const today = businessDateOf(now);
   const moves: CoverageMove[] = [];
   let start = coverageStart;
   while (!isByDueDate(today, paymentDueDate(start))) {
     const to = addMonths(start, 1);
-    moves.push({ from: start, to, at: startOfBusinessDay(addDays(paymentDueDate(start), 1)) });
+    const at = startOfBusinessDay(addDays(paymentDueDate(start), 1));
+    // A checkout recorded after the deadline (selected in time, received late) moves when it is recorded.
+    moves.push({ from: start, to, at: notBefore && notBefore > at ? notBefore : at });
     start = to;
   }
   return moves;
@@ -149,7 +156,7 @@ export interface EnrollmentProjection extends Enrollment {
 
 /** What a read shows as of `now`: missed deadlines applied even if the sweep has not run yet. */
 export function projectEnrollment(e: Enrollment, now: Date): EnrollmentProjection {
-  const moves = missedDeadlineMoves(e.status, e.coverageStart, now);
+  const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
   const coverageStart = moves.at(-1)?.to ?? e.coverageStart;
   return {
     ...e,

@@ -165,6 +165,9 @@ export function checkMethodDetails(req: PaymentRequest, now: Date): void {
 
 /** R21-R23: what the payment names, by channel. */
 export function paymentTarget(req: PaymentRequest): PaymentTarget {
+  if (req.guest !== undefined && req.channel !== 'online') {
+    throw new DomainError('target_not_allowed', 'Only online payments can be guest payments.');
+  }
   if (req.channel === 'mail') {
     if (req.invoiceNumber || req.enrollmentId || req.memberId || req.phoneNumber) {
       throw new DomainError('target_not_allowed', 'A mail payment is matched by its slip or its remittance details.');
@@ -189,9 +192,6 @@ export function paymentTarget(req: PaymentRequest): PaymentTarget {
   }
   if (req.slip || req.remittance) {
     throw new DomainError('target_not_allowed', 'Payment slips and remittance details are for mail payments.');
-  }
-  if (req.guest !== undefined && req.channel !== 'online') {
-    throw new DomainError('target_not_allowed', 'Only online payments can be guest payments.');
   }
   const named = [
     req.invoiceNumber && ({ kind: 'invoice', invoiceNumber: req.invoiceNumber } as const),

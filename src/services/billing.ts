@@ -137,7 +137,7 @@ export class BillingService {
       e = await this.recordMissedDeadlines(trx, e, now);
       const change = cancel(e, now, principal.keyId, reason);
       if (!change) return;
-      const { paidCents } = await new InvoiceStore(trx).voidUnpaid(id, now);
+      const { paidCents } = await new InvoiceStore(trx).voidForCancellation(id, now);
       await enrollments.update(id, { status: change.status, cancelled_at: now, credit_delta_cents: paidCents }, now);
       await enrollments.addHistory(id, [change.history]);
       await appendEvents(trx, [
@@ -159,7 +159,7 @@ export class BillingService {
    * history, events). Runs inside the caller's transaction with the enrollment locked.
    */
   async recordMissedDeadlines(trx: Kysely<DB>, e: Enrollment, now: Date): Promise<Enrollment> {
-    const moves = missedDeadlineMoves(e.status, e.coverageStart, now);
+    const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
     const last = moves.at(-1);
     if (!last) return e;
     const enrollments = new EnrollmentStore(trx);

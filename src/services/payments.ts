@@ -332,12 +332,18 @@ export class PaymentService {
     }
 
     await invoices.addPaid(active.map((a) => ({ invoiceId: a.invoiceId, amountCents: -a.amountCents })));
-    if (payment.creditedCents > 0 && payment.enrollmentId) {
-      const e = locked.get(payment.enrollmentId);
-      const fromCredit = Math.min(e?.creditCents ?? 0, payment.creditedCents);
-      if (fromCredit > 0) await enrollments.update(payment.enrollmentId, { credit_delta_cents: -fromCredit }, now);
-      const shortfall = payment.creditedCents - fromCredit;
-      if (shortfall > 0) await invoices.takeBackCredit(payment.enrollmentId, shortfall);
+    // Money that became credit (overpayment, or paid on invoices voided by a cancellation) goes back too.
+    const creditBack = new Map<string, number>();
+    if (payment.creditedCents > 0 && payment.enrollmentId) creditBack.set(payment.enrollmentId, payment.creditedCents);
+    for (const inv of await invoices.byIds(active.map((a) => a.invoiceId))) {
+      if (!inv.voidedAt) continue;
+      const amount = active.filter((a) => a.invoiceId === inv.id).reduce((sum, a) => sum + a.amountCents, 0);
+      creditBack.set(inv.enrollmentId, (creditBack.get(inv.enrollmentId) ?? 0) + amount);
+    }
+    for (const [enrollmentId, cents] of creditBack) {
+      const fromCredit = Math.min(locked.get(enrollmentId)?.creditCents ?? 0, cents);
+      if (fromCredit > 0) await enrollments.update(enrollmentId, { credit_delta_cents: -fromCredit }, now);
+      if (cents > fromCredit) await invoices.takeBackCredit(enrollmentId, cents - fromCredit);
     }
     await payments.markReturned(paymentId, returnedAt, reasonCode);
 

@@ -147,13 +147,17 @@ export class InvoiceStore {
       .execute();
   }
 
-  /** R13: void the open and partially paid invoices; returns what had been paid on them. */
-  async voidUnpaid(enrollmentId: string, at: Date): Promise<{ voided: Invoice[]; paidCents: number }> {
+  /**
+   * R13: void the enrollment's invoices; returns what had been paid on them. Cancellation happens
+   * before the carrier confirmed, so no month was ever covered: a paid binder is voided too and its
+   * money becomes credit for ops to refund, like partial payments.
+   */
+  async voidForCancellation(enrollmentId: string, at: Date): Promise<{ voided: Invoice[]; paidCents: number }> {
     const rows = await this.db
       .updateTable('invoices')
       .set({ voided_at: at })
       .where('enrollment_id', '=', enrollmentId)
-      .where('status', 'in', ['open', 'partially_paid'])
+      .where('status', 'in', ['open', 'partially_paid', 'paid'])
       .returningAll()
       .execute();
     const voided = rows.map(toInvoice);
@@ -164,6 +168,12 @@ export class InvoiceStore {
     if (invoiceIds.length === 0) return [];
     const rows = await this.db.selectFrom('invoices').select('enrollment_id').where('id', 'in', invoiceIds).execute();
     return rows.map((r) => r.enrollment_id);
+  }
+
+  async byIds(ids: string[]): Promise<Invoice[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('invoices').selectAll().where('id', 'in', ids).execute();
+    return rows.map(toInvoice);
   }
 
   async byNumber(invoiceNumber: string): Promise<Invoice | null> {

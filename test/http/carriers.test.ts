@@ -283,7 +283,7 @@ t.test('R27: 40 concurrent binder payments while a poller follows the feed: each
           enrollmentId: e.id,
           bankAccount: { routingNumber: ROUTING, accountNumber: '123456789' },
         }),
-      }).then((r) => r.status),
+      }).then(async (r) => (r.status === 201 ? 201 : `${r.status} ${await r.text()}`)),
     ),
   );
   t.same(

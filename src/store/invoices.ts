@@ -276,12 +276,11 @@ export class InvoiceStore {
         where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
       ),
       ins as (
-        insert into invoices (enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
+        insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
                               amount_paid_cents, credit_applied_cents, delivery, issued_at)
-        select id, member_id, ${month}::date, ${dueDate}::date, premium, credit, credit,
+        select n::text || luhn_digit(n), id, member_id, ${month}::date, ${dueDate}::date, premium, credit, credit,
                case when paperless then 'paperless' else 'mail' end, ${now}::timestamptz
-        from eligible
-        order by id
+        from (select *, nextval('invoice_number_seq') as n from eligible) numbered
         on conflict (enrollment_id, coverage_month) do nothing
         returning id, enrollment_id, member_id, credit_applied_cents
       ),

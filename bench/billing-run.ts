@@ -1,0 +1,103 @@
+/**
+ * Billing-run benchmark (R16): seeds N billable enrollments (default 500,000) in a fresh database and
+ * times `BillingService.runBilling` for three consecutive months, reporting each run's seconds, the
+ * median, and the process's RSS growth (peak RSS during the runs minus RSS before them).
+ *
+ *   DATABASE_URL=postgres://root@127.0.0.1:5432/test npx tsx bench/billing-run.ts [enrollments]
+ *
+ * Without DATABASE_URL it uses an embedded PostgreSQL under .data/pg-bench.
+ */
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import pino from 'pino';
+import { massachusettsCalendar } from '../src/domain/calendar.js';
+import { ServiceClock } from '../src/domain/clock.js';
+import type { IsoDate } from '../src/domain/dates.js';
+import { BillingService } from '../src/services/billing.js';
+import { createDatabase } from '../src/store/db.js';
+import { migrateToLatest } from '../src/store/migrate.js';
+
+const N = Number(process.argv[2] ?? 500_000);
+const DB = `billing_bench_${process.pid}`;
+
+async function admin(url: string, text: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+let serverUrl: string;
+let adminDb = 'postgres';
+let stop: (() => Promise<void>) | undefined;
+if (process.env.DATABASE_URL) {
+  const u = new URL(process.env.DATABASE_URL);
+  adminDb = u.pathname.slice(1) || 'postgres';
+  u.pathname = '';
+  serverUrl = u.toString().replace(/\/$/, '');
+} else {
+  const { startEmbeddedPostgres } = await import('../src/store/embedded.js');
+  const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/pg-bench'), port: 54331 });
+  serverUrl = embedded.serverUrl;
+  stop = embedded.stop;
+}
+
+await admin(`${serverUrl}/${adminDb}`, `create database ${DB}`);
+const database = createDatabase(`${serverUrl}/${DB}`, pino({ level: 'silent' }), 4);
+try {
+  await migrateToLatest(database.db);
+  const db = database.db;
+  const t0 = performance.now();
+  await sql`insert into carriers (id, name, name_key) values ('bench', 'Bench Carrier', 'bench carrier')`.execute(db);
+  await sql`
+    insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code, phone_numbers, paperless)
+    select (100000000000 + g)::text, 'First' || g, 'Last' || g, g || ' Main St', 'Boston', 'MA', '02108',
+           array['+1617' || lpad(g::text, 7, '0')], g % 3 = 0
+    from generate_series(1, ${N}) g`.execute(db);
+  await sql`
+    insert into enrollments (member_id, carrier_id, coverage_type, plan_name, monthly_premium_cents, status,
+                             chosen_coverage_start, coverage_start, selected_at, paid_in_full_at,
+                             confirmation_expected_by, credit_cents)
+    select (100000000000 + g)::text, 'bench', 'health', 'Plan ' || (g % 7), 30000 + (g % 500) * 100,
+           case when g % 2 = 0 then 'confirmed' else 'awaiting_confirmation' end,
+           '2027-01-01', '2027-01-01', '2026-12-01T12:00:00Z', '2026-12-10T12:00:00Z', '2026-12-17',
+           case when g % 50 = 0 then 10000 else 0 end
+    from generate_series(1, ${N}) g`.execute(db);
+  await sql`analyze`.execute(db);
+  const seedSeconds = (performance.now() - t0) / 1000;
+
+  const clock = new ServiceClock();
+  clock.freeze(new Date('2027-01-05T12:00:00Z'));
+  const billing = new BillingService(db, clock, massachusettsCalendar);
+  const principal = { keyId: 'bench', role: 'ops' as const, carrierId: null };
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  const runs: { month: string; seconds: number; issued: number }[] = [];
+  for (const month of ['2027-02-01', '2027-03-01', '2027-04-01'] as IsoDate[]) {
+    const start = performance.now();
+    const run = await billing.runBilling(month, principal);
+    runs.push({ month, seconds: (performance.now() - start) / 1000, issued: run.issuedCount });
+  }
+  const again = await billing.runBilling('2027-04-01' as IsoDate, principal);
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const sorted = runs.map((r) => r.seconds).sort((a, b) => a - b);
+  console.log(`billing-run benchmark: ${N} billable enrollments (seeded in ${seedSeconds.toFixed(1)} s)`);
+  for (const r of runs) console.log(`  ${r.month}: issued ${r.issued} in ${r.seconds.toFixed(2)} s`);
+  console.log(`  repeat of 2027-04-01 issued ${again.issuedCount}`);
+  console.log(
+    `  median ${sorted[1]?.toFixed(2)} s; RSS growth ${((peak - rssBefore) / 1e6).toFixed(1)} MB (peak ${(peak / 1e6).toFixed(0)} MB)`,
+  );
+} finally {
+  await database.close();
+  if (!process.env.KEEP_DB) await admin(`${serverUrl}/${adminDb}`, `drop database if exists ${DB} with (force)`);
+  else console.log(`kept database ${DB}`);
+  await stop?.();
+}

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import etag from '@fastify/etag';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -126,7 +127,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   // Pollers send If-None-Match; an unchanged page answers 304 with no body.
   await app.register(etag, { weak: true });
-  await app.register(authPlugin, { apiKeys: new ApiKeyStore(database.db) });
+  await app.register(authPlugin, {
+    apiKeys: new ApiKeyStore(database.db),
+    authFailuresPerMinute: config.authFailuresPerMinute,
+  });
+  // Per-key rate limit, counted after authentication so each API key has its own budget.
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(
+        new Error(`Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}.`),
+        {
+          statusCode: 429,
+        },
+      ),
+  });
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   await app.register(metricsPlugin);

@@ -17,6 +17,10 @@ export interface Config {
   requestTimeoutMs: number;
   bodyLimitBytes: number;
   databasePoolSize: number;
+  /** Requests per minute per API key (per client address for calls without a key). */
+  rateLimitPerMinute: number;
+  /** Failed authentications per minute per client address before 429. */
+  authFailuresPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -105,5 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1_024, 10_485_760),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
   };
 }

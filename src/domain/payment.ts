@@ -76,12 +76,15 @@ export function containsCardNumber(text: string): boolean {
 }
 
 /**
- * R20: the service never accepts a full card number. Every string in the body is checked except
- * the bank account number (which is a different kind of number and stored encrypted).
+ * Fields not scanned for card numbers: the bank account number (a different kind of number, stored
+ * encrypted) and our own enrollment ids, whose random hex can hold a Luhn-valid run of digits.
  */
+const NOT_SCANNED = new Set(['bankAccount.accountNumber', 'enrollmentId']);
+
+/** R20: the service never accepts a full card number; every other string in the body is checked. */
 export function assertNoCardNumber(body: unknown, path = ''): void {
   if (typeof body === 'string') {
-    if (path !== 'bankAccount.accountNumber' && containsCardNumber(body)) {
+    if (!NOT_SCANNED.has(path) && containsCardNumber(body)) {
       throw new DomainError(
         'card_number_not_allowed',
         'A full card number was sent. Send the processor token, brand, last 4 digits and expiry instead.',

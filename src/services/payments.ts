@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
@@ -109,7 +110,7 @@ export class PaymentService {
       case 'member': {
         let memberId: string;
         if (target.kind === 'phone') {
-          const accounts = await new AccountStore(trx).byPhoneNumber(target.phoneNumber);
+          const accounts = await new AccountStore(trx).byPhoneNumber(normalizePhoneNumber(target.phoneNumber));
           if (accounts.length === 0) throw new DomainError('target_not_found', 'No account has this phone number.');
           if (accounts.length > 1) {
             throw new DomainError('target_ambiguous', 'Several accounts have this phone number; give the Member ID.');

@@ -262,3 +262,37 @@ t.test('test clock answers 404 without ALLOW_TEST_CLOCK', async (t) => {
   const reset = await ctx.request({ method: 'DELETE', url: '/v1/ops/clock' });
   t.equal(reset.statusCode, 404);
 });
+
+t.test('repeated failed authentications from one client get 429 with Retry-After', async (t) => {
+  const ctx = await testApp(t, { env: { AUTH_FAILURES_PER_MINUTE: '3' } });
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await ctx.request({ method: 'GET', url: '/v1/carriers', key: 'cpb_wrongwrongwrongwrongwrong' });
+    statuses.push(res.statusCode);
+    if (res.statusCode === 429) {
+      t.match(res.headers['content-type'], PROBLEM);
+      t.equal(res.json().code, 'too_many_failed_authentications');
+      t.ok(Number(res.headers['retry-after']) > 0);
+    }
+  }
+  t.same(statuses, [401, 401, 401, 429]);
+  const good = await ctx.request({ method: 'GET', url: '/v1/carriers' });
+  t.equal(good.statusCode, 429, 'the client stays blocked for the rest of the window, even with a good key');
+});
+
+t.test('a per-key rate limit answers 429 problem+json', async (t) => {
+  const ctx = await testApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' } });
+  const other = await ctx.newKey('connector');
+  const statuses: number[] = [];
+  let last: Awaited<ReturnType<typeof ctx.request>> | undefined;
+  for (let i = 0; i < 4; i++) {
+    last = await ctx.request({ method: 'GET', url: '/v1/payment-channels' });
+    statuses.push(last.statusCode);
+  }
+  t.same(statuses, [200, 200, 200, 429]);
+  t.match(last?.headers['content-type'], PROBLEM);
+  t.equal(last?.json().code, 'rate_limited');
+  t.ok(last?.headers['retry-after']);
+  const otherKey = await ctx.request({ method: 'GET', url: '/v1/payment-channels', key: other.secret });
+  t.equal(otherKey.statusCode, 200, 'each API key has its own budget');
+});

@@ -40,8 +40,34 @@ function operationId(route: RouteOptions): string {
   return method.toLowerCase() + words.join('');
 }
 
-async function authPlugin(app: FastifyInstance, opts: { apiKeys: ApiKeyStore }) {
+/** Failed authentications per client address in fixed one-minute windows (in memory, per process). */
+class FailureCounter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly limit: number) {}
+
+  retryAfterSeconds(client: string, now: number): number {
+    const w = this.windows.get(client);
+    if (!w || w.resetAt <= now || w.count < this.limit) return 0;
+    return Math.ceil((w.resetAt - now) / 1000);
+  }
+
+  fail(client: string, now: number): void {
+    const w = this.windows.get(client);
+    if (!w || w.resetAt <= now) {
+      if (this.windows.size > 10_000) this.windows.clear();
+      this.windows.set(client, { count: 1, resetAt: now + 60_000 });
+    } else w.count++;
+  }
+}
+
+async function authPlugin(app: FastifyInstance, opts: { apiKeys: ApiKeyStore; authFailuresPerMinute: number }) {
   app.decorateRequest('principal', null);
+  const failures = new FailureCounter(opts.authFailuresPerMinute);
+  const refuse = (request: FastifyRequest, reply: FastifyReply, detail: string) => {
+    failures.fail(request.ip, Date.now());
+    return unauthorized(reply, detail);
+  };
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const auth = route.config?.auth;
@@ -61,14 +87,31 @@ async function authPlugin(app: FastifyInstance, opts: { apiKeys: ApiKeyStore }) 
     schema.security = [{ bearerAuth: [] }];
     responses[401] ??= { ...PROBLEM_REF, description: 'Missing, unknown or revoked API key' };
     responses[403] ??= { ...PROBLEM_REF, description: `Only for roles: ${auth.join(', ')}` };
+    responses[429] ??= {
+      ...PROBLEM_REF,
+      description: 'Rate limit or failed-authentication limit reached (see Retry-After)',
+    };
     const roles = new Set<Role>(auth);
     const check = async (request: FastifyRequest, reply: FastifyReply) => {
+      const wait = failures.retryAfterSeconds(request.ip, Date.now());
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        return sendProblem(
+          reply,
+          problem(
+            429,
+            'too_many_failed_authentications',
+            'Too many requests',
+            'Too many failed authentications; retry later.',
+          ),
+        );
+      }
       const header = request.headers.authorization;
-      if (!header) return unauthorized(reply, 'Send Authorization: Bearer <api key>.');
+      if (!header) return refuse(request, reply, 'Send Authorization: Bearer <api key>.');
       const m = BEARER.exec(header);
-      if (!m?.[1]) return unauthorized(reply, 'The Authorization header must be "Bearer <api key>".');
+      if (!m?.[1]) return refuse(request, reply, 'The Authorization header must be "Bearer <api key>".');
       const principal = await opts.apiKeys.principalForSecret(m[1]);
-      if (!principal) return unauthorized(reply, 'The API key is unknown or revoked.');
+      if (!principal) return refuse(request, reply, 'The API key is unknown or revoked.');
       request.principal = principal;
       if (!roles.has(principal.role)) {
         return sendProblem(

@@ -1,0 +1,388 @@
+import t from 'tap';
+import { testApp } from '../helpers/app.js';
+import { newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
+import {
+  bankAccount,
+  billingRun,
+  binderOf,
+  card,
+  check,
+  confirmInDb,
+  type EnrollmentView,
+  eventsOf,
+  eventsOfPayment,
+  expectProblem,
+  getEnrollmentView,
+  getInvoiceView,
+  getPayment,
+  invoicesOfEnrollment,
+  moneyOrder,
+  type PaymentJson,
+  payOk,
+  returnPayment,
+  unappliedQueue,
+} from '../helpers/payments.js';
+
+// R25: returned payments (ACH returns and bounced checks) through POST /v1/payments/{id}/returns.
+const ctx = await testApp(t);
+const connector = await ctx.newKey('connector');
+const carrier = await newCarrier(ctx, { name: 'Harbor Health Plan' });
+
+const iso = (s: string | null) => (s ? new Date(s).toISOString() : null);
+const statusChanges = (e: EnrollmentView) => e.history.filter((h) => h.type === 'status_changed');
+
+async function enrollment() {
+  await setClock(ctx, '2026-12-01T10:00:00-05:00');
+  return newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+}
+
+const bankPayment = (amountCents: number, enrollmentId: string, method = 'checking') => ({
+  channel: 'online',
+  method,
+  amountCents,
+  enrollmentId,
+  ...bankAccount(),
+});
+
+async function returned(paymentId: string, reasonCode: string, key = connector.secret): Promise<PaymentJson> {
+  const res = await returnPayment(ctx, paymentId, { reasonCode }, { key });
+  if (res.statusCode !== 201 && res.statusCode !== 200) {
+    throw new Error(`return failed: ${res.statusCode} ${res.body}`);
+  }
+  return res.json() as PaymentJson;
+}
+
+t.test(
+  'R25: an ACH return reverses the payment and puts an unconfirmed enrollment back to pending_payment',
+  async (t) => {
+    const e = await enrollment();
+    await setClock(ctx, '2026-12-05T10:00:00-05:00');
+    const p = await payOk(ctx, bankPayment(45000, e.id), { key: connector.secret });
+    t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+
+    await setClock(ctx, '2026-12-09T10:00:00-05:00');
+    const res = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { key: connector.secret });
+    t.ok([200, 201].includes(res.statusCode), `return accepted (${res.statusCode} ${res.body})`);
+    const r = res.json() as PaymentJson;
+    t.equal(r.id, p.id);
+    t.equal(r.status, 'returned');
+    t.equal(r.returnReasonCode, 'R01');
+    t.equal(iso(r.returnedAt), '2026-12-09T15:00:00.000Z', 'returnedAt defaults to the service clock');
+    t.ok(r.applications.length > 0 && r.applications.every((a) => a.reversedAt), 'every application is reversed');
+    t.equal((await getPayment(ctx, p.id)).status, 'returned');
+
+    const invoice = await binderOf(ctx, e);
+    t.equal(invoice.amountPaidCents, 0);
+    t.equal(invoice.balanceCents, 45000);
+    t.equal(invoice.status, 'open');
+    const after = await getEnrollmentView(ctx, e.id);
+    t.equal(after.status, 'pending_payment');
+    t.equal(after.paidInFullAt, null);
+    t.equal(after.confirmationExpectedBy, null);
+    t.equal(after.idCardExpectedBy, null);
+    t.strictSame(after.flags, [], 'not flagged: the carrier had not confirmed');
+    const change = statusChanges(after).at(-1);
+    t.match(change, { from: 'awaiting_confirmation', to: 'pending_payment', actor: connector.id });
+    t.ok(change?.reason, 'with a reason');
+    const events = await eventsOfPayment(ctx, p.id, 'payment.returned');
+    t.equal(events.length, 1, 'a payment.returned event');
+    t.equal(events[0]?.enrollment_id, e.id);
+
+    // the member can still pay and complete it
+    const again = await payOk(ctx, bankPayment(45000, e.id, 'savings'));
+    const completed = await getEnrollmentView(ctx, e.id);
+    t.equal(completed.status, 'awaiting_confirmation');
+    t.equal(iso(completed.paidInFullAt), iso(again.receivedAt));
+    t.equal(completed.confirmationExpectedBy, '2026-12-16');
+  },
+);
+
+t.test('R25: returning one of two payments leaves the binder partially paid and the enrollment pending', async (t) => {
+  const e = await enrollment();
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const first = await payOk(ctx, bankPayment(20000, e.id));
+  const second = await payOk(ctx, bankPayment(25000, e.id, 'savings'));
+  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  await returned(second.id, 'R02');
+  const invoice = await binderOf(ctx, e);
+  t.equal(invoice.status, 'partially_paid');
+  t.equal(invoice.amountPaidCents, 20000);
+  t.equal(invoice.balanceCents, 25000);
+  t.equal((await getEnrollmentView(ctx, e.id)).status, 'pending_payment');
+  t.equal((await getPayment(ctx, first.id)).status, 'received', 'the other payment stands');
+
+  // a return while the binder was never complete changes amounts only
+  await returned(first.id, 'R03');
+  const none = await binderOf(ctx, e);
+  t.equal(none.status, 'open');
+  t.equal(none.amountPaidCents, 0);
+  const still = await getEnrollmentView(ctx, e.id);
+  t.equal(still.status, 'pending_payment');
+  t.equal(
+    statusChanges(still).filter((h) => h.to === 'pending_payment').length,
+    2,
+    'checkout and the first return only',
+  );
+});
+
+t.test('R25: after the carrier confirmed, a return flags the enrollment for ops and tells the carrier', async (t) => {
+  const e = await enrollment();
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const p = await payOk(ctx, bankPayment(45000, e.id));
+  await confirmInDb(ctx, e.id, '2026-12-08T12:00:00-05:00');
+  await setClock(ctx, '2026-12-10T10:00:00-05:00');
+  await returned(p.id, 'R01');
+
+  const after = await getEnrollmentView(ctx, e.id);
+  t.equal(after.status, 'confirmed', 'a confirmed enrollment stays confirmed');
+  t.strictSame(after.flags, ['payment_returned']);
+  const invoice = await binderOf(ctx, e);
+  t.equal(invoice.status, 'open', 'the money is gone from the invoice');
+  t.equal(invoice.balanceCents, 45000);
+
+  const flagged = await ctx.request({ method: 'GET', url: '/v1/ops/flagged-enrollments' });
+  t.equal(flagged.statusCode, 200);
+  const list = (flagged.json() as { data: EnrollmentView[] }).data;
+  const listed = list.find((x) => x.id === e.id);
+  t.ok(listed, 'listed for ops');
+  t.strictSame(listed?.flags, ['payment_returned']);
+  t.ok(
+    list.every((x) => x.flags.includes('payment_returned')),
+    'only flagged enrollments are listed',
+  );
+  const asConnector = await ctx.request({ method: 'GET', url: '/v1/ops/flagged-enrollments', key: connector.secret });
+  t.equal(asConnector.statusCode, 403, 'the flagged list is for ops');
+
+  const events = await eventsOf(ctx, e.id, 'payment.returned');
+  t.equal(events.length, 1, 'a payment.returned event for the enrollment');
+  t.equal(events[0]?.carrier_id, carrier.id, "on the carrier's feed");
+  t.equal(events[0]?.payment_id, p.id);
+  t.match(events[0]?.data, { enrollmentId: e.id, paymentId: p.id });
+});
+
+t.test('R25: a payment can be returned once; again is 409 already_returned', async (t) => {
+  const e = await enrollment();
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  await payOk(ctx, bankPayment(10000, e.id));
+  const p = await payOk(ctx, bankPayment(20000, e.id));
+  await returned(p.id, 'R01');
+  const again = await returnPayment(ctx, p.id, { reasonCode: 'R01' });
+  expectProblem(t, again, 409, 'already_returned', 'same code');
+  const otherCode = await returnPayment(ctx, p.id, { reasonCode: 'R02' });
+  expectProblem(t, otherCode, 409, 'already_returned', 'other code');
+  const invoice = await binderOf(ctx, e);
+  t.equal(invoice.amountPaidCents, 10000, 'reversed once only');
+  t.equal((await getPayment(ctx, p.id)).returnReasonCode, 'R01', 'the first return stands');
+});
+
+t.test('R25: CHECK_RETURNED returns a mailed check or money order', async (t) => {
+  const e = await enrollment();
+  const binder = await binderOf(ctx, e);
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const viaCheck = await payOk(ctx, {
+    channel: 'mail',
+    method: 'check',
+    amountCents: 45000,
+    slip: { invoiceNumber: binder.invoiceNumber },
+    ...check(),
+  });
+  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  const r = await returned(viaCheck.id, 'CHECK_RETURNED');
+  t.equal(r.status, 'returned');
+  t.equal(r.returnReasonCode, 'CHECK_RETURNED');
+  t.equal((await binderOf(ctx, e)).status, 'open');
+  t.equal((await getEnrollmentView(ctx, e.id)).status, 'pending_payment');
+
+  const viaMoneyOrder = await payOk(ctx, {
+    channel: 'mail',
+    method: 'money_order',
+    amountCents: 1000,
+    slip: { invoiceNumber: binder.invoiceNumber },
+    ...moneyOrder(),
+  });
+  const mo = await returned(viaMoneyOrder.id, 'CHECK_RETURNED');
+  t.equal(mo.status, 'returned');
+  t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
+});
+
+t.test('R25: a reason code that does not fit the method is 422 invalid_reason_code and changes nothing', async (t) => {
+  const e = await enrollment();
+  const binder = await binderOf(ctx, e);
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const slip = { slip: { invoiceNumber: binder.invoiceNumber } };
+  const payments = {
+    check: await payOk(ctx, { channel: 'mail', method: 'check', amountCents: 1000, ...slip, ...check() }),
+    moneyOrder: await payOk(ctx, {
+      channel: 'mail',
+      method: 'money_order',
+      amountCents: 1000,
+      ...slip,
+      ...moneyOrder(),
+    }),
+    checking: await payOk(ctx, bankPayment(1000, e.id)),
+    savings: await payOk(ctx, bankPayment(1000, e.id, 'savings')),
+    card: await payOk(ctx, {
+      channel: 'online',
+      method: 'credit_card',
+      amountCents: 1000,
+      enrollmentId: e.id,
+      ...card(),
+    }),
+  };
+  const cases: [keyof typeof payments, string][] = [
+    ['check', 'R01'],
+    ['check', 'R20'],
+    ['moneyOrder', 'R01'],
+    ['checking', 'CHECK_RETURNED'],
+    ['savings', 'CHECK_RETURNED'],
+    // a card payment has no ACH return and does not bounce: disputes go through the processor
+    ['card', 'R01'],
+    ['card', 'CHECK_RETURNED'],
+  ];
+  for (const [which, reasonCode] of cases) {
+    const res = await returnPayment(ctx, payments[which].id, { reasonCode });
+    expectProblem(t, res, 422, 'invalid_reason_code', `${reasonCode} on ${which}`);
+    t.equal((await getPayment(ctx, payments[which].id)).status, 'received', `${which} still received`);
+  }
+  t.equal((await binderOf(ctx, e)).amountPaidCents, 5000, 'nothing reversed');
+});
+
+t.test('R25: malformed return bodies are 400 (R00, R100, X01, ...)', async (t) => {
+  const e = await enrollment();
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const p = await payOk(ctx, bankPayment(1000, e.id));
+  const bodies: [string, Record<string, unknown>][] = [
+    ['R00', { reasonCode: 'R00' }],
+    ['R100', { reasonCode: 'R100' }],
+    ['X01', { reasonCode: 'X01' }],
+    ['R1', { reasonCode: 'R1' }],
+    ['lower case r01', { reasonCode: 'r01' }],
+    ['empty', { reasonCode: '' }],
+    ['number', { reasonCode: 1 }],
+    ['missing', {}],
+    ['unknown field', { reasonCode: 'R01', note: 'NSF' }],
+    ['returnedAt not an instant', { reasonCode: 'R01', returnedAt: 'yesterday' }],
+  ];
+  for (const [label, body] of bodies) {
+    const res = await returnPayment(ctx, p.id, body);
+    expectProblem(t, res, 400, 'validation_failed', label);
+  }
+  t.equal((await getPayment(ctx, p.id)).status, 'received');
+  for (const code of ['R01', 'R10', 'R99']) {
+    const q = await payOk(ctx, bankPayment(100, e.id));
+    const r = await returned(q.id, code);
+    t.equal(r.returnReasonCode, code, `${code} is an ACH return code`);
+  }
+});
+
+t.test('R25: returns need an Idempotency-Key, and a replayed return is not a second return', async (t) => {
+  const e = await enrollment();
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const p = await payOk(ctx, bankPayment(45000, e.id));
+  const missing = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { idempotencyKey: null });
+  expectProblem(t, missing, 400, 'idempotency_key_required', 'no key');
+  t.equal((await getPayment(ctx, p.id)).status, 'received', 'not returned');
+
+  const first = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { idempotencyKey: 'return-1' });
+  t.ok([200, 201].includes(first.statusCode), first.body);
+  const replay = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { idempotencyKey: 'return-1' });
+  t.equal(replay.statusCode, first.statusCode, 'the original status');
+  t.equal(replay.headers['idempotent-replayed'], 'true');
+  t.strictSame(replay.json(), first.json(), 'the original body');
+  const reused = await returnPayment(ctx, p.id, { reasonCode: 'R02' }, { idempotencyKey: 'return-1' });
+  expectProblem(t, reused, 422, 'idempotency_key_reused', 'same key, other code');
+  t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
+  t.equal((await eventsOfPayment(ctx, p.id, 'payment.returned')).length, 1, 'one return event');
+});
+
+t.test('R25: a returned overpayment takes its credit back', async (t) => {
+  const e = await enrollment();
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const p = await payOk(ctx, bankPayment(50000, e.id));
+  t.equal(p.creditedCents, 5000);
+  t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 5000);
+  await returned(p.id, 'R01');
+  const after = await getEnrollmentView(ctx, e.id);
+  t.equal(after.creditCents, 0, 'the credit went back with the money');
+  t.equal(after.status, 'pending_payment');
+  t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
+});
+
+t.test(
+  'R25: a returned overpayment whose credit already paid a later invoice takes it back from that invoice',
+  async (t) => {
+    const e = await enrollment();
+    await setClock(ctx, '2026-12-05T10:00:00-05:00');
+    const p = await payOk(ctx, bankPayment(90000, e.id));
+    t.equal(p.creditedCents, 45000);
+    await billingRun(ctx, '2027-02-01');
+    const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01');
+    if (!feb) throw new Error('no February invoice');
+    t.equal(feb.amountPaidCents, 45000, 'February was paid from the credit');
+    t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 0);
+    await returned(p.id, 'R01');
+    const febAfter = await getInvoiceView(ctx, feb.id);
+    t.equal(febAfter.amountPaidCents, 0, 'the credit is taken back from February');
+    t.equal(febAfter.status, 'open');
+    t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
+    t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 0, 'no credit is left behind');
+  },
+);
+
+t.test('R25: a bounced unapplied check leaves the ops unapplied queue', async (t) => {
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const p = await payOk(ctx, {
+    channel: 'mail',
+    method: 'check',
+    amountCents: 7000,
+    remittance: { memberId: newMemberId(), firstName: 'Nobody', lastName: 'Known', carrierName: 'Harbor Health Plan' },
+    ...check(),
+  });
+  t.equal(p.status, 'unapplied');
+  t.ok((await unappliedQueue(ctx)).some((q) => q.id === p.id));
+  const r = await returned(p.id, 'CHECK_RETURNED');
+  t.equal(r.status, 'returned');
+  t.notOk(
+    (await unappliedQueue(ctx)).some((q) => q.id === p.id),
+    'no longer waiting for ops',
+  );
+});
+
+t.test(
+  'R25: returnedAt may be sent but not in the future; unknown payments are 404; carriers may not return',
+  async (t) => {
+    const e = await enrollment();
+    await setClock(ctx, '2026-12-08T10:00:00-05:00');
+    const p = await payOk(ctx, bankPayment(1000, e.id));
+    const future = await returnPayment(ctx, p.id, { reasonCode: 'R01', returnedAt: '2026-12-08T10:10:00-05:00' });
+    expectProblem(t, future, 422, 'timestamp_in_future', 'returnedAt ahead of the clock');
+    const carrierKey = await ctx.newKey('carrier', carrier.id);
+    const asCarrier = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { key: carrierKey.secret });
+    t.equal(asCarrier.statusCode, 403);
+    t.equal((await getPayment(ctx, p.id)).status, 'received');
+    const r = await returnPayment(ctx, p.id, { reasonCode: 'R01', returnedAt: '2026-12-07T16:00:00-05:00' });
+    t.ok([200, 201].includes(r.statusCode), r.body);
+    t.equal(iso((r.json() as PaymentJson).returnedAt), '2026-12-07T21:00:00.000Z', 'the bank date is kept');
+    const unknown = await returnPayment(ctx, 'pay_doesnotexist', { reasonCode: 'R01' });
+    t.equal(unknown.statusCode, 404);
+  },
+);
+
+t.test('R25/R10: a binder payment returned after the due date leaves the member facing the next start', async (t) => {
+  await setClock(ctx, '2026-11-29T10:00:00-05:00');
+  const e = await newEnrollment(ctx, { carrierId: carrier.id });
+  t.equal(e.coverageStart, '2027-01-01');
+  await setClock(ctx, '2026-12-18T10:00:00-05:00');
+  const p = await payOk(ctx, bankPayment(45000, e.id));
+  await setClock(ctx, '2026-12-28T10:00:00-05:00');
+  t.equal((await getEnrollmentView(ctx, e.id)).coverageStart, '2027-01-01', 'paid in time, January holds');
+  await returned(p.id, 'R01');
+  const after = await getEnrollmentView(ctx, e.id);
+  t.equal(after.status, 'pending_payment');
+  t.equal(after.coverageStart, '2027-02-01', 'the January due date has passed unpaid');
+  t.equal(after.paymentDueDate, '2027-01-23');
+  const binder = await binderOf(ctx, e);
+  t.equal(binder.coverageMonth, '2027-02-01');
+  t.equal(binder.dueDate, '2027-01-23');
+  t.equal(binder.status, 'open');
+});

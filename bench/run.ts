@@ -1,0 +1,401 @@
+/**
+ * `npm run bench`: the performance harness (see docs/performance.md).
+ * Starts the built service against a real PostgreSQL (DATABASE_URL, else embedded), seeds realistic
+ * volume, runs each scenario twice with autocannon, and prints median req/s, p50/p99 latency and the
+ * ratio to a baseline measured in the same run. `--smoke` runs a seconds-long version (for CI) that
+ * checks the harness works, not a speed. `--write` also rewrites docs/performance.md.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import pino from 'pino';
+import { businessDateOf } from '../src/domain/dates.js';
+import { earliestCoverageStart, paymentDueDate } from '../src/domain/deadlines.js';
+import { createDatabase } from '../src/store/db.js';
+import { encodePosition } from '../src/store/feed.js';
+import { migrateToLatest } from '../src/store/migrate.js';
+
+const smoke = process.argv.includes('--smoke');
+const write = process.argv.includes('--write');
+const ROOT = path.resolve(import.meta.dirname, '..');
+const N = smoke ? 2_000 : 200_000;
+const DURATION = smoke ? 1 : 8;
+const DB = `billing_perf_${process.pid}`;
+const OPS = `bench-ops-${randomBytes(12).toString('hex')}`;
+
+interface Figure {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+interface Row {
+  scenario: string;
+  figure: string;
+  baseline: string;
+  ratio: string;
+  target?: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+async function admin(url: string, text: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+async function waitFor(url: string, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${url}`);
+}
+
+async function cannon(opts: autocannon.Options): Promise<Figure> {
+  const r = await autocannon({ duration: DURATION, ...opts });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+/** Runs a scenario twice and keeps the medians. */
+async function twice(run: () => Promise<Figure>): Promise<Figure> {
+  const a = await run();
+  const b = await run();
+  return {
+    rps: median([a.rps, b.rps]),
+    p50: median([a.p50, b.p50]),
+    p99: median([a.p99, b.p99]),
+    errors: a.errors + b.errors,
+  };
+}
+
+const fmt = (f: Figure) =>
+  `${f.rps.toFixed(0)} req/s, p50 ${f.p50} ms, p99 ${f.p99} ms${f.errors ? `, ${f.errors} errors` : ''}`;
+
+// --- database -----------------------------------------------------------------------------------
+let serverUrl: string;
+let adminDb = 'postgres';
+let stopEmbedded: (() => Promise<void>) | undefined;
+if (process.env.DATABASE_URL) {
+  const u = new URL(process.env.DATABASE_URL);
+  adminDb = u.pathname.slice(1) || 'postgres';
+  u.pathname = '';
+  serverUrl = u.toString().replace(/\/$/, '');
+} else {
+  const { startEmbeddedPostgres } = await import('../src/store/embedded.js');
+  const embedded = await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.data/pg-bench'), port: 54331 });
+  serverUrl = embedded.serverUrl;
+  stopEmbedded = embedded.stop;
+}
+const dbUrl = `${serverUrl}/${DB}`;
+const children: ChildProcess[] = [];
+const rows: Row[] = [];
+
+try {
+  await admin(`${serverUrl}/${adminDb}`, `create database ${DB}`);
+  const database = createDatabase(dbUrl, pino({ level: 'silent' }), 2);
+  await migrateToLatest(database.db);
+  const start = earliestCoverageStart(businessDateOf(new Date()));
+  const seedStarted = performance.now();
+  const seed = new pg.Client({ connectionString: dbUrl });
+  seed.on('error', () => {});
+  await seed.connect();
+  await seed.query(`insert into carriers (id, name, name_key)
+    select 'carrier-' || c, 'Carrier ' || c, 'carrier ' || c from generate_series(1, 5) c`);
+  await seed.query(
+    `insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code, phone_numbers, paperless)
+     select (100000000000 + g)::text, 'First' || g, 'Last' || g, g || ' Main St', 'Boston', 'MA', '02108',
+            array['+1617' || lpad(g::text, 7, '0')], g % 3 = 0
+     from generate_series(1, $1::int) g`,
+    [N],
+  );
+  // Every 4th enrollment is paid and awaiting confirmation (the carriers' work queue); the rest are
+  // pending with an open binder invoice (what the payment scenario pays, one enrollment per request).
+  await seed.query(
+    `insert into enrollments (member_id, carrier_id, coverage_type, plan_name, monthly_premium_cents, status,
+                              chosen_coverage_start, coverage_start, selected_at, paid_in_full_at, confirmation_expected_by)
+     select (100000000000 + g)::text, 'carrier-' || (1 + g % 5), 'health', 'Plan ' || (g % 7), 45000,
+            case when g % 4 = 0 then 'awaiting_confirmation' else 'pending_payment' end,
+            $2::date, $2::date, now(), case when g % 4 = 0 then now() end, case when g % 4 = 0 then current_date + 7 end
+     from generate_series(1, $1::int) g`,
+    [N, start],
+  );
+  await seed.query(
+    `insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
+                           amount_paid_cents, is_binder, delivery, issued_at)
+     select n::text || luhn_digit(n), id, member_id, $1::date, $2::date, 45000,
+            case when status = 'awaiting_confirmation' then 45000 else 0 end, true, 'mail', now()
+     from (select e.*, nextval('invoice_number_seq') as n from enrollments e order by seq) s`,
+    [start, paymentDueDate(start)],
+  );
+  await seed.query(
+    `insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, data)
+     select 'enrollment.awaiting_confirmation', now(), carrier_id, member_id, id,
+            jsonb_build_object('enrollmentId', id, 'memberId', member_id, 'carrierId', carrier_id)
+     from enrollments where status = 'awaiting_confirmation' order by seq`,
+  );
+  await seed.query('vacuum analyze');
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+
+  // --- processes ----------------------------------------------------------------------------------
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const port = 39_000 + Math.floor(Math.random() * 1000);
+  const service = spawn(process.execPath, ['dist/src/server.js'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: dbUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BOOTSTRAP_OPS_KEY: OPS,
+      DATA_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      DEADLINE_SWEEP_INTERVAL_MS: '0',
+      DATABASE_POOL_SIZE: '20',
+    },
+  });
+  children.push(service);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/ready`);
+  const barePort = port + 1;
+  const bare = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts', dbUrl, String(barePort)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(bare);
+  const bareBase = `http://127.0.0.1:${barePort}`;
+  await waitFor(`${bareBase}/hello`);
+
+  const api = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${OPS}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  const carrierKey = (await api('POST', '/v1/api-keys', { role: 'carrier', carrierId: 'carrier-1', name: 'bench' }))
+    .secret as string;
+  const connectorKey = (await api('POST', '/v1/api-keys', { role: 'connector', name: 'bench' })).secret as string;
+  const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+  // --- reads --------------------------------------------------------------------------------------
+  const sample =
+    await seed.query(`select e.id, i.id as invoice from enrollments e join invoices i on i.enrollment_id = e.id
+                                   where e.seq % 97 = 0 limit 500`);
+  let k = 0;
+  const pick = () => sample.rows[k++ % sample.rows.length];
+  const hello = await twice(() => cannon({ url: `${bareBase}/hello`, connections: 50 }));
+  rows.push({ scenario: 'baseline: Fastify hello world, 50 conns', figure: fmt(hello), baseline: '-', ratio: '-' });
+  for (const [name, route] of [
+    ['GET /v1/enrollments/{id}', (r: { id: string }) => `/v1/enrollments/${r.id}`],
+    ['GET /v1/invoices/{id}', (r: { invoice: string }) => `/v1/invoices/${r.invoice}`],
+  ] as const) {
+    const f = await twice(() =>
+      cannon({
+        url: base,
+        connections: 50,
+        headers: auth(connectorKey),
+        requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: route(pick()) }) }],
+      }),
+    );
+    rows.push({
+      scenario: `${name}, 50 conns`,
+      figure: fmt(f),
+      baseline: 'hello world',
+      ratio: (f.rps / hello.rps).toFixed(2),
+    });
+  }
+
+  // --- carrier polling ----------------------------------------------------------------------------
+  const lastEvent = await seed.query(
+    `select tx::text as tx, id from events where carrier_id = 'carrier-1' order by tx desc, id desc limit 1`,
+  );
+  const endCursor = encodePosition({ tx: lastEvent.rows[0].tx, id: Number(lastEvent.rows[0].id) });
+  const polls = [
+    {
+      name: 'empty poll GET /v1/events?after=<end>',
+      path: `/v1/events?after=${endCursor}`,
+      bare: `/events?carrier=carrier-1&tx=${lastEvent.rows[0].tx}&id=${lastEvent.rows[0].id}`,
+      target: 0.5,
+    },
+    {
+      name: '100-row page GET /v1/events',
+      path: '/v1/events?limit=100',
+      bare: '/events?carrier=carrier-1&tx=0&id=0',
+      target: 0.4,
+    },
+    {
+      name: '100-row page GET /v1/enrollments?status=awaiting_confirmation',
+      path: '/v1/enrollments?status=awaiting_confirmation&limit=100',
+      bare: '/queue?carrier=carrier-1',
+      target: 0.4,
+    },
+  ];
+  for (const p of polls) {
+    const f = await twice(() => cannon({ url: `${base}${p.path}`, connections: 50, headers: auth(carrierKey) }));
+    const b = await twice(() => cannon({ url: `${bareBase}${p.bare}`, connections: 50 }));
+    const ratio = f.rps / b.rps;
+    rows.push({
+      scenario: `carrier ${p.name}, 50 conns`,
+      figure: fmt(f),
+      baseline: `bare Fastify + pg: ${fmt(b)}`,
+      ratio: ratio.toFixed(2),
+      target: `>= ${p.target}: ${ratio >= p.target ? 'met' : 'not met'}`,
+    });
+  }
+
+  // --- payment posting ----------------------------------------------------------------------------
+  const pending = await seed.query(`select id from enrollments where status = 'pending_payment' order by seq`);
+  let next = 0;
+  const paymentBody = () => {
+    const row = pending.rows[next++];
+    if (!row) throw new Error('bench ran out of pending enrollments: raise N');
+    return JSON.stringify({
+      channel: 'online',
+      method: 'checking',
+      amountCents: 45000,
+      enrollmentId: row.id,
+      bankAccount: { routingNumber: '011000015', accountNumber: '123456789' },
+    });
+  };
+  const hasPgbench = (() => {
+    try {
+      execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  for (const connections of [10, 50]) {
+    const f = await twice(() =>
+      cannon({
+        url: base,
+        connections,
+        headers: { ...auth(connectorKey), 'content-type': 'application/json' },
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/payments',
+            setupRequest: (req) => ({
+              ...req,
+              body: paymentBody(),
+              headers: { ...req.headers, 'idempotency-key': randomUUID() },
+            }),
+          },
+        ],
+      }),
+    );
+    let baseline = 'pgbench not installed';
+    let ratio = '-';
+    let met = false;
+    if (hasPgbench) {
+      const tpsRuns: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const out = execFileSync(
+          'pgbench',
+          [
+            '-n',
+            '-M',
+            'prepared',
+            '-c',
+            String(connections),
+            '-j',
+            '2',
+            '-T',
+            String(DURATION),
+            '-D',
+            `n=${N}`,
+            '-f',
+            path.join(ROOT, 'bench/payment.pgbench.sql'),
+            dbUrl,
+          ],
+          { encoding: 'utf8', env: { ...process.env, PGCONNECT_TIMEOUT: '10' } },
+        );
+        const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
+        tpsRuns.push(m?.[1] ? Number(m[1]) : 0);
+      }
+      const tps = median(tpsRuns);
+      baseline = `pgbench (same SQL work, prepared): ${tps.toFixed(0)} TPS`;
+      ratio = (f.rps / tps).toFixed(2);
+      met = f.rps / tps >= 0.6 && f.p99 < 50 && f.errors === 0;
+    }
+    rows.push({
+      scenario: `POST /v1/payments (binder-completing), ${connections} conns`,
+      figure: fmt(f),
+      baseline,
+      ratio,
+      ...(connections === 50 ? { target: `>= 0.6, p99 < 50 ms, 0 errors: ${met ? 'met' : 'not met'}` } : {}),
+    });
+  }
+  await seed.end();
+  await database.close();
+
+  // --- billing run --------------------------------------------------------------------------------
+  const billingN = smoke ? 2_000 : 500_000;
+  const billing = execFileSync(process.execPath, ['--import', 'tsx', 'bench/billing-run.ts', String(billingN)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: `${serverUrl}/${adminDb}` },
+  });
+  const med = /median ([\d.]+) s; RSS growth ([\d.]+) MB/.exec(billing);
+  rows.push({
+    scenario: `billing run over ${billingN} billable enrollments (3 months, median)`,
+    figure: med ? `${med[1]} s, RSS growth ${med[2]} MB` : billing.trim(),
+    baseline: '-',
+    ratio: '-',
+    target: med ? `< 20 s and < 200 MB: ${Number(med[1]) < 20 && Number(med[2]) < 200 ? 'met' : 'not met'}` : undefined,
+  });
+
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const date = new Date().toISOString().slice(0, 10);
+  const table = [
+    `Seeded ${N} accounts and enrollments (${N / 4} awaiting confirmation) in ${seedSeconds.toFixed(1)} s; each figure is the median of two ${DURATION}-second runs.`,
+    '',
+    '| scenario | figure | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.figure} | ${r.baseline} | ${r.ratio} | ${r.target ?? '-'} |`),
+    '',
+    `Date ${date}, commit ${commit}, ${smoke ? 'smoke run' : 'full run'}.`,
+  ].join('\n');
+  process.stdout.write(`\n${table}\n`);
+  if (write && !smoke) {
+    const doc = path.join(ROOT, 'docs/performance.md');
+    const text = readFileSync(doc, 'utf8');
+    const marker = '<!-- bench:results -->';
+    const [head] = text.split(marker);
+    writeFileSync(doc, `${head}${marker}\n${table}\n`);
+  }
+  if (rows.some((r) => r.figure.includes('NaN'))) throw new Error('a scenario produced no figure');
+  process.stdout.write(`bench: ${rows.length} scenarios ran\n`);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  await admin(`${serverUrl}/${adminDb}`, `drop database if exists ${DB} with (force)`).catch(() => {});
+  await stopEmbedded?.();
+}

@@ -76,15 +76,18 @@ export function containsCardNumber(text: string): boolean {
 }
 
 /**
- * Fields not scanned for card numbers: the bank account number (a different kind of number, stored
- * encrypted) and our own enrollment ids, whose random hex can hold a Luhn-valid run of digits.
+ * Values not scanned for card numbers: the bank account number (a different kind of number, stored
+ * encrypted) and well-formed enrollment ids of ours, whose random hex can hold a Luhn-valid run of digits.
  */
-const NOT_SCANNED = new Set(['bankAccount.accountNumber', 'enrollmentId']);
+function exempt(path: string, value: string): boolean {
+  if (path === 'bankAccount.accountNumber') return true;
+  return path === 'enrollmentId' && /^enr_[0-9a-f]{32}$/.test(value);
+}
 
 /** R20: the service never accepts a full card number; every other string in the body is checked. */
 export function assertNoCardNumber(body: unknown, path = ''): void {
   if (typeof body === 'string') {
-    if (!NOT_SCANNED.has(path) && containsCardNumber(body)) {
+    if (!exempt(path, body) && containsCardNumber(body)) {
       throw new DomainError(
         'card_number_not_allowed',
         'A full card number was sent. Send the processor token, brand, last 4 digits and expiry instead.',

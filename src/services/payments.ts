@@ -57,7 +57,10 @@ export class PaymentService {
     const payments = new PaymentStore(trx, this.cipher);
     const unapplied = 'unapplied' in resolved;
     const enrollmentId = unapplied ? null : resolved.enrollmentId;
-    const enrollment = enrollmentId ? await new EnrollmentStore(trx).get(enrollmentId, UNSCOPED) : null;
+    // Lock the enrollment before anything references it: one lock order for every money path.
+    const enrollment = enrollmentId
+      ? await new EnrollmentStore(trx).get(enrollmentId, UNSCOPED, { forUpdate: true })
+      : null;
     const paymentId = await payments.insert(req, {
       status: unapplied ? 'unapplied' : 'received',
       receivedAt,

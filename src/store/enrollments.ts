@@ -102,7 +102,9 @@ export class EnrollmentStore {
 
   async get(id: string, scope: Scope, opts: { forUpdate?: boolean } = {}): Promise<Enrollment | null> {
     let q = this.base(scope).where('e.id', '=', id);
-    if (opts.forUpdate) q = q.forUpdate('e');
+    // NO KEY UPDATE: we never change the key, so inserts that reference the row (payments, invoices)
+    // keep working while we hold it, and cannot deadlock with us over their key-share locks.
+    if (opts.forUpdate) q = q.forNoKeyUpdate('e');
     const row = (await q.executeTakeFirst()) as Row | undefined;
     if (!row) return null;
     const [e] = await this.withHistory([row]);
@@ -271,7 +273,7 @@ export class EnrollmentStore {
       .where(sql<boolean>`(e.coverage_start - interval '1 month' + interval '22 days')::date < ${today}::date`)
       .orderBy('e.seq')
       .limit(limit)
-      .forUpdate('e')
+      .forNoKeyUpdate('e')
       .skipLocked()
       .execute()) as Row[];
     return this.withHistory(rows);

@@ -193,7 +193,7 @@ export class InvoiceStore {
       .where('enrollment_id', '=', enrollmentId)
       .where('status', 'in', ['open', 'partially_paid']);
     if (invoiceId) q = q.where('id', '=', invoiceId);
-    const rows = await q.orderBy('coverage_month').forUpdate().execute();
+    const rows = await q.orderBy('coverage_month').forNoKeyUpdate().execute();
     return rows.map(toInvoice);
   }
 
@@ -230,7 +230,7 @@ export class InvoiceStore {
       .where('enrollment_id', '=', enrollmentId)
       .where('credit_applied_cents', '>', 0)
       .orderBy('coverage_month', 'desc')
-      .forUpdate()
+      .forNoKeyUpdate()
       .execute();
     for (const r of rows) {
       if (left <= 0) break;
@@ -253,7 +253,7 @@ export class InvoiceStore {
     await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK})`.execute(this.db);
     // Credit is read by the run's statement; lock the rows that hold some so no payment or return
     // changes it between that read and the run's commit.
-    await sql`select id from enrollments where credit_cents > 0 order by id for update`.execute(this.db);
+    await sql`select id from enrollments where credit_cents > 0 order by id for no key update`.execute(this.db);
   }
 
   /**

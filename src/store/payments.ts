@@ -79,7 +79,7 @@ export class PaymentStore {
 
   async get(id: string, opts: { forUpdate?: boolean } = {}): Promise<Payment | null> {
     let q = this.db.selectFrom('payments').selectAll().where('id', '=', id);
-    if (opts.forUpdate) q = q.forUpdate();
+    if (opts.forUpdate) q = q.forNoKeyUpdate();
     const row = await q.executeTakeFirst();
     if (!row) return null;
     return (await this.withApplications([row]))[0] ?? null;

@@ -1,0 +1,592 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import t from 'tap';
+import { REDACT_PATHS } from '../../src/app.js';
+import { FieldCipher } from '../../src/store/crypto.js';
+import { TEST_ENCRYPTION_KEY, testApp } from '../helpers/app.js';
+import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
+import {
+  dumpDatabase,
+  idemKey,
+  memoryStream,
+  occurrences,
+  type PaymentJson,
+  ROUTING_A,
+  ROUTING_B,
+  securityCodeIn,
+} from '../helpers/safety.js';
+
+// The canary test (R20 and the non-negotiables): canary numbers go through every payment path,
+// successful and refused, and must then appear nowhere: not in any response, not in the log (captured
+// at level trace with the app's own redaction), not in the database (a full pg_dump of it). Only the
+// last 4 digits ('4321') may be shown, and the stored account number must be ciphertext that decrypts
+// back to the canary with the data key.
+
+const CANARY_ACCOUNT = '98765432104321';
+const CANARY_LAST4 = '4321';
+const CARD = '4111111111111111';
+const CARD_FORMS = [CARD, '4111 1111 1111 1111', '4111-1111-1111-1111'];
+const CVV = '737';
+
+const log = memoryStream();
+const logger = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, log.stream);
+const ctx = await testApp(t, { logger });
+await setClock(ctx, '2026-11-29T15:00:00Z'); // coverage 2027-01-01, binder due 2026-12-23
+
+/** Every response this file receives, as status, headers and body text. */
+const seen: string[] = [];
+async function send(opts: InjectOptions & { key?: string | null }): Promise<LightMyRequestResponse> {
+  const res = await ctx.request(opts);
+  seen.push(`${opts.method} ${opts.url} -> ${res.statusCode} ${JSON.stringify(res.headers)}\n${res.body}`);
+  return res;
+}
+function pay(body: Record<string, unknown>, idempotencyKey: string | null = idemKey('safe')) {
+  return send({
+    method: 'POST',
+    url: '/v1/payments',
+    payload: body,
+    headers: idempotencyKey === null ? {} : { 'idempotency-key': idempotencyKey },
+  });
+}
+async function paymentCount(): Promise<number> {
+  const r = await ctx.database.db
+    .selectFrom('payments')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+const carrier = await newCarrier(ctx, { name: 'Harbor Health Plan' });
+const account = await newAccount(ctx, { firstName: 'Ana', lastName: 'Lopes' });
+const health = await newEnrollment(ctx, {
+  memberId: account.memberId,
+  carrierId: carrier.id,
+  monthlyPremiumCents: 45000,
+});
+const dental = await newEnrollment(ctx, {
+  memberId: account.memberId,
+  carrierId: carrier.id,
+  coverageType: 'dental',
+  monthlyPremiumCents: 3000,
+});
+const cardAccount = await newAccount(ctx, { firstName: 'Rui', lastName: 'Costa' });
+const cardEnrollment = await newEnrollment(ctx, { memberId: cardAccount.memberId, carrierId: carrier.id });
+const binderNumber = async (enrollmentId: string) =>
+  (
+    await ctx.database.db
+      .selectFrom('invoices')
+      .select('invoice_number')
+      .where('enrollment_id', '=', enrollmentId)
+      .where('is_binder', '=', true)
+      .executeTakeFirstOrThrow()
+  ).invoice_number;
+const healthBinder = await binderNumber(health.id);
+const cardBinder = await binderNumber(cardEnrollment.id);
+
+const canaryBank = { routingNumber: ROUTING_A, accountNumber: CANARY_ACCOUNT };
+const goodCard = { token: 'tok_visa_4242', brand: 'visa', last4: '1111', expMonth: 12, expYear: 2030 };
+const paymentIds: string[] = [];
+
+t.test('a bank payment keeps the account number only encrypted and shows the last 4', async (t) => {
+  const key = idemKey('bank');
+  const body = {
+    channel: 'online',
+    method: 'checking',
+    amountCents: 20000,
+    invoiceNumber: healthBinder,
+    bankAccount: canaryBank,
+  };
+  const res = await pay(body, key);
+  t.equal(res.statusCode, 201, 'bank payment taken', { body: res.body });
+  const p = res.json() as PaymentJson;
+  paymentIds.push(p.id);
+  t.same(p.bankAccount, { routingNumber: ROUTING_A, last4: CANARY_LAST4 }, 'response shows routing number and last 4');
+
+  const got = await send({ method: 'GET', url: `/v1/payments/${p.id}` });
+  t.equal(got.statusCode, 200);
+  t.same(
+    got.json().bankAccount,
+    { routingNumber: ROUTING_A, last4: CANARY_LAST4 },
+    'GET shows {routingNumber, last4} only',
+  );
+  t.notOk(/accountNumber/i.test(got.body), 'no accountNumber field in the payment');
+
+  const row = await ctx.database.db.selectFrom('payments').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
+  t.equal(row.bank_account_last4, CANARY_LAST4);
+  t.ok(row.bank_account_ciphertext, 'ciphertext stored');
+  const blob = row.bank_account_ciphertext as Buffer;
+  t.notOk(blob.equals(Buffer.from(CANARY_ACCOUNT)), 'the stored value is not the plaintext');
+  t.equal(blob.indexOf(Buffer.from(CANARY_ACCOUNT)), -1, 'the plaintext is not inside the stored bytes');
+  const [keyId, keyB64] = TEST_ENCRYPTION_KEY.split(':') as [string, string];
+  t.equal(row.bank_account_key_id, keyId, 'the data key id is stored beside the ciphertext');
+  const cipher = new FieldCipher({ id: keyId, key: Buffer.from(keyB64, 'base64') });
+  t.equal(
+    cipher.decrypt(row.bank_account_key_id as string, blob, 'payments.bank_account'),
+    CANARY_ACCOUNT,
+    'the ciphertext decrypts to the canary',
+  );
+  t.throws(() => cipher.decrypt(keyId, blob, 'payments.other_column'), 'bound to its column (AAD)');
+
+  // Replay and reuse of the key carry the canary too.
+  const replay = await pay(body, key);
+  t.equal(replay.statusCode, 201);
+  t.equal(replay.headers['idempotent-replayed'], 'true');
+  t.equal(replay.json().id, p.id);
+  const reused = await pay({ ...body, amountCents: 20001 }, key);
+  t.equal(reused.statusCode, 422);
+  t.equal(reused.json().code, 'idempotency_key_reused');
+});
+
+t.test('phone payments with the canary account: ambiguous, by enrollment, by phone number', async (t) => {
+  const ambiguous = await pay({
+    channel: 'phone',
+    method: 'savings',
+    amountCents: 3000,
+    memberId: account.memberId,
+    bankAccount: { routingNumber: ROUTING_B, accountNumber: CANARY_ACCOUNT },
+  });
+  t.equal(ambiguous.statusCode, 422);
+  t.equal(ambiguous.json().code, 'target_ambiguous');
+
+  const dentalPaid = await pay({
+    channel: 'phone',
+    method: 'savings',
+    amountCents: 3000,
+    enrollmentId: dental.id,
+    bankAccount: { routingNumber: ROUTING_B, accountNumber: CANARY_ACCOUNT },
+  });
+  t.equal(dentalPaid.statusCode, 201, 'dental paid by phone', { body: dentalPaid.body });
+  t.same(dentalPaid.json().bankAccount, { routingNumber: ROUTING_B, last4: CANARY_LAST4 });
+  paymentIds.push(dentalPaid.json().id);
+
+  const byPhone = await pay({
+    channel: 'phone',
+    method: 'checking',
+    amountCents: 25000,
+    phoneNumber: account.phoneNumbers[0],
+    bankAccount: canaryBank,
+  });
+  t.equal(byPhone.statusCode, 201, 'paid by phone number', { body: byPhone.body });
+  t.equal(byPhone.json().enrollmentId, health.id, 'the only enrollment with a balance');
+  paymentIds.push(byPhone.json().id);
+});
+
+t.test('returns of canary payments answer with the last 4 only', async (t) => {
+  const [first, dentalPayment] = paymentIds as [string, string];
+  const returned = await send({
+    method: 'POST',
+    url: `/v1/payments/${dentalPayment}/returns`,
+    payload: { reasonCode: 'R01' },
+    headers: { 'idempotency-key': idemKey('ret') },
+  });
+  t.equal(returned.statusCode, 201, 'returned', { body: returned.body });
+  t.equal(returned.json().status, 'returned');
+  t.same(returned.json().bankAccount, { routingNumber: ROUTING_B, last4: CANARY_LAST4 });
+  const again = await send({
+    method: 'POST',
+    url: `/v1/payments/${dentalPayment}/returns`,
+    payload: { reasonCode: 'R01' },
+    headers: { 'idempotency-key': idemKey('ret') },
+  });
+  t.equal(again.statusCode, 409);
+  t.equal(again.json().code, 'already_returned');
+  const wrongReason = await send({
+    method: 'POST',
+    url: `/v1/payments/${first}/returns`,
+    payload: { reasonCode: 'CHECK_RETURNED' },
+    headers: { 'idempotency-key': idemKey('ret') },
+  });
+  t.equal(wrongReason.statusCode, 422);
+  t.equal(wrongReason.json().code, 'invalid_reason_code');
+});
+
+t.test('refused payments that carry the canary account number', async (t) => {
+  const before = await paymentCount();
+  const base = { amountCents: 1000, bankAccount: canaryBank };
+  const cases: [string, Record<string, unknown>, number | number[], string | null, string | null][] = [
+    [
+      'mail does not take checking',
+      { ...base, channel: 'mail', method: 'checking', slip: { invoiceNumber: healthBinder } },
+      422,
+      'method_not_accepted',
+      null,
+    ],
+    [
+      'online does not take paypal',
+      { ...base, channel: 'online', method: 'paypal', invoiceNumber: healthBinder },
+      422,
+      'method_not_accepted',
+      null,
+    ],
+    [
+      'phone does not take credit cards',
+      { ...base, channel: 'phone', method: 'credit_card', enrollmentId: health.id },
+      422,
+      'method_not_accepted',
+      null,
+    ],
+    [
+      'invalid routing number',
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 1000,
+        invoiceNumber: healthBinder,
+        bankAccount: { routingNumber: '011000016', accountNumber: CANARY_ACCOUNT },
+      },
+      422,
+      'invalid_routing_number',
+      null,
+    ],
+    [
+      'routing number of 8 digits (schema)',
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 1000,
+        invoiceNumber: healthBinder,
+        bankAccount: { routingNumber: '01100001', accountNumber: CANARY_ACCOUNT },
+      },
+      400,
+      'validation_failed',
+      null,
+    ],
+    [
+      'account number sent as a JSON number',
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 1000,
+        invoiceNumber: healthBinder,
+        bankAccount: { routingNumber: ROUTING_A, accountNumber: Number(CANARY_ACCOUNT) },
+      },
+      400,
+      'validation_failed',
+      null,
+    ],
+    [
+      'account number with a suffix (pattern)',
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 1000,
+        invoiceNumber: healthBinder,
+        bankAccount: { routingNumber: ROUTING_A, accountNumber: `${CANARY_ACCOUNT}-01` },
+      },
+      400,
+      'validation_failed',
+      null,
+    ],
+    [
+      'account number as an unknown top-level field',
+      { ...base, channel: 'online', method: 'checking', invoiceNumber: healthBinder, accountNumber: CANARY_ACCOUNT },
+      // The canary happens to be Luhn-valid, so outside bankAccount.accountNumber it may be refused as a card number.
+      [400, 422],
+      null,
+      null,
+    ],
+    [
+      'unknown field inside bankAccount',
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 1000,
+        invoiceNumber: healthBinder,
+        bankAccount: { ...canaryBank, holder: CANARY_ACCOUNT },
+      },
+      [400, 422],
+      null,
+      null,
+    ],
+    [
+      'amount of 0 (schema)',
+      { ...base, amountCents: 0, channel: 'online', method: 'checking', invoiceNumber: healthBinder },
+      400,
+      'validation_failed',
+      null,
+    ],
+    [
+      'a mailed check with the MICR bank details',
+      {
+        ...base,
+        channel: 'mail',
+        method: 'check',
+        slip: { invoiceNumber: healthBinder },
+        check: { checkNumber: '1042', payableTo: 'Health Connector' },
+      },
+      400,
+      'payment_details_mismatch',
+      null,
+    ],
+    [
+      'unknown invoice',
+      { ...base, channel: 'online', method: 'checking', invoiceNumber: '9999999999' },
+      422,
+      'target_not_found',
+      null,
+    ],
+    ['no target', { ...base, channel: 'online', method: 'checking' }, 422, 'target_required', null],
+    [
+      'receivedAt in the future',
+      {
+        ...base,
+        channel: 'online',
+        method: 'checking',
+        invoiceNumber: healthBinder,
+        receivedAt: '2026-12-01T00:00:00Z',
+      },
+      422,
+      'timestamp_in_future',
+      null,
+    ],
+  ];
+  for (const [name, body, status, code] of cases) {
+    const res = await pay(body);
+    const allowed = Array.isArray(status) ? status : [status];
+    t.ok(allowed.includes(res.statusCode), `${name}: ${res.statusCode}`, { body: res.body });
+    if (code) t.equal(res.json().code, code, name);
+    t.match(res.headers['content-type'], /^application\/problem\+json/, name);
+  }
+  const missingKey = await pay({ ...base, channel: 'online', method: 'checking', invoiceNumber: healthBinder }, null);
+  t.equal(missingKey.statusCode, 400);
+  t.equal(missingKey.json().code, 'idempotency_key_required');
+  const noAuth = await send({
+    method: 'POST',
+    url: '/v1/payments',
+    key: null,
+    payload: { ...base, channel: 'online', method: 'checking', invoiceNumber: healthBinder },
+    headers: { 'idempotency-key': idemKey('noauth') },
+  });
+  t.equal(noAuth.statusCode, 401);
+  t.equal(await paymentCount(), before, 'no refused request recorded a payment');
+});
+
+t.test('mail refusals: payee mismatch and incomplete remittance', async (t) => {
+  const before = await paymentCount();
+  const payee = await pay({
+    channel: 'mail',
+    method: 'check',
+    amountCents: 1000,
+    slip: { invoiceNumber: healthBinder },
+    check: { checkNumber: '2001', payableTo: 'Harbor Health Plan' },
+  });
+  t.equal(payee.statusCode, 422);
+  t.equal(payee.json().code, 'payee_mismatch');
+  const moneyOrder = await pay({
+    channel: 'mail',
+    method: 'money_order',
+    amountCents: 1000,
+    slip: { invoiceNumber: healthBinder },
+    moneyOrder: { serialNumber: '77-1', payableTo: 'Cash' },
+  });
+  t.equal(moneyOrder.statusCode, 422);
+  t.equal(moneyOrder.json().code, 'payee_mismatch');
+  const incomplete = await pay({
+    channel: 'mail',
+    method: 'check',
+    amountCents: 1000,
+    remittance: { memberId: account.memberId },
+    check: { checkNumber: '2002', payableTo: 'Health Connector' },
+  });
+  t.equal(incomplete.statusCode, 422);
+  t.equal(incomplete.json().code, 'remittance_incomplete');
+  t.equal(await paymentCount(), before);
+});
+
+t.test('card payments: token, brand, last 4 and expiry only', async (t) => {
+  const ok = await pay({
+    channel: 'online',
+    method: 'credit_card',
+    amountCents: 45000,
+    invoiceNumber: cardBinder,
+    card: goodCard,
+  });
+  t.equal(ok.statusCode, 201, 'card payment taken', { body: ok.body });
+  t.same(ok.json().card, { brand: 'visa', last4: '1111', expMonth: 12, expYear: 2030 }, 'no token in the response');
+  t.notOk(ok.body.includes('tok_visa_4242'), 'the processor token is not echoed');
+  paymentIds.push(ok.json().id);
+
+  const expired = await pay({
+    channel: 'online',
+    method: 'debit_card',
+    amountCents: 1000,
+    enrollmentId: cardEnrollment.id,
+    card: { ...goodCard, expMonth: 10, expYear: 2026 },
+  });
+  t.equal(expired.statusCode, 422);
+  t.equal(expired.json().code, 'card_expired');
+});
+
+t.test('a full card number is refused wherever it is smuggled in', async (t) => {
+  const before = await paymentCount();
+  const online = { channel: 'online', method: 'credit_card', amountCents: 1000, invoiceNumber: cardBinder };
+  const mail = {
+    channel: 'mail',
+    method: 'check',
+    amountCents: 1000,
+    check: { checkNumber: '3001', payableTo: 'Health Connector' },
+  };
+  const smuggled: [string, Record<string, unknown>][] = [
+    ['as the token', { ...online, card: { ...goodCard, token: CARD } }],
+    ['as the token with spaces', { ...online, card: { ...goodCard, token: '4111 1111 1111 1111' } }],
+    ['as the token with dashes', { ...online, card: { ...goodCard, token: '4111-1111-1111-1111' } }],
+    ['inside the token', { ...online, card: { ...goodCard, token: `tok_${CARD}_x` } }],
+    ['as card.number', { ...online, card: { ...goodCard, number: CARD } }],
+    ['as a top-level cardNumber', { ...online, card: goodCard, cardNumber: CARD }],
+    ['as the invoice number', { ...online, invoiceNumber: CARD, card: goodCard }],
+    [
+      'on a phone payment as the phone number',
+      {
+        channel: 'phone',
+        method: 'checking',
+        amountCents: 1000,
+        phoneNumber: CARD,
+        bankAccount: { routingNumber: ROUTING_A, accountNumber: '12345678' },
+      },
+    ],
+    [
+      'as a check number',
+      { ...mail, slip: { invoiceNumber: cardBinder }, check: { checkNumber: CARD, payableTo: 'Health Connector' } },
+    ],
+    [
+      'in the remittance name',
+      {
+        ...mail,
+        remittance: {
+          memberId: cardAccount.memberId,
+          firstName: `Rui ${CARD}`,
+          lastName: 'Costa',
+          carrierName: carrier.name,
+        },
+      },
+    ],
+    [
+      'in a method the channel refuses',
+      {
+        channel: 'phone',
+        method: 'credit_card',
+        amountCents: 1000,
+        enrollmentId: cardEnrollment.id,
+        card: { ...goodCard, token: CARD },
+      },
+    ],
+  ];
+  for (const [name, raw] of smuggled) {
+    const body = JSON.parse(JSON.stringify(raw)) as Record<string, unknown>; // drops undefined members
+    const res = await pay(body);
+    t.equal(res.statusCode, 422, name, { body: res.body });
+    t.equal(res.json().code, 'card_number_not_allowed', name);
+  }
+  // Enrollment ids are not scanned for card numbers (their random hex can hold a Luhn-valid run of digits),
+  // so a card number typed as the enrollment id may be refused for another reason (no such enrollment);
+  // it must still never be echoed, logged or stored (also checked by the response, log and dump tests).
+  const asEnrollmentId = await pay({
+    channel: 'online',
+    method: 'debit_card',
+    amountCents: 1000,
+    enrollmentId: CARD,
+    card: goodCard,
+  });
+  t.equal(asEnrollmentId.statusCode, 422, 'a card number as the enrollment id is refused', {
+    body: asEnrollmentId.body,
+  });
+  t.notOk(asEnrollmentId.body.includes(CARD), 'the refusal does not echo the card number', {
+    body: asEnrollmentId.body,
+  });
+  const storedAnswer = await ctx.database.db.selectFrom('idempotency_keys').select('response_body').execute();
+  t.notOk(
+    JSON.stringify(storedAnswer).includes(CARD),
+    'no stored idempotent answer holds the card number (idempotency_keys.response_body is not encrypted)',
+  );
+  // Not a string, so not a card-number pattern: still refused (unknown field), never stored.
+  const numeric = await pay({ ...online, card: goodCard, cardNumber: Number(CARD) });
+  t.ok([400, 422].includes(numeric.statusCode), `a numeric card number is refused (${numeric.statusCode})`);
+  t.equal(await paymentCount(), before, 'no smuggling attempt recorded a payment');
+});
+
+t.test('a security code is never accepted', async (t) => {
+  const before = await paymentCount();
+  const online = { channel: 'online', method: 'credit_card', amountCents: 1000, invoiceNumber: cardBinder };
+  const attempts: [string, Record<string, unknown>][] = [
+    ['card.cvv', { ...online, card: { ...goodCard, cvv: CVV } }],
+    ['card.cvc', { ...online, card: { ...goodCard, cvc: CVV } }],
+    ['card.securityCode', { ...online, card: { ...goodCard, securityCode: CVV } }],
+    ['top-level cvv', { ...online, card: goodCard, cvv: CVV }],
+    ['top-level security_code', { ...online, card: goodCard, security_code: CVV }],
+    ['cvv with a card number', { ...online, card: { ...goodCard, token: CARD, cvv: CVV } }],
+  ];
+  for (const [name, body] of attempts) {
+    const res = await pay(body);
+    t.ok(res.statusCode === 400 || res.statusCode === 422, `${name}: refused with ${res.statusCode}`);
+    t.match(res.headers['content-type'], /^application\/problem\+json/);
+  }
+  t.equal(await paymentCount(), before, 'no payment with a security code was recorded');
+});
+
+t.test('every read of the payments shows masked details only', async (t) => {
+  for (const id of paymentIds) {
+    const res = await send({ method: 'GET', url: `/v1/payments/${id}` });
+    t.equal(res.statusCode, 200);
+    const p = res.json() as PaymentJson;
+    if (p.bankAccount) t.same(Object.keys(p.bankAccount).sort(), ['last4', 'routingNumber']);
+    if (p.card) t.same(Object.keys(p.card).sort(), ['brand', 'expMonth', 'expYear', 'last4']);
+  }
+  for (const memberId of [account.memberId, cardAccount.memberId]) {
+    const list = await send({ method: 'GET', url: `/v1/payments?memberId=${memberId}` });
+    t.equal(list.statusCode, 200);
+    t.ok(list.json().data.length > 0);
+  }
+  t.equal((await send({ method: 'GET', url: '/v1/ops/unapplied-payments' })).statusCode, 200);
+  t.equal((await send({ method: 'GET', url: `/v1/invoices?memberId=${account.memberId}` })).statusCode, 200);
+  t.equal((await send({ method: 'GET', url: `/v1/enrollments/${health.id}` })).statusCode, 200);
+});
+
+/** Counts of every forbidden value in a text. */
+function leaks(text: string) {
+  const hex = Buffer.from(CANARY_ACCOUNT).toString('hex');
+  const b64 = Buffer.from(CANARY_ACCOUNT).toString('base64');
+  return {
+    canaryAccount: occurrences(text, CANARY_ACCOUNT),
+    canaryAccountHex: occurrences(text.toLowerCase(), hex),
+    canaryAccountBase64: occurrences(text, b64),
+    cardNumber: CARD_FORMS.reduce((n, f) => n + occurrences(text, f), 0),
+    securityCode: securityCodeIn(text, CVV),
+  };
+}
+const NONE = { canaryAccount: 0, canaryAccountHex: 0, canaryAccountBase64: 0, cardNumber: 0, securityCode: 0 };
+
+t.test('no canary in any response', async (t) => {
+  const all = seen.join('\n');
+  t.ok(seen.length > 30, `${seen.length} responses collected`);
+  t.ok(all.includes(`"last4":"${CANARY_LAST4}"`), 'positive control: the last 4 are shown');
+  t.same(leaks(all), NONE);
+  const offending = seen.filter((s) => s.includes(CANARY_ACCOUNT) || CARD_FORMS.some((f) => s.includes(f)));
+  t.same(
+    offending.map((s) => {
+      const [head = '', ...body] = s.split('\n');
+      return `${head.split(' {')[0]}: ${body.join('\n')}`;
+    }),
+    [],
+    'responses that echo a canary',
+  );
+});
+
+t.test('no canary in the log (level trace, app redaction)', async (t) => {
+  const text = log.text();
+  t.ok(log.lines() > 50, `positive control: ${log.lines()} log lines captured`);
+  t.ok(text.includes('/v1/payments'), 'positive control: payment requests are logged');
+  t.same(leaks(text), NONE);
+});
+
+t.test('no canary in the database (full pg_dump; per-table select as fallback)', async (t) => {
+  const dump = await dumpDatabase(ctx);
+  t.comment(
+    dump.via === 'pg_dump'
+      ? 'path used: a full pg_dump (schema and data) of the test database'
+      : 'path used: pg_dump unavailable or refused, so every row of every public table, selected as JSON',
+  );
+  t.ok(dump.text.length > 1000, `positive control: ${dump.text.length} characters dumped via ${dump.via}`);
+  for (const id of paymentIds) t.ok(dump.text.includes(id), `positive control: payment ${id} is in the dump`);
+  t.ok(dump.text.includes(CANARY_LAST4), 'positive control: the last 4 are stored');
+  t.same(leaks(dump.text), NONE, `no canary in the ${dump.via} output`);
+});

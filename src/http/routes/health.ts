@@ -7,6 +7,8 @@ import { problem, sendProblem } from '../problem.js';
 import { Closed, ProblemRef } from '../schemas/common.js';
 
 export default async function healthRoutes(app: FastifyInstance, opts: { database: Database }) {
+  // Migrations only change with a deploy (a restart), so once current they stay current.
+  let migrationsKnownCurrent = false;
   app.get(
     '/health',
     {
@@ -40,7 +42,8 @@ export default async function healthRoutes(app: FastifyInstance, opts: { databas
     async (request, reply) => {
       try {
         await sql`select 1`.execute(opts.database.db);
-        if (!(await migrationsCurrent(opts.database.db))) {
+        if (!migrationsKnownCurrent) migrationsKnownCurrent = await migrationsCurrent(opts.database.db);
+        if (!migrationsKnownCurrent) {
           return sendProblem(
             reply,
             problem(503, 'migrations_pending', 'Not ready', 'Database migrations are not current.'),

@@ -178,10 +178,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const timer = setInterval(() => {
       if (running) return;
       running = true;
-      billing
-        .sweepMissedDeadlines()
-        .then((r) => {
-          if (r.enrollmentsMoved > 0) app.log.info({ enrollmentsMoved: r.enrollmentsMoved }, 'deadline sweep');
+      Promise.all([billing.sweepMissedDeadlines(), idempotency.purgeExpired()])
+        .then(([r, purged]) => {
+          if (r.enrollmentsMoved > 0 || purged > 0) {
+            app.log.info({ enrollmentsMoved: r.enrollmentsMoved, idempotencyKeysPurged: purged }, 'background sweep');
+          }
         })
         .catch((err: Error & { code?: string }) =>
           app.log.warn({ err: { message: err.message, code: err.code } }, 'deadline sweep failed'),

@@ -63,6 +63,8 @@ export interface Enrollment {
   coverageStart: IsoDate;
   selectedAt: Date;
   binderInvoiceId: string | null;
+  /** The primary subscriber, as carriers need it to set up the policy. */
+  subscriber: { firstName: string; lastName: string };
   paidInFullAt: Date | null;
   confirmationExpectedBy: IsoDate | null;
   idCardExpectedBy: IsoDate | null;

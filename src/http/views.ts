@@ -32,6 +32,7 @@ export function enrollmentView(e: EnrollmentProjection) {
     chosenCoverageStart: e.chosenCoverageStart,
     paymentDueDate: e.paymentDueDate,
     binderInvoiceId: e.binderInvoiceId,
+    subscriber: e.subscriber,
     selectedAt: e.selectedAt.toISOString(),
     paidInFullAt: iso(e.paidInFullAt),
     confirmationExpectedBy: e.confirmationExpectedBy,

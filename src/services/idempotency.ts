@@ -39,6 +39,13 @@ export class IdempotencyService {
     private readonly hmacKey: Buffer,
   ) {}
 
+  /** Forgets keys past the retention period (called by the background sweep). */
+  purgeExpired(): Promise<number> {
+    return new IdempotencyStore(this.db).purgeOlderThan(
+      new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS),
+    );
+  }
+
   /** Keyed hash: request bodies can hold account numbers, so a plain hash could be brute-forced. */
   fingerprint(method: string, route: string, body: unknown): Buffer {
     return createHmac('sha256', this.hmacKey)

@@ -5,7 +5,11 @@ import type { Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
-type Row = EnrollmentRow & { binder_invoice_id: string | null };
+type Row = EnrollmentRow & {
+  binder_invoice_id: string | null;
+  subscriber_first_name: string;
+  subscriber_last_name: string;
+};
 
 function toHistory(r: EnrollmentHistoryRow): HistoryEntry {
   return { at: r.at, type: r.type, from: r.from_value, to: r.to_value, reason: r.reason, actor: r.actor };
@@ -24,6 +28,7 @@ function toEnrollment(row: Row, history: HistoryEntry[]): Enrollment {
     coverageStart: row.coverage_start as IsoDate,
     selectedAt: row.selected_at,
     binderInvoiceId: row.binder_invoice_id,
+    subscriber: { firstName: row.subscriber_first_name, lastName: row.subscriber_last_name },
     paidInFullAt: row.paid_in_full_at,
     confirmationExpectedBy: row.confirmation_expected_by as IsoDate | null,
     idCardExpectedBy: row.id_card_expected_by as IsoDate | null,
@@ -64,7 +69,9 @@ export class EnrollmentStore {
   private base(scope: Scope) {
     let q = this.db
       .selectFrom('enrollments as e')
+      .innerJoin('accounts as a', 'a.member_id', 'e.member_id')
       .selectAll('e')
+      .select(['a.first_name as subscriber_first_name', 'a.last_name as subscriber_last_name'])
       .select((eb) =>
         eb
           .selectFrom('invoices as i')

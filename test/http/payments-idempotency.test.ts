@@ -193,3 +193,19 @@ t.test('concurrent requests with one key take the payment once (others replay or
   t.equal((await paymentsOf(ctx, e.memberId)).length, 1, 'one payment');
   t.equal((await binderOf(ctx, e)).amountPaidCents, 5000, 'counted once');
 });
+
+t.test('a key older than the 48-hour retention is forgotten and purged', async (t) => {
+  const e = await enrollment();
+  const body = { channel: 'online', method: 'savings', amountCents: 1000, enrollmentId: e.id, ...bankAccount() };
+  const first = await pay(ctx, body, { idempotencyKey: 'idem-expiry-1' });
+  t.equal(first.statusCode, 201);
+  await setClock(ctx, '2026-12-12T10:01:00-05:00'); // 48 h and a minute later
+  const later = await pay(ctx, body, { idempotencyKey: 'idem-expiry-1' });
+  t.equal(later.statusCode, 201);
+  t.notOk(later.headers['idempotent-replayed'], 'an expired key is a new request');
+  t.not((later.json() as PaymentJson).id, (first.json() as PaymentJson).id);
+  await setClock(ctx, '2026-12-14T12:00:00-05:00');
+  const { IdempotencyService } = await import('../../src/services/idempotency.js');
+  const purged = await new IdempotencyService(ctx.database.db, ctx.clock, Buffer.alloc(32)).purgeExpired();
+  t.ok(purged >= 2, `expired keys are purged (${purged})`);
+});

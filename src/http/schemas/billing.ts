@@ -109,6 +109,7 @@ export const EnrollmentSchema = Closed({
   chosenCoverageStart: IsoDate('What the member chose at checkout'),
   paymentDueDate: IsoDate('Due date of the first month (R1)'),
   binderInvoiceId: Nullable(Type.String()),
+  subscriber: Closed({ firstName: Type.String(), lastName: Type.String() }, { description: 'The primary subscriber' }),
   selectedAt: Instant(),
   paidInFullAt: Nullable(Instant()),
   confirmationExpectedBy: Nullable(IsoDate()),

@@ -10,6 +10,8 @@ import { createDatabase } from './store/db.js';
 import type { EmbeddedDatabase } from './store/embedded.js';
 import { migrateToLatest } from './store/migrate.js';
 
+let embedded: EmbeddedDatabase | undefined;
+
 async function main() {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -23,7 +25,6 @@ async function main() {
   }
   const logger = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
 
-  let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
@@ -75,7 +76,8 @@ async function main() {
   }
 }
 
-main().catch((err) => {
+main().catch(async (err) => {
   process.stderr.write(`startup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await embedded?.stop().catch(() => {});
   process.exit(1);
 });

@@ -19,7 +19,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createDatabase(connectionString: string, logger: Pick<Logger, 'error'>, max = 10): Database {
+export function createDatabase(connectionString: string, logger: Pick<Logger, 'error' | 'warn'>, max = 10): Database {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -30,7 +30,12 @@ export function createDatabase(connectionString: string, logger: Pick<Logger, 'e
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // the process would crash. Log only the code and message: pg's `detail` can carry row data.
   pool.on('error', (err: Error & { code?: string }) => {
-    logger.error({ err: { message: err.message, code: err.code } }, 'idle database client error');
+    const shutdown = err.code === '57P01' || err.code === '57P02' || err.code === '57P03';
+    (shutdown ? logger.warn : logger.error).call(
+      logger,
+      { err: { message: err.message, code: err.code } },
+      'idle database client error',
+    );
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {

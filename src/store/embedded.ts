@@ -22,6 +22,16 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[1]);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A postgres left running by a process that was killed (SIGKILL skips our cleanup) keeps its
  * lock file; stop it, or clear a lock whose process is gone, so the next start succeeds.
@@ -31,6 +41,14 @@ async function clearStaleServer(dataDir: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
+    // Orphaned (its parent is gone, so it was re-parented to init) means left behind; a live parent
+    // means another service on this machine is using the data directory right now.
+    const parent = parentOf(pid);
+    if (parent !== null && parent !== 1 && pidAlive(parent)) {
+      throw new Error(
+        `The embedded database in ${dataDir} is in use by another running service (pid ${parent}); stop it first or set DATA_DIR.`,
+      );
+    }
     process.kill(pid, 'SIGINT');
     for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
   }

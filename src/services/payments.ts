@@ -59,7 +59,7 @@ export class PaymentService {
     const enrollmentId = unapplied ? null : resolved.enrollmentId;
     // Lock the enrollment before anything references it: one lock order for every money path.
     const enrollment = enrollmentId
-      ? await new EnrollmentStore(trx).get(enrollmentId, UNSCOPED, { forUpdate: true })
+      ? await new EnrollmentStore(trx).get(enrollmentId, UNSCOPED, { forUpdate: true, history: false })
       : null;
     const paymentId = await payments.insert(req, {
       status: unapplied ? 'unapplied' : 'received',
@@ -81,7 +81,7 @@ export class PaymentService {
         data: { amountCents: req.amountCents, channel: req.channel },
       });
     } else {
-      await this.apply(trx, paymentId, req.amountCents, resolved, receivedAt, principal, events);
+      await this.apply(trx, paymentId, req.amountCents, resolved, receivedAt, principal, events, enrollment);
     }
     await appendEvents(trx, events);
     const payment = await payments.get(paymentId);
@@ -105,7 +105,7 @@ export class PaymentService {
         return { enrollmentId: invoice.enrollmentId, invoiceId: invoice.id };
       }
       case 'enrollment': {
-        const e = await enrollments.get(target.enrollmentId, UNSCOPED);
+        const e = await enrollments.get(target.enrollmentId, UNSCOPED, { forUpdate: true, history: false });
         if (!e || e.status === 'cancelled') return notFoundOr(null, `No active enrollment ${target.enrollmentId}.`);
         return { enrollmentId: e.id };
       }
@@ -166,11 +166,15 @@ export class PaymentService {
     receivedAt: Date,
     principal: Principal,
     events: NewEvent[],
+    locked?: Enrollment | null,
   ): Promise<{ creditedCents: number }> {
     const now = this.clock.now();
     const enrollments = new EnrollmentStore(trx);
     const invoices = new InvoiceStore(trx);
-    let e = await enrollments.get(target.enrollmentId, UNSCOPED, { forUpdate: true });
+    let e =
+      locked?.id === target.enrollmentId
+        ? locked
+        : await enrollments.get(target.enrollmentId, UNSCOPED, { forUpdate: true, history: false });
     if (!e) throw notFound('enrollment', target.enrollmentId);
     e = await this.billing.recordMissedDeadlines(trx, e, now);
 
@@ -331,7 +335,7 @@ export class PaymentService {
     const touched = [...new Set([...invoiceRows, ...(payment.enrollmentId ? [payment.enrollmentId] : [])])].sort();
     const locked = new Map<string, Enrollment>();
     for (const id of touched) {
-      const e = await enrollments.get(id, UNSCOPED, { forUpdate: true });
+      const e = await enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
       if (e) locked.set(id, e);
     }
 

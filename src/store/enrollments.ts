@@ -107,13 +107,19 @@ export class EnrollmentStore {
     return rows.map((r) => toEnrollment(r, byId.get(r.id) ?? []));
   }
 
-  async get(id: string, scope: Scope, opts: { forUpdate?: boolean } = {}): Promise<Enrollment | null> {
+  /** `history: false` skips reading the history (money paths only append to it). */
+  async get(
+    id: string,
+    scope: Scope,
+    opts: { forUpdate?: boolean; history?: boolean } = {},
+  ): Promise<Enrollment | null> {
     let q = this.base(scope).where('e.id', '=', id);
     // NO KEY UPDATE: we never change the key, so inserts that reference the row (payments, invoices)
     // keep working while we hold it, and cannot deadlock with us over their key-share locks.
     if (opts.forUpdate) q = q.forNoKeyUpdate('e');
     const row = (await q.executeTakeFirst()) as Row | undefined;
     if (!row) return null;
+    if (opts.history === false) return toEnrollment(row, []);
     const [e] = await this.withHistory([row]);
     return e ?? null;
   }

@@ -37,6 +37,14 @@ export function createDatabase(connectionString: string, logger: Pick<Logger, 'e
       'idle database client error',
     );
   });
+  // A connection killed while a client is checked out emits 'error' on that client, not on the
+  // pool: without this listener it would be an uncaught exception. The query in flight still fails
+  // with the error, and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err: Error & { code?: string }) => {
+      logger.warn({ err: { message: err.message, code: err.code } }, 'database connection lost');
+    });
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     pool,

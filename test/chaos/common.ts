@@ -1,0 +1,126 @@
+/** Shared plumbing for the chaos checks: a fresh database, a seeded set of enrollments, the service as a child process. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import { createDatabase } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const OPS = `chaos-ops-${randomBytes(12).toString('hex')}`;
+const ENCRYPTION = `chaos:${randomBytes(32).toString('base64')}`;
+
+export async function admin(url: string, text: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+export function serverOf(databaseUrl: string) {
+  const u = new URL(databaseUrl);
+  const adminDb = u.pathname.slice(1) || 'postgres';
+  u.pathname = '';
+  return { server: u.toString().replace(/\/$/, ''), adminDb };
+}
+
+/** A fresh, migrated database with `n` pending enrollments (premium 45,000 each); returns their ids. */
+export async function freshDatabase(
+  name: string,
+  n: number,
+): Promise<{ url: string; enrollmentIds: string[]; drop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+  const { server, adminDb } = serverOf(base);
+  await admin(`${server}/${adminDb}`, `drop database if exists ${name} with (force)`);
+  await admin(`${server}/${adminDb}`, `create database ${name}`);
+  const url = `${server}/${name}`;
+  const database = createDatabase(url, pino({ level: 'silent' }), 2);
+  await migrateToLatest(database.db);
+  await database.close();
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`insert into carriers (id, name, name_key) values ('chaos', 'Chaos Carrier', 'chaos carrier')`);
+  await c.query(
+    `insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code)
+     select (200000000000 + g)::text, 'F' || g, 'L' || g, '1 Main St', 'Boston', 'MA', '02108' from generate_series(1, $1::int) g`,
+    [n],
+  );
+  await c.query(
+    `insert into enrollments (member_id, carrier_id, coverage_type, plan_name, monthly_premium_cents, status,
+                              chosen_coverage_start, coverage_start, selected_at)
+     select (200000000000 + g)::text, 'chaos', 'health', 'Plan', 45000, 'pending_payment', '2030-01-01', '2030-01-01', now()
+     from generate_series(1, $1::int) g`,
+    [n],
+  );
+  await c.query(
+    `insert into invoices (enrollment_id, member_id, coverage_month, due_date, amount_due_cents, is_binder, delivery, issued_at)
+     select id, member_id, '2030-01-01', '2029-12-23', 45000, true, 'mail', now() from enrollments`,
+  );
+  const ids = (await c.query('select id from enrollments order by seq')).rows.map((r) => r.id as string);
+  await c.end();
+  return {
+    url,
+    enrollmentIds: ids,
+    drop: () => admin(`${server}/${adminDb}`, `drop database if exists ${name} with (force)`).then(() => {}),
+  };
+}
+
+export interface Service {
+  child: ChildProcess;
+  base: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the built service (run `npm run build` first) and waits until it is ready. */
+export async function startService(
+  databaseUrl: string,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<Service> {
+  const child = spawn(process.execPath, ['dist/src/server.js'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      BOOTSTRAP_OPS_KEY: OPS,
+      DATA_ENCRYPTION_KEY: ENCRYPTION,
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      DEADLINE_SWEEP_INTERVAL_MS: '0',
+      ...env,
+    },
+  });
+  if (process.env.CHAOS_VERBOSE) child.stderr?.pipe(process.stderr);
+  else child.stderr?.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > end) throw new Error('service did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, base, exited };
+}
+
+export function paymentBody(enrollmentId: string, amountCents: number) {
+  return JSON.stringify({
+    channel: 'online',
+    method: 'checking',
+    amountCents,
+    enrollmentId,
+    bankAccount: { routingNumber: '011000015', accountNumber: '123456789' },
+  });
+}

@@ -28,6 +28,9 @@ import { type InvoiceDetail, type InvoiceFilter, InvoiceStore } from '../store/i
 import type { Page } from '../store/pagination.js';
 import type { DB } from '../store/schema.js';
 
+/** Enrollments per billing-run transaction (about a quarter of a second of work each). */
+export const BILLING_RUN_CHUNK = 2_000;
+
 export interface CheckoutInput {
   memberId: string;
   carrierId: string;
@@ -219,11 +222,24 @@ export class BillingService {
   async runBilling(coverageMonth: IsoDate, principal: Principal): Promise<BillingRun> {
     const startedAt = this.clock.now();
     const dueDate = paymentDueDate(coverageMonth);
+    // Chunks of enrollments, each its own short transaction: the events feed only moves past a
+    // transaction once it ends (R27), so one transaction over the whole exchange would hold every
+    // carrier's feed back for the length of the run. The unique key keeps each chunk exactly-once,
+    // so a run that stops half way is completed by running it again.
+    const last = await new InvoiceStore(this.db).lastEnrollmentSeq();
+    const result = { issuedCount: 0, creditAppliedCents: 0 };
+    for (let afterSeq = 0; afterSeq < last; afterSeq += BILLING_RUN_CHUNK) {
+      const range = { afterSeq, toSeq: Math.min(afterSeq + BILLING_RUN_CHUNK, last) };
+      const chunk = await this.db.transaction().execute(async (trx) => {
+        const invoices = new InvoiceStore(trx);
+        // Serialise runs chunk by chunk: two at once would each read the same enrollment credit.
+        await invoices.lockBillingRuns(range);
+        return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, startedAt, range);
+      });
+      result.issuedCount += chunk.issuedCount;
+      result.creditAppliedCents += chunk.creditAppliedCents;
+    }
     return this.db.transaction().execute(async (trx) => {
-      const invoices = new InvoiceStore(trx);
-      // Serialise runs: two at once would each read the same enrollment credit.
-      await invoices.lockBillingRuns();
-      const result = await invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, startedAt);
       const finishedAt = this.clock.now();
       const row = await trx
         .insertInto('billing_runs')

@@ -64,6 +64,12 @@ export interface BillingRunResult {
 
 const BILLING_RUN_LOCK = 7_301_001;
 
+/** A slice of enrollments by sequence number: (afterSeq, toSeq]. */
+export interface SeqRange {
+  afterSeq: number;
+  toSeq: number;
+}
+
 export class InvoiceStore {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -249,11 +255,18 @@ export class InvoiceStore {
   }
 
   /** Transaction-scoped lock that serialises billing runs. */
-  async lockBillingRuns(): Promise<void> {
+  async lockBillingRuns(range: SeqRange): Promise<void> {
     await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK})`.execute(this.db);
     // Credit is read by the run's statement; lock the rows that hold some so no payment or return
     // changes it between that read and the run's commit.
-    await sql`select id from enrollments where credit_cents > 0 order by id for no key update`.execute(this.db);
+    await sql`select id from enrollments where credit_cents > 0 and seq > ${range.afterSeq} and seq <= ${range.toSeq}
+              order by id for no key update`.execute(this.db);
+  }
+
+  /** The highest enrollment sequence number: billing runs walk enrollments in chunks up to it. */
+  async lastEnrollmentSeq(): Promise<number> {
+    const r = await sql<{ last: number }>`select coalesce(max(seq), 0)::int8 as last from enrollments`.execute(this.db);
+    return Number(r.rows[0]?.last ?? 0);
   }
 
   /**
@@ -266,6 +279,7 @@ export class InvoiceStore {
     dueDate: IsoDate,
     billable: readonly EnrollmentStatus[],
     now: Date,
+    range: SeqRange,
   ): Promise<BillingRunResult> {
     const result = await sql<{ issued: number; credit: number }>`
       with eligible as (
@@ -274,6 +288,7 @@ export class InvoiceStore {
         from enrollments e
         join accounts a on a.member_id = e.member_id
         where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
+          and e.seq > ${range.afterSeq} and e.seq <= ${range.toSeq}
       ),
       ins as (
         insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,

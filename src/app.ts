@@ -100,7 +100,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
-    connectionTimeout: config.requestTimeoutMs,
+    // Node checks request timeouts on this interval (default 30 s); keep it well inside the timeout.
+    http: { connectionsCheckingInterval: Math.min(5_000, Math.ceil(config.requestTimeoutMs / 2)) },
+    // Idle sockets are dropped later than a slow request is answered 408, so the client hears why.
+    connectionTimeout: config.requestTimeoutMs * 2,
     return503OnClosing: false,
     ajv: {
       customOptions: { removeAdditional: false, useDefaults: true, allErrors: true, coerceTypes: false },

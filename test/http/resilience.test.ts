@@ -65,3 +65,35 @@ t.test('shutdown closes keep-alive connections of requests that finish during it
   await closing;
   t.ok(Date.now() - started < 5_000, 'close does not wait for the keep-alive timeout');
 });
+
+t.test('a client that sends its request body too slowly is cut off', async (t) => {
+  const ctx = await testApp(t, { env: { REQUEST_TIMEOUT_MS: '1000' } });
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = ctx.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const { connect } = await import('node:net');
+  const started = Date.now();
+  const answer = await new Promise<string>((resolve) => {
+    let data = '';
+    const socket = connect(port, '127.0.0.1', () => {
+      // Headers promise 100 bytes of body; only 10 ever arrive.
+      socket.write(
+        `POST /v1/carriers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ctx.opsKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":"sl`,
+      );
+    });
+    socket.on('data', (chunk) => {
+      data += chunk.toString();
+    });
+    socket.on('close', () => resolve(data));
+    socket.setTimeout(8_000, () => socket.destroy());
+  });
+  // Node answers 408 while the headers are incomplete; once the handler has the request, it closes the socket.
+  t.ok(
+    answer === '' || /^HTTP\/1\.1 408/.test(answer),
+    `connection ended without a handled answer: ${JSON.stringify(answer.slice(0, 40))}`,
+  );
+  t.notMatch(answer, /^HTTP\/1\.1 2/, 'no success for an incomplete request');
+  const after = await ctx.request({ method: 'GET', url: '/health', key: null });
+  t.equal(after.statusCode, 200, 'the service carries on');
+  t.ok(Date.now() - started < 7_000, `within the timeout and the check interval (${Date.now() - started} ms)`);
+});

@@ -54,13 +54,6 @@ export function isFirstOfMonth(date: IsoDate): boolean {
   return date.endsWith('-01');
 }
 
-/** Whole days from `a` to `b` (positive when b is later). */
-export function daysBetween(a: IsoDate, b: IsoDate): number {
-  const pa = parts(a);
-  const pb = parts(b);
-  return Math.round((Date.UTC(pb.year, pb.month - 1, pb.day) - Date.UTC(pa.year, pa.month - 1, pa.day)) / 86_400_000);
-}
-
 export const BUSINESS_TIME_ZONE = 'America/New_York';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -75,14 +68,6 @@ export function businessDateOf(instant: Date, timeZone: string = BUSINESS_TIME_Z
   const p = f.formatToParts(instant);
   const get = (type: string) => p.find((x) => x.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')}` as IsoDate;
-}
-
-export function minDate(a: IsoDate, b: IsoDate): IsoDate {
-  return a <= b ? a : b;
-}
-
-export function maxDate(a: IsoDate, b: IsoDate): IsoDate {
-  return a >= b ? a : b;
 }
 
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();

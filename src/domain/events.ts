@@ -1,5 +1,3 @@
-import type { Scope } from './principal.js';
-
 /** R27: what a carrier sees of the feed: `enrollment.*` and `payment.returned` of its own enrollments. */
 export const CARRIER_EVENT_PREFIX = 'enrollment.';
 export const CARRIER_EVENT_TYPES = ['payment.returned'] as const;
@@ -22,7 +20,3 @@ export interface FeedPosition {
 }
 
 export const FEED_START: FeedPosition = { tx: '0', id: 0 };
-
-export function scopeLabel(scope: Scope): string {
-  return scope.carrierId ? `carrier:${scope.carrierId}` : 'all';
-}

@@ -18,19 +18,6 @@ export function isValidLuhn(number: string): boolean {
 }
 
 /**
- * Invoice numbers are 10 digits: a 9-digit sequence and a Luhn check digit (the database computes
- * the same with `next_invoice_number()`), short enough to read over the phone.
- */
-export function invoiceNumberFromSequence(seq: number): string {
-  const body = String(seq);
-  return `${body}${luhnCheckDigit(body)}`;
-}
-
-export function isValidInvoiceNumber(value: string): boolean {
-  return /^\d{10}$/.test(value) && isValidLuhn(value);
-}
-
-/**
  * R18 scan line: invoice number, amount in cents (11 digits) and a Luhn check digit over both,
  * as the lockbox's OCR reads it: `1000000017 00000045000 3`.
  */

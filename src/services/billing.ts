@@ -3,7 +3,7 @@ import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
-import { paymentDueDate } from '../domain/deadlines.js';
+import { earliestCoverageStart, paymentDueDate } from '../domain/deadlines.js';
 import {
   BILLABLE_STATUSES,
   type CoverageType,
@@ -187,11 +187,12 @@ export class BillingService {
   /** The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. */
   async sweepMissedDeadlines(): Promise<{ enrollmentsMoved: number; asOf: Date }> {
     const now = this.clock.now();
-    const today = businessDateOf(now);
+    // R1/R10: a start whose due date has passed is one before the earliest start still open.
+    const earliestOpen = earliestCoverageStart(businessDateOf(now));
     let moved = 0;
     for (;;) {
       const batch = await this.db.transaction().execute(async (trx) => {
-        const due = await new EnrollmentStore(trx).lockPendingPastDue(today, 200);
+        const due = await new EnrollmentStore(trx).lockPendingStartingBefore(earliestOpen, 200);
         for (const e of due) await this.recordMissedDeadlines(trx, e, now);
         return due.length;
       });

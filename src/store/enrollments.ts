@@ -278,12 +278,11 @@ export class EnrollmentStore {
     return rows.map((r) => ({ id: r.id, owes: Boolean(r.owes) }));
   }
 
-  /** Pending enrollments whose recorded start's due date is before `today`, locked, skipping busy rows. */
-  async lockPendingPastDue(today: IsoDate, limit: number): Promise<Enrollment[]> {
+  /** Pending enrollments whose recorded start is before `earliestOpenStart`, locked, skipping busy rows. */
+  async lockPendingStartingBefore(earliestOpenStart: IsoDate, limit: number): Promise<Enrollment[]> {
     const rows = (await this.base({ carrierId: null })
       .where('e.status', '=', 'pending_payment')
-      // the due date of a coverage start is the 23rd of the month before it (R1)
-      .where(sql<boolean>`(e.coverage_start - interval '1 month' + interval '22 days')::date < ${today}::date`)
+      .where('e.coverage_start', '<', earliestOpenStart)
       .orderBy('e.seq')
       .limit(limit)
       .forNoKeyUpdate('e')

@@ -204,8 +204,4 @@ export class PaymentStore {
       .where('reversed_at', 'is', null)
       .execute();
   }
-
-  async unapplied(limit: number, after: string | undefined): Promise<Page<Payment>> {
-    return this.list({ status: 'unapplied' }, limit, after);
-  }
 }

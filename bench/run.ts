@@ -20,6 +20,13 @@ import { migrateToLatest } from '../src/store/migrate.js';
 
 const smoke = process.argv.includes('--smoke');
 const write = process.argv.includes('--write');
+// `--only=payments,polling` runs some scenario groups (reads, polling, payments, billing) while iterating.
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const want = (group: 'reads' | 'polling' | 'payments' | 'billing') => !only || only.includes(group);
+if (only && write) throw new Error('--write needs the full run (no --only)');
 const ROOT = path.resolve(import.meta.dirname, '..');
 const N = smoke ? 2_000 : 200_000;
 const DURATION = smoke ? 1 : 8;
@@ -212,10 +219,12 @@ try {
   const pick = () => sample.rows[k++ % sample.rows.length];
   const hello = await twice(() => cannon({ url: `${bareBase}/hello`, connections: 50 }));
   rows.push({ scenario: 'baseline: Fastify hello world, 50 conns', figure: fmt(hello), baseline: '-', ratio: '-' });
-  for (const [name, route] of [
-    ['GET /v1/enrollments/{id}', (r: { id: string }) => `/v1/enrollments/${r.id}`],
-    ['GET /v1/invoices/{id}', (r: { invoice: string }) => `/v1/invoices/${r.invoice}`],
-  ] as const) {
+  for (const [name, route] of !want('reads')
+    ? []
+    : ([
+        ['GET /v1/enrollments/{id}', (r: { id: string }) => `/v1/enrollments/${r.id}`],
+        ['GET /v1/invoices/{id}', (r: { invoice: string }) => `/v1/invoices/${r.invoice}`],
+      ] as const)) {
     const f = await twice(() =>
       cannon({
         url: base,
@@ -234,7 +243,7 @@ try {
 
   // --- carrier polling ----------------------------------------------------------------------------
   const lastEvent = await seed.query(
-    `select tx::text as tx, id from events where carrier_id = 'carrier-1' order by tx desc, id desc limit 1`,
+    `select e.tx::text as tx, e.id from events e where e.carrier_id = 'carrier-1' order by e.tx desc, e.id desc limit 1`,
   );
   const endCursor = encodePosition({ tx: lastEvent.rows[0].tx, id: Number(lastEvent.rows[0].id) });
   const polls = [
@@ -257,7 +266,7 @@ try {
       target: 0.4,
     },
   ];
-  for (const p of polls) {
+  for (const p of want('polling') ? polls : []) {
     const f = await twice(() => cannon({ url: `${base}${p.path}`, connections: 50, headers: auth(carrierKey) }));
     const b = await twice(() => cannon({ url: `${bareBase}${p.bare}`, connections: 50 }));
     const ratio = f.rps / b.rps;
@@ -292,7 +301,7 @@ try {
       return false;
     }
   })();
-  for (const connections of [10, 50]) {
+  for (const connections of want('payments') ? [10, 50] : []) {
     const f = await twice(() =>
       cannon({
         url: base,
@@ -358,19 +367,24 @@ try {
 
   // --- billing run --------------------------------------------------------------------------------
   const billingN = smoke ? 2_000 : 500_000;
-  const billing = execFileSync(process.execPath, ['--import', 'tsx', 'bench/billing-run.ts', String(billingN)], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: `${serverUrl}/${adminDb}` },
-  });
+  const billing = !want('billing')
+    ? 'skipped'
+    : execFileSync(process.execPath, ['--import', 'tsx', 'bench/billing-run.ts', String(billingN)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, DATABASE_URL: `${serverUrl}/${adminDb}` },
+      });
   const med = /median ([\d.]+) s; RSS growth ([\d.]+) MB/.exec(billing);
-  rows.push({
-    scenario: `billing run over ${billingN} billable enrollments (3 months, median)`,
-    figure: med ? `${med[1]} s, RSS growth ${med[2]} MB` : billing.trim(),
-    baseline: '-',
-    ratio: '-',
-    target: med ? `< 20 s and < 200 MB: ${Number(med[1]) < 20 && Number(med[2]) < 200 ? 'met' : 'not met'}` : undefined,
-  });
+  if (want('billing'))
+    rows.push({
+      scenario: `billing run over ${billingN} billable enrollments (3 months, median)`,
+      figure: med ? `${med[1]} s, RSS growth ${med[2]} MB` : billing.trim(),
+      baseline: '-',
+      ratio: '-',
+      target: med
+        ? `< 20 s and < 200 MB: ${Number(med[1]) < 20 && Number(med[2]) < 200 ? 'met' : 'not met'}`
+        : undefined,
+    });
 
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   const date = new Date().toISOString().slice(0, 10);

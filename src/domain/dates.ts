@@ -57,6 +57,7 @@ export function isFirstOfMonth(date: IsoDate): boolean {
 export const BUSINESS_TIME_ZONE = 'America/New_York';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const lastDates = new Map<string, { t: number; date: IsoDate }>();
 
 /** The calendar date of an instant in a time zone (default: the business time zone). */
 export function businessDateOf(instant: Date, timeZone: string = BUSINESS_TIME_ZONE): IsoDate {
@@ -65,9 +66,15 @@ export function businessDateOf(instant: Date, timeZone: string = BUSINESS_TIME_Z
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
     formatters.set(timeZone, f);
   }
+  // Pages of enrollments ask for the same instant (the clock's now) once per row: remember the last.
+  const t = instant.getTime();
+  const last = lastDates.get(timeZone);
+  if (last?.t === t) return last.date;
   const p = f.formatToParts(instant);
   const get = (type: string) => p.find((x) => x.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}` as IsoDate;
+  const date = `${get('year')}-${get('month')}-${get('day')}` as IsoDate;
+  lastDates.set(timeZone, { t, date });
+  return date;
 }
 
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();

@@ -4,13 +4,32 @@ import type { Clock } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
 import { isSerializationFailure } from '../store/errors.js';
-import { IdempotencyStore } from '../store/idempotency.js';
+import { type IdempotencyRecord, IdempotencyStore } from '../store/idempotency.js';
 import type { DB } from '../store/schema.js';
 
 export interface Outcome {
   status: number;
   body: unknown;
 }
+
+/** Given to the work: lets it write the idempotency record in its own final statement. */
+export interface IdempotentScope {
+  /** The record to store with this outcome; null when the request carried no key. */
+  recordFor(outcome: Outcome): IdempotencyRecord | null;
+}
+
+/** `recorded: true` when the work wrote `recordFor(outcome)` itself. */
+export type IdempotentWork = (trx: Kysely<DB>, scope: IdempotentScope) => Promise<Outcome & { recorded?: boolean }>;
+
+export interface RunOptions {
+  /**
+   * false when the work writes nothing before its last statement (it decides first, then writes
+   * once): a business refusal then needs no savepoint to undo, which saves a round trip.
+   */
+  writesOnlyAtEnd?: boolean;
+}
+
+const NO_KEY: IdempotentScope = { recordFor: () => null };
 
 /** Keys are honoured for at least 24 hours (we keep them 48). */
 export const IDEMPOTENCY_RETENTION_MS = 48 * 3_600_000;
@@ -57,12 +76,13 @@ export class IdempotencyService {
     principal: Principal,
     key: string | undefined,
     requestHash: Buffer,
-    work: (trx: Kysely<DB>) => Promise<Outcome>,
+    work: IdempotentWork,
     asOutcome: (err: unknown) => Outcome | null,
+    options: RunOptions = {},
   ): Promise<Outcome & { replayed: boolean }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(principal, key, requestHash, work, asOutcome);
+        return await this.once(principal, key, requestHash, work, asOutcome, options);
       } catch (err) {
         if (!isSerializationFailure(err) || attempt >= MAX_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
@@ -74,38 +94,50 @@ export class IdempotencyService {
     principal: Principal,
     key: string | undefined,
     requestHash: Buffer,
-    work: (trx: Kysely<DB>) => Promise<Outcome>,
+    work: IdempotentWork,
     asOutcome: (err: unknown) => Outcome | null,
+    options: RunOptions,
   ): Promise<Outcome & { replayed: boolean }> {
     return this.db.transaction().execute(async (trx) => {
-      if (key === undefined) return { ...(await work(trx)), replayed: false };
+      if (key === undefined) {
+        const { status, body } = await work(trx, NO_KEY);
+        return { status, body, replayed: false };
+      }
       const store = new IdempotencyStore(trx);
-      if (!(await store.tryLock(principal.keyId, key))) {
+      const now = this.clock.now();
+      const begun = await store.begin(principal.keyId, key, new Date(now.getTime() - IDEMPOTENCY_RETENTION_MS));
+      if (!begun.locked) {
         throw new DomainError(
           'idempotency_key_in_flight',
           'A request with this Idempotency-Key is still being processed.',
         );
       }
-      const now = this.clock.now();
-      const found = await store.find(principal.keyId, key, new Date(now.getTime() - IDEMPOTENCY_RETENTION_MS));
-      if (found) {
-        if (!found.requestHash.equals(requestHash)) {
+      if (begun.found) {
+        if (!begun.found.requestHash.equals(requestHash)) {
           throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
         }
-        return { status: found.status, body: found.body, replayed: true };
+        return { status: begun.found.status, body: begun.found.body, replayed: true };
       }
-      await store.savepoint('idempotent_work');
+      const savepoint = !options.writesOnlyAtEnd;
+      if (savepoint) await store.savepoint('idempotent_work');
+      const scope: IdempotentScope = {
+        recordFor: (o) => ({ apiKeyId: principal.keyId, key, requestHash, status: o.status, body: o.body, at: now }),
+      };
       let outcome: Outcome;
+      let recorded = false;
       try {
-        outcome = await work(trx);
+        const done = await work(trx, scope);
+        outcome = { status: done.status, body: done.body };
+        recorded = done.recorded === true;
       } catch (err) {
         const refused = asOutcome(err);
         if (!refused) throw err;
-        // A business refusal is an answer too: undo the work, keep the answer for replays.
-        await store.rollbackTo('idempotent_work');
+        // A business refusal is an answer too: undo the work, keep the answer for replays. Work that
+        // writes only at its end has written nothing when it refuses.
+        if (savepoint) await store.rollbackTo('idempotent_work');
         outcome = refused;
       }
-      await store.save(principal.keyId, key, { requestHash, status: outcome.status, body: outcome.body }, now);
+      if (!recorded) await store.save(scope.recordFor(outcome) as IdempotencyRecord);
       return { ...outcome, replayed: false };
     });
   }

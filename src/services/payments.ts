@@ -3,16 +3,14 @@ import { normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
-import { businessDateOf } from '../domain/dates.js';
-import { effectiveCoverageStart, paymentDueDate } from '../domain/deadlines.js';
-import { callerTimestamp, type Enrollment, markPaidInFull, returnToPending } from '../domain/enrollment.js';
+import { callerTimestamp, type Enrollment, returnToPending } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { invoiceStatus } from '../domain/invoice.js';
 import { nameKey } from '../domain/names.js';
 import {
-  allocate,
   assertReturnReason,
   checkMethodDetails,
+  last4,
   type Payment,
   type PaymentRequest,
   type PaymentStatus,
@@ -20,21 +18,30 @@ import {
   paymentTarget,
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
+import { type Settlement, settle } from '../domain/settlement.js';
 import { AccountStore } from '../store/accounts.js';
 import type { FieldCipher } from '../store/crypto.js';
 import { EnrollmentStore } from '../store/enrollments.js';
 import { appendEvents, type NewEvent } from '../store/events.js';
+import type { IdempotencyRecord } from '../store/idempotency.js';
 import { InvoiceStore } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
 import { PaymentStore } from '../store/payments.js';
+import { newPaymentId, type PaymentContext, PaymentWriteStore } from '../store/paymentWrites.js';
 import type { DB } from '../store/schema.js';
 import type { BillingService } from './billing.js';
 
-type Resolved = { enrollmentId: string; invoiceId?: string } | { unapplied: true; memberId: string | null };
+type Resolved = { context: LockedContext; invoiceId?: string } | { unapplied: true; memberId: string | null };
+type LockedContext = PaymentContext & { enrollment: Enrollment };
 
 /**
  * Payments (R19-R25). Every money-moving method runs inside the caller's transaction (the
  * idempotency wrapper owns it), locks the enrollment it changes, and writes its events there too.
+ *
+ * Posting a payment reads, decides, then writes once: resolve the target and lock the enrollment
+ * with its invoices (one call), decide in the domain (`settle`), and write the payment, its
+ * applications, invoice and enrollment changes, history, events and the idempotency record in one
+ * statement. Nothing is written before that statement, so a refusal needs no savepoint.
  */
 export class PaymentService {
   constructor(
@@ -45,69 +52,129 @@ export class PaymentService {
     private readonly billing: BillingService,
   ) {}
 
-  /** POST /v1/payments */
-  async post(trx: Kysely<DB>, req: PaymentRequest, principal: Principal): Promise<Payment> {
+  /** POST /v1/payments. `recordFor` gives the idempotency record to write with the payment. */
+  async post(
+    trx: Kysely<DB>,
+    req: PaymentRequest,
+    principal: Principal,
+    recordFor: (payment: Payment) => IdempotencyRecord | null = () => null,
+  ): Promise<Payment> {
     const now = this.clock.now();
     assertMethodAccepted(req.channel, req.method);
     checkMethodDetails(req, now);
     const receivedAt = callerTimestamp(req.receivedAt, now, 'receivedAt');
     const target = paymentTarget(req);
+    const writes = new PaymentWriteStore(trx, this.cipher);
+    const resolved = await this.resolve(trx, writes, req, target);
 
-    const resolved = await this.resolve(trx, req, target);
-    const payments = new PaymentStore(trx, this.cipher);
-    const unapplied = 'unapplied' in resolved;
-    const enrollmentId = unapplied ? null : resolved.enrollmentId;
-    // Lock the enrollment before anything references it: one lock order for every money path.
-    const enrollment = enrollmentId
-      ? await new EnrollmentStore(trx).get(enrollmentId, UNSCOPED, { forUpdate: true, history: false })
-      : null;
-    const paymentId = await payments.insert(req, {
-      status: unapplied ? 'unapplied' : 'received',
+    const id = newPaymentId();
+    const payment: Payment = {
+      id,
+      status: 'received',
+      channel: req.channel,
+      method: req.method,
+      amountCents: req.amountCents,
       receivedAt,
-      memberId: unapplied ? resolved.memberId : (enrollment?.memberId ?? null),
-      enrollmentId,
-      unappliedCents: unapplied ? req.amountCents : 0,
+      memberId: null,
+      enrollmentId: null,
+      guest: req.guest ?? false,
       target: { ...target },
-      now,
-      actor: principal.keyId,
-    });
-    const events: NewEvent[] = [];
-    if (unapplied) {
-      events.push({
+      applications: [],
+      creditedCents: 0,
+      unappliedCents: 0,
+      bankAccount: req.bankAccount
+        ? { routingNumber: req.bankAccount.routingNumber, last4: last4(req.bankAccount.accountNumber) }
+        : null,
+      card: req.card
+        ? { brand: req.card.brand, last4: req.card.last4, expMonth: req.card.expMonth, expYear: req.card.expYear }
+        : null,
+      check: req.check ? { checkNumber: req.check.checkNumber, payableTo: req.check.payableTo } : null,
+      moneyOrder: req.moneyOrder
+        ? { serialNumber: req.moneyOrder.serialNumber, payableTo: req.moneyOrder.payableTo }
+        : null,
+      returnedAt: null,
+      returnReasonCode: null,
+      createdAt: now,
+    };
+    const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
+    if ('unapplied' in resolved) {
+      const unapplied = { ...payment, status: 'unapplied' as const, memberId: resolved.memberId };
+      unapplied.unappliedCents = req.amountCents;
+      const event: NewEvent = {
         type: 'payment.unapplied',
         occurredAt: now,
         memberId: resolved.memberId,
-        paymentId,
+        paymentId: id,
         data: { amountCents: req.amountCents, channel: req.channel },
-      });
-    } else {
-      await this.apply(trx, paymentId, req.amountCents, resolved, receivedAt, principal, events, enrollment);
+      };
+      await writes.write({ ...write, payment: unapplied }, null, [event], null, now, recordFor(unapplied));
+      return unapplied;
     }
-    await appendEvents(trx, events);
-    const payment = await payments.get(paymentId);
-    if (!payment) throw new Error('payment vanished inside its own transaction');
-    return payment;
+    const { enrollment: e, invoices } = resolved.context;
+    const settlement = settle({
+      enrollment: e,
+      invoices,
+      amountCents: req.amountCents,
+      paymentId: id,
+      receivedAt,
+      now,
+      actor: principal.keyId,
+      calendar: this.calendar,
+      onlyInvoiceId: resolved.invoiceId,
+    });
+    const applied = this.applied(payment, e, settlement, now);
+    await writes.write({ ...write, payment: applied }, settlement, settlement.events, e.id, now, recordFor(applied));
+    return applied;
   }
 
-  /** R21-R23: find what a payment pays. Mail that cannot be matched is kept as unapplied. */
-  private async resolve(trx: Kysely<DB>, req: PaymentRequest, target: PaymentTarget): Promise<Resolved> {
+  private applied(payment: Payment, e: Enrollment, settlement: Settlement, now: Date): Payment {
+    return {
+      ...payment,
+      status: 'received',
+      memberId: e.memberId,
+      enrollmentId: e.id,
+      unappliedCents: 0,
+      creditedCents: settlement.creditedCents,
+      applications: [
+        ...payment.applications,
+        ...settlement.applications.map((a) => ({ ...a, appliedAt: now, reversedAt: null })),
+      ],
+    };
+  }
+
+  /**
+   * R21-R23: find what a payment pays and lock it. Mail that cannot be matched is kept as
+   * unapplied. Reads only: nothing is written here.
+   */
+  private async resolve(
+    trx: Kysely<DB>,
+    writes: PaymentWriteStore,
+    req: Pick<PaymentRequest, 'channel'>,
+    target: PaymentTarget,
+  ): Promise<Resolved> {
     const mail = req.channel === 'mail';
     const notFoundOr = (memberId: string | null, detail: string): Resolved => {
       if (mail) return { unapplied: true, memberId };
       throw new DomainError('target_not_found', detail);
     };
+    const locked = async (enrollmentId: string): Promise<LockedContext> => {
+      const ctx = await writes.context({ enrollmentId });
+      if (!ctx.enrollment) throw notFound('enrollment', enrollmentId);
+      return { ...ctx, enrollment: ctx.enrollment };
+    };
     const enrollments = new EnrollmentStore(trx);
     switch (target.kind) {
       case 'invoice': {
-        const invoice = await new InvoiceStore(trx).byNumber(target.invoiceNumber);
-        if (!invoice || invoice.voidedAt)
-          return notFoundOr(invoice?.memberId ?? null, `No payable invoice ${target.invoiceNumber}.`);
-        return { enrollmentId: invoice.enrollmentId, invoiceId: invoice.id };
+        const ctx = await writes.context({ invoiceNumber: target.invoiceNumber });
+        if (!ctx.invoice || ctx.invoice.voided || !ctx.enrollment)
+          return notFoundOr(ctx.invoice?.memberId ?? null, `No payable invoice ${target.invoiceNumber}.`);
+        return { context: { ...ctx, enrollment: ctx.enrollment }, invoiceId: ctx.invoice.id };
       }
       case 'enrollment': {
-        const e = await enrollments.get(target.enrollmentId, UNSCOPED, { forUpdate: true, history: false });
-        if (!e || e.status === 'cancelled') return notFoundOr(null, `No active enrollment ${target.enrollmentId}.`);
-        return { enrollmentId: e.id };
+        const ctx = await writes.context({ enrollmentId: target.enrollmentId });
+        if (!ctx.enrollment || ctx.enrollment.status === 'cancelled')
+          return notFoundOr(null, `No active enrollment ${target.enrollmentId}.`);
+        return { context: { ...ctx, enrollment: ctx.enrollment } };
       }
       case 'phone':
       case 'member': {
@@ -135,7 +202,7 @@ export class PaymentService {
             { enrollmentIds: owing },
           );
         }
-        return { enrollmentId: owing[0] as string };
+        return { context: await locked(owing[0] as string) };
       }
       case 'remittance': {
         const account = await new AccountStore(trx).get(target.memberId);
@@ -149,125 +216,9 @@ export class PaymentService {
         const pick =
           owing.length === 1 ? owing[0] : owing.length === 0 && candidates.length === 1 ? candidates[0] : undefined;
         if (!pick) return { unapplied: true, memberId: account.memberId };
-        return { enrollmentId: pick.id };
+        return { context: await locked(pick.id) };
       }
     }
-  }
-
-  /**
-   * R24 + R9/R11/R10: apply money within one enrollment (never across), overpayment to credit, and
-   * complete the binder when it is paid in full.
-   */
-  private async apply(
-    trx: Kysely<DB>,
-    paymentId: string,
-    amountCents: number,
-    target: { enrollmentId: string; invoiceId?: string },
-    receivedAt: Date,
-    principal: Principal,
-    events: NewEvent[],
-    locked?: Enrollment | null,
-  ): Promise<{ creditedCents: number }> {
-    const now = this.clock.now();
-    const enrollments = new EnrollmentStore(trx);
-    const invoices = new InvoiceStore(trx);
-    let e =
-      locked?.id === target.enrollmentId
-        ? locked
-        : await enrollments.get(target.enrollmentId, UNSCOPED, { forUpdate: true, history: false });
-    if (!e) throw notFound('enrollment', target.enrollmentId);
-    e = await this.billing.recordMissedDeadlines(trx, e, now);
-
-    const open = await invoices.openForEnrollment(e.id, target.invoiceId);
-    const allocation = allocate(
-      amountCents,
-      open.map((i) => ({
-        id: i.id,
-        coverageMonth: i.coverageMonth,
-        balanceCents: i.amountDueCents - i.amountPaidCents,
-      })),
-    );
-    await invoices.addPaid(allocation.applications);
-    const payments = new PaymentStore(trx);
-    await payments.recordApplications(paymentId, allocation.applications, now);
-    await payments.markApplied(paymentId, {
-      memberId: e.memberId,
-      enrollmentId: e.id,
-      creditedCents: allocation.creditedCents,
-    });
-    if (allocation.creditedCents > 0)
-      await enrollments.update(e.id, { credit_delta_cents: allocation.creditedCents }, now);
-    events.push({
-      type: 'payment.received',
-      occurredAt: now,
-      carrierId: e.carrierId,
-      memberId: e.memberId,
-      enrollmentId: e.id,
-      paymentId,
-      data: {
-        amountCents,
-        invoiceIds: allocation.applications.map((a) => a.invoiceId),
-        creditedCents: allocation.creditedCents,
-      },
-    });
-    await this.completeBinderIfPaid(trx, e, receivedAt, now, principal, events);
-    return { creditedCents: allocation.creditedCents };
-  }
-
-  private async completeBinderIfPaid(
-    trx: Kysely<DB>,
-    e: Enrollment,
-    receivedAt: Date,
-    now: Date,
-    principal: Principal,
-    events: NewEvent[],
-  ): Promise<void> {
-    if (e.status !== 'pending_payment') return;
-    const invoices = new InvoiceStore(trx);
-    const binder = (await invoices.forEnrollment(e.id)).find((i) => i.isBinder);
-    if (!binder || invoiceStatus(binder) !== 'paid') return;
-    const enrollments = new EnrollmentStore(trx);
-    const common = { occurredAt: now, carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
-
-    // R10: coverage starts on the first month whose due date is on or after the payment's business date.
-    const start = effectiveCoverageStart(e.chosenCoverageStart, businessDateOf(receivedAt));
-    if (start !== e.coverageStart) {
-      await enrollments.update(e.id, { coverage_start: start }, now);
-      await invoices.moveBinder(e.id, start, paymentDueDate(start));
-      await enrollments.addHistory(e.id, [
-        {
-          at: now,
-          type: 'coverage_start_moved',
-          from: e.coverageStart,
-          to: start,
-          reason: `binder paid in full on ${businessDateOf(receivedAt)}`,
-          actor: principal.keyId,
-        },
-      ]);
-      events.push({ ...common, type: 'enrollment.coverage_start_moved', data: { from: e.coverageStart, to: start } });
-    }
-    const change = markPaidInFull(e, receivedAt, principal.keyId, this.calendar);
-    await enrollments.update(
-      e.id,
-      {
-        status: change.status,
-        paid_in_full_at: change.paidInFullAt,
-        confirmation_expected_by: change.confirmationExpectedBy,
-        id_card_expected_by: change.idCardExpectedBy,
-      },
-      now,
-    );
-    await enrollments.addHistory(e.id, [{ ...change.history, at: now }]);
-    events.push({
-      ...common,
-      type: 'enrollment.awaiting_confirmation',
-      invoiceId: binder.id,
-      data: {
-        coverageStart: start,
-        paidInFullAt: receivedAt.toISOString(),
-        confirmationExpectedBy: change.confirmationExpectedBy,
-      },
-    });
   }
 
   /** R23: ops applies a mail payment that could not be matched. */
@@ -277,8 +228,8 @@ export class PaymentService {
     target: { invoiceNumber?: string | undefined; enrollmentId?: string | undefined },
     principal: Principal,
   ): Promise<Payment> {
-    const payments = new PaymentStore(trx);
-    const payment = await payments.get(paymentId, { forUpdate: true });
+    const now = this.clock.now();
+    const payment = await new PaymentStore(trx).get(paymentId, { forUpdate: true });
     if (!payment) throw notFound('payment', paymentId);
     if (payment.status !== 'unapplied') {
       throw new DomainError('not_unapplied', `Payment ${paymentId} is ${payment.status}.`, {
@@ -289,18 +240,31 @@ export class PaymentService {
     if (Boolean(target.invoiceNumber) === Boolean(target.enrollmentId)) {
       throw new DomainError('target_required', 'Name exactly one of invoiceNumber or enrollmentId.');
     }
+    const writes = new PaymentWriteStore(trx, this.cipher);
     const resolved = await this.resolve(
       trx,
-      { channel: 'online', method: payment.method, amountCents: payment.amountCents },
+      writes,
+      { channel: 'online' },
       target.invoiceNumber
         ? { kind: 'invoice', invoiceNumber: target.invoiceNumber }
         : { kind: 'enrollment', enrollmentId: target.enrollmentId as string },
     );
     if ('unapplied' in resolved) throw new DomainError('target_not_found', 'No payable target.');
-    const events: NewEvent[] = [];
-    await this.apply(trx, paymentId, payment.amountCents, resolved, payment.receivedAt, principal, events);
-    await appendEvents(trx, events);
-    return (await payments.get(paymentId)) as Payment;
+    const { enrollment: e, invoices } = resolved.context;
+    const settlement = settle({
+      enrollment: e,
+      invoices,
+      amountCents: payment.amountCents,
+      paymentId,
+      receivedAt: payment.receivedAt,
+      now,
+      actor: principal.keyId,
+      calendar: this.calendar,
+      onlyInvoiceId: resolved.invoiceId,
+    });
+    const applied = this.applied(payment, e, settlement, now);
+    await writes.write({ mode: 'update', payment: applied }, settlement, settlement.events, e.id, now, null);
+    return applied;
   }
 
   /** R25: a returned payment reverses its applications and credit. */

@@ -5,7 +5,7 @@ import type { Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
-type Row = EnrollmentRow & {
+export type EnrollmentJoinedRow = EnrollmentRow & {
   binder_invoice_id: string | null;
   subscriber_first_name: string;
   subscriber_last_name: string;
@@ -15,7 +15,19 @@ function toHistory(r: EnrollmentHistoryRow): HistoryEntry {
   return { at: r.at, type: r.type, from: r.from_value, to: r.to_value, reason: r.reason, actor: r.actor };
 }
 
-function toEnrollment(row: Row, history: HistoryEntry[]): Enrollment {
+export function historyRow(enrollmentId: string, h: HistoryEntry) {
+  return {
+    enrollment_id: enrollmentId,
+    at: h.at,
+    type: h.type,
+    from_value: h.from,
+    to_value: h.to,
+    reason: h.reason,
+    actor: h.actor,
+  };
+}
+
+export function toEnrollment(row: EnrollmentJoinedRow, history: HistoryEntry[]): Enrollment {
   return {
     id: row.id,
     memberId: row.member_id,
@@ -63,6 +75,9 @@ export type EnrollmentPatch = Partial<
   >
 > & { credit_delta_cents?: number; add_flag?: EnrollmentFlag };
 
+type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
+type InlineRow = EnrollmentJoinedRow & { history_json: HistoryJson[] };
+
 export class EnrollmentStore {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -86,7 +101,29 @@ export class EnrollmentStore {
     return q;
   }
 
-  private async withHistory(rows: Row[]): Promise<Enrollment[]> {
+  /**
+   * Reads that lock nothing get the history in the same statement (one round trip). A locking read
+   * reads it after the lock instead (`withHistory`): a subquery in the locking statement would use
+   * the snapshot taken before waiting for the lock and could miss the holder's entries.
+   */
+  private historyInline(scope: Scope) {
+    return this.base(scope).select(
+      sql<HistoryJson[]>`(select coalesce(json_agg(json_build_object('at', h.at, 'type', h.type, 'from', h.from_value,
+        'to', h.to_value, 'reason', h.reason, 'actor', h.actor) order by h.id), '[]'::json)
+        from enrollment_history h where h.enrollment_id = e.id)`.as('history_json'),
+    );
+  }
+
+  private inline(rows: InlineRow[]): Enrollment[] {
+    return rows.map(({ history_json, ...row }) =>
+      toEnrollment(
+        row,
+        history_json.map((h) => ({ ...h, at: new Date(h.at) })),
+      ),
+    );
+  }
+
+  private async withHistory(rows: EnrollmentJoinedRow[]): Promise<Enrollment[]> {
     if (rows.length === 0) return [];
     const history = await this.db
       .selectFrom('enrollment_history')
@@ -113,11 +150,15 @@ export class EnrollmentStore {
     scope: Scope,
     opts: { forUpdate?: boolean; history?: boolean } = {},
   ): Promise<Enrollment | null> {
+    if (!opts.forUpdate && opts.history !== false) {
+      const rows = await this.historyInline(scope).where('e.id', '=', id).execute();
+      return this.inline(rows as InlineRow[])[0] ?? null;
+    }
     let q = this.base(scope).where('e.id', '=', id);
     // NO KEY UPDATE: we never change the key, so inserts that reference the row (payments, invoices)
     // keep working while we hold it, and cannot deadlock with us over their key-share locks.
     if (opts.forUpdate) q = q.forNoKeyUpdate('e');
-    const row = (await q.executeTakeFirst()) as Row | undefined;
+    const row = (await q.executeTakeFirst()) as EnrollmentJoinedRow | undefined;
     if (!row) return null;
     if (opts.history === false) return toEnrollment(row, []);
     const [e] = await this.withHistory([row]);
@@ -130,7 +171,7 @@ export class EnrollmentStore {
     limit: number,
     after: string | undefined,
   ): Promise<Page<Enrollment>> {
-    let q = this.base(scope);
+    let q = this.historyInline(scope);
     if (filter.memberId) q = q.where('e.member_id', '=', filter.memberId);
     if (filter.status) q = q.where('e.status', '=', filter.status);
     if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
@@ -140,10 +181,9 @@ export class EnrollmentStore {
     const rows = (await q
       .orderBy('e.seq')
       .limit(limit + 1)
-      .execute()) as Row[];
+      .execute()) as InlineRow[];
     const page = pageOf(rows, limit, (r) => r);
-    const full = await this.withHistory(page.data);
-    return { data: full, nextCursor: page.nextCursor };
+    return { data: this.inline(page.data), nextCursor: page.nextCursor };
   }
 
   async insert(values: {
@@ -201,17 +241,7 @@ export class EnrollmentStore {
     if (entries.length === 0) return;
     await this.db
       .insertInto('enrollment_history')
-      .values(
-        entries.map((h) => ({
-          enrollment_id: enrollmentId,
-          at: h.at,
-          type: h.type,
-          from_value: h.from,
-          to_value: h.to,
-          reason: h.reason,
-          actor: h.actor,
-        })),
-      )
+      .values(entries.map((h) => historyRow(enrollmentId, h)))
       .execute();
   }
 
@@ -222,7 +252,7 @@ export class EnrollmentStore {
     limit: number,
     after: string | undefined,
   ): Promise<Page<Enrollment>> {
-    let q = this.base({ carrierId: null })
+    let q = this.historyInline({ carrierId: null })
       .where('e.status', '=', 'awaiting_confirmation')
       .where('e.confirmation_expected_by', '<', today);
     if (carrierId) q = q.where('e.carrier_id', '=', carrierId);
@@ -231,9 +261,9 @@ export class EnrollmentStore {
     const rows = (await q
       .orderBy('e.seq')
       .limit(limit + 1)
-      .execute()) as Row[];
+      .execute()) as InlineRow[];
     const page = pageOf(rows, limit, (r) => r);
-    return { data: await this.withHistory(page.data), nextCursor: page.nextCursor };
+    return { data: this.inline(page.data), nextCursor: page.nextCursor };
   }
 
   /** R21: the account's active enrollments that owe money. */
@@ -287,7 +317,7 @@ export class EnrollmentStore {
       .limit(limit)
       .forNoKeyUpdate('e')
       .skipLocked()
-      .execute()) as Row[];
+      .execute()) as EnrollmentJoinedRow[];
     return this.withHistory(rows);
   }
 }

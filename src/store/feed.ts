@@ -16,7 +16,8 @@ export function decodePosition(cursor: string): FeedPosition | null {
  * R27. Events are read in (writer transaction id, event id) order, and only those whose writer
  * transaction id is below the snapshot's xmin: every transaction that could still commit has an id
  * at or above xmin, so no event can later appear behind a position already handed out. One index
- * range scan per poll; an empty poll touches no rows.
+ * range scan per poll; an empty poll touches no rows. The order is the xid8 column itself, never its
+ * text (an `order by tx` over a `tx::text as tx` column sorts "1000" before "999" and loses events).
  */
 export async function readFeed(
   db: Kysely<DB>,
@@ -26,21 +27,27 @@ export async function readFeed(
 ): Promise<{ events: FeedEvent[]; last: FeedPosition | null }> {
   const carrierFilter =
     scope.carrierId !== null
-      ? sql`and carrier_id = ${scope.carrierId}
-            and (type like ${`${CARRIER_EVENT_PREFIX}%`} or type = any(${sql.val([...CARRIER_EVENT_TYPES])}::text[]))`
+      ? sql`and e.carrier_id = ${scope.carrierId}
+            and (e.type like ${`${CARRIER_EVENT_PREFIX}%`} or e.type = any(${sql.val([...CARRIER_EVENT_TYPES])}::text[]))`
       : sql``;
-  const rows = await sql<{ id: number; tx: string; type: string; occurred_at: Date; data: Record<string, unknown> }>`
-    select id, tx::text as tx, type, occurred_at, data
-    from events
-    where (tx, id) > (${after.tx}::xid8, ${after.id}::int8)
-      and tx < pg_snapshot_xmin(pg_current_snapshot())
+  const rows = await sql<{
+    id: number;
+    tx_text: string;
+    type: string;
+    occurred_at: Date;
+    data: Record<string, unknown>;
+  }>`
+    select e.id, e.tx::text as tx_text, e.type, e.occurred_at, e.data
+    from events e
+    where (e.tx, e.id) > (${after.tx}::xid8, ${after.id}::int8)
+      and e.tx < pg_snapshot_xmin(pg_current_snapshot())
       ${carrierFilter}
-    order by tx, id
+    order by e.tx, e.id
     limit ${limit}
   `.execute(db);
   const last = rows.rows.at(-1);
   return {
     events: rows.rows.map((r) => ({ id: String(r.id), type: r.type, occurredAt: r.occurred_at, data: r.data })),
-    last: last ? { tx: last.tx, id: last.id } : null,
+    last: last ? { tx: last.tx_text, id: last.id } : null,
   };
 }

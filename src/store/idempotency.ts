@@ -7,30 +7,48 @@ export interface StoredResponse {
   body: unknown;
 }
 
+/** What is stored for a key: written by `save`, or by a work's own final statement. */
+export interface IdempotencyRecord {
+  apiKeyId: string;
+  key: string;
+  requestHash: Buffer;
+  status: number;
+  body: unknown;
+  at: Date;
+}
+
 /** Idempotency records live in the same transaction as the work they protect. */
 export class IdempotencyStore {
   constructor(private readonly db: Kysely<DB>) {}
 
-  /** Transaction-scoped lock on (api key, idempotency key): false while another request holds it. */
-  async tryLock(apiKeyId: string, key: string): Promise<boolean> {
-    const r = await sql<{ locked: boolean }>`
-      select pg_try_advisory_xact_lock(hashtextextended(${`${apiKeyId}:${key}`}, 7301)) as locked
-    `.execute(this.db);
-    return r.rows[0]?.locked === true;
+  /**
+   * One round trip: the transaction-scoped lock on (api key, idempotency key), then, once it is held,
+   * the stored answer (`idempotency_begin`, migration 0006). `locked` is false while another request
+   * holds the key.
+   */
+  async begin(
+    apiKeyId: string,
+    key: string,
+    notBefore: Date,
+  ): Promise<{ locked: boolean; found: StoredResponse | null }> {
+    const r = await sql<{
+      locked: boolean;
+      request_hash: Buffer | null;
+      response_status: number | null;
+      response_body: unknown;
+    }>`select * from idempotency_begin(${apiKeyId}, ${key}, ${notBefore})`.execute(this.db);
+    const row = r.rows[0];
+    if (!row?.locked) return { locked: false, found: null };
+    if (row.request_hash === null || row.response_status === null) return { locked: true, found: null };
+    return {
+      locked: true,
+      found: { requestHash: row.request_hash, status: row.response_status, body: row.response_body },
+    };
   }
 
-  async find(apiKeyId: string, key: string, notBefore: Date): Promise<StoredResponse | null> {
-    const row = await this.db
-      .selectFrom('idempotency_keys')
-      .select(['request_hash', 'response_status', 'response_body'])
-      .where('api_key_id', '=', apiKeyId)
-      .where('key', '=', key)
-      .where('created_at', '>=', notBefore)
-      .executeTakeFirst();
-    return row ? { requestHash: row.request_hash, status: row.response_status, body: row.response_body } : null;
-  }
-
-  async save(apiKeyId: string, key: string, response: StoredResponse, at: Date): Promise<void> {
+  async save(record: IdempotencyRecord): Promise<void> {
+    const { apiKeyId, key, at } = record;
+    const response = record;
     await this.db
       .insertInto('idempotency_keys')
       .values({

@@ -1,8 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Channel, PaymentMethod } from '../domain/channels.js';
-import type { Payment, PaymentApplication, PaymentRequest, PaymentStatus } from '../domain/payment.js';
-import { last4 } from '../domain/payment.js';
-import type { FieldCipher } from './crypto.js';
+import type { Payment, PaymentApplication, PaymentStatus } from '../domain/payment.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, PaymentRow } from './schema.js';
 
@@ -46,10 +44,7 @@ function toPayment(row: PaymentRow, applications: PaymentApplication[]): Payment
 }
 
 export class PaymentStore {
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly cipher?: FieldCipher,
-  ) {}
+  constructor(private readonly db: Kysely<DB>) {}
 
   private async withApplications(rows: PaymentRow[]): Promise<Payment[]> {
     if (rows.length === 0) return [];
@@ -101,94 +96,6 @@ export class PaymentStore {
       .execute();
     const page = pageOf(rows, limit, (r) => r);
     return { data: await this.withApplications(page.data), nextCursor: page.nextCursor };
-  }
-
-  /** Records a payment; the full account number is stored only encrypted. */
-  async insert(
-    req: PaymentRequest,
-    values: {
-      status: PaymentStatus;
-      receivedAt: Date;
-      memberId: string | null;
-      enrollmentId: string | null;
-      unappliedCents: number;
-      target: Record<string, unknown>;
-      now: Date;
-      actor: string;
-    },
-  ): Promise<string> {
-    let encrypted: { keyId: string; blob: Buffer } | null = null;
-    if (req.bankAccount) {
-      if (!this.cipher) throw new Error('PaymentStore needs a cipher to store bank accounts');
-      encrypted = this.cipher.encrypt(req.bankAccount.accountNumber, 'payments.bank_account');
-    }
-    const row = await this.db
-      .insertInto('payments')
-      .values({
-        status: values.status,
-        channel: req.channel,
-        method: req.method,
-        amount_cents: req.amountCents,
-        received_at: values.receivedAt,
-        member_id: values.memberId,
-        enrollment_id: values.enrollmentId,
-        guest: req.guest ?? false,
-        target: JSON.stringify(values.target),
-        unapplied_cents: values.unappliedCents,
-        bank_routing_number: req.bankAccount?.routingNumber ?? null,
-        bank_account_last4: req.bankAccount ? last4(req.bankAccount.accountNumber) : null,
-        bank_account_ciphertext: encrypted?.blob ?? null,
-        bank_account_key_id: encrypted?.keyId ?? null,
-        card_token: req.card?.token ?? null,
-        card_brand: req.card?.brand ?? null,
-        card_last4: req.card?.last4 ?? null,
-        card_exp_month: req.card?.expMonth ?? null,
-        card_exp_year: req.card?.expYear ?? null,
-        check_number: req.check?.checkNumber ?? null,
-        money_order_serial: req.moneyOrder?.serialNumber ?? null,
-        payable_to: req.check?.payableTo ?? req.moneyOrder?.payableTo ?? null,
-        created_at: values.now,
-        actor: values.actor,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
-  }
-
-  async recordApplications(
-    paymentId: string,
-    applications: { invoiceId: string; amountCents: number }[],
-    at: Date,
-  ): Promise<void> {
-    if (applications.length === 0) return;
-    await this.db
-      .insertInto('payment_applications')
-      .values(
-        applications.map((a) => ({
-          payment_id: paymentId,
-          invoice_id: a.invoiceId,
-          amount_cents: a.amountCents,
-          applied_at: at,
-        })),
-      )
-      .execute();
-  }
-
-  async markApplied(
-    paymentId: string,
-    values: { memberId: string; enrollmentId: string; creditedCents: number },
-  ): Promise<void> {
-    await this.db
-      .updateTable('payments')
-      .set({
-        status: 'received',
-        unapplied_cents: 0,
-        member_id: values.memberId,
-        enrollment_id: values.enrollmentId,
-        credited_cents: values.creditedCents,
-      })
-      .where('id', '=', paymentId)
-      .execute();
   }
 
   async markReturned(paymentId: string, at: Date, reasonCode: string): Promise<void> {

@@ -200,6 +200,31 @@ t.test('carrier integration', async (t) => {
     t.equal(bad.json().code, 'invalid_cursor');
   });
 
+  t.test('R27: the feed orders writer transaction ids as numbers (999 before 1000), losing none', async (t) => {
+    // Two settled events whose writer ids straddle a digit boundary, the higher id written first.
+    // Sorting the ids as text would put "1000" before "999": the cursor would move past 999 for good.
+    const ins = (tx: number) =>
+      sql`insert into events (type, occurred_at, data, tx) values (${`test.order.${tx}`}, now(), '{}', ${String(tx)}::xid8)`.execute(
+        ctx.database.db,
+      );
+    await ins(1000);
+    await ins(999);
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 5000; page++) {
+      const res = await ctx.request({ method: 'GET', url: `/v1/events?limit=1${cursor ? `&after=${cursor}` : ''}` });
+      const body = res.json() as { data: { type: string }[]; nextCursor: string };
+      if (body.data.length === 0) break;
+      seen.push(...body.data.map((e) => e.type));
+      cursor = body.nextCursor;
+    }
+    t.same(
+      seen.filter((x) => x.startsWith('test.order.')),
+      ['test.order.999', 'test.order.1000'],
+      'both, in transaction order',
+    );
+  });
+
   t.test('R27: an event whose transaction commits late is not skipped (a plain id cursor would skip it)', async (t) => {
     const { cursor: start } = await drainFeed(ctx, ctx.opsKey);
     const dbName = (await sql<{ db: string }>`select current_database() as db`.execute(ctx.database.db)).rows[0]?.db;

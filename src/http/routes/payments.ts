@@ -11,7 +11,7 @@ import { DomainError } from '../../domain/errors.js';
 import { assertNoCardNumber, type Payment } from '../../domain/payment.js';
 import type { Principal } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
-import type { IdempotencyService, Outcome } from '../../services/idempotency.js';
+import type { IdempotencyService, IdempotentWork, Outcome, RunOptions } from '../../services/idempotency.js';
 import type { PaymentService } from '../../services/payments.js';
 import { principalOf } from '../plugins/auth.js';
 import { domainProblem } from '../plugins/errors.js';
@@ -91,7 +91,8 @@ export default async function paymentRoutes(
     request: FastifyRequest,
     reply: FastifyReply,
     required: boolean,
-    work: Parameters<IdempotencyService['run']>[3],
+    work: IdempotentWork,
+    options?: RunOptions,
   ) {
     const key = request.headers['idempotency-key'] as string | undefined;
     if (required && !key) {
@@ -105,7 +106,7 @@ export default async function paymentRoutes(
       params: request.params,
       body: request.body,
     });
-    const outcome = await opts.idempotency.run(principal, key, hash, work, asOutcome);
+    const outcome = await opts.idempotency.run(principal, key, hash, work, asOutcome, options);
     if (outcome.replayed) reply.header('idempotent-replayed', 'true');
     reply.code(outcome.status);
     if (outcome.status >= 400) {
@@ -130,14 +131,22 @@ export default async function paymentRoutes(
     },
     async (request, reply) => {
       const b = request.body;
-      return idempotent(request, reply, true, async (trx) => {
-        const payment = await opts.payments.post(
-          trx,
-          { ...b, receivedAt: b.receivedAt ? new Date(b.receivedAt) : undefined },
-          principalOf(request),
-        );
-        return { status: 201, body: paymentView(payment) };
-      });
+      // The payment, its effects and the idempotency record are one write at the end of the work.
+      return idempotent(
+        request,
+        reply,
+        true,
+        async (trx, scope) => {
+          const payment = await opts.payments.post(
+            trx,
+            { ...b, receivedAt: b.receivedAt ? new Date(b.receivedAt) : undefined },
+            principalOf(request),
+            (p) => scope.recordFor({ status: 201, body: paymentView(p) }),
+          );
+          return { status: 201, body: paymentView(payment), recorded: true };
+        },
+        { writesOnlyAtEnd: true },
+      );
     },
   );
 

@@ -1,0 +1,198 @@
+import type { BusinessCalendar } from './calendar.js';
+import { businessDateOf, type IsoDate } from './dates.js';
+import { effectiveCoverageStart, paymentDueDate } from './deadlines.js';
+import { type Enrollment, type HistoryEntry, markPaidInFull, missedDeadlineMoves, moveHistory } from './enrollment.js';
+import { type Invoice, invoiceStatus } from './invoice.js';
+import { allocate } from './payment.js';
+
+/** An outbox event as the domain describes it; stores add the ids to `data` and write it. */
+export interface DomainEvent {
+  type: string;
+  occurredAt: Date;
+  carrierId?: string | null;
+  memberId?: string | null;
+  enrollmentId?: string | null;
+  invoiceId?: string | null;
+  paymentId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export interface InvoiceChange {
+  invoiceId: string;
+  paidDeltaCents: number;
+  coverageMonth?: IsoDate;
+  dueDate?: IsoDate;
+}
+
+/** Only the fields that change; `creditDeltaCents` is added to the stored credit. */
+export interface EnrollmentChange {
+  status?: Enrollment['status'];
+  coverageStart?: IsoDate;
+  paidInFullAt?: Date;
+  confirmationExpectedBy?: IsoDate;
+  idCardExpectedBy?: IsoDate;
+  creditDeltaCents: number;
+}
+
+/** Everything applying one payment to one enrollment changes, decided before anything is written. */
+export interface Settlement {
+  applications: { invoiceId: string; amountCents: number }[];
+  creditedCents: number;
+  invoices: InvoiceChange[];
+  enrollment: EnrollmentChange | null;
+  history: HistoryEntry[];
+  events: DomainEvent[];
+}
+
+export interface SettleInput {
+  /** Locked by the caller, as stored (before any projection). */
+  enrollment: Enrollment;
+  /** All of the enrollment's invoices, as stored. */
+  invoices: Invoice[];
+  amountCents: number;
+  paymentId: string;
+  receivedAt: Date;
+  now: Date;
+  actor: string;
+  calendar: BusinessCalendar;
+  /** A payment naming one invoice pays only that invoice (the rest becomes credit). */
+  onlyInvoiceId?: string | undefined;
+}
+
+/**
+ * R24 with R9-R11: apply money within one enrollment (never across), oldest open month first,
+ * overpayment to credit; record missed deadlines first (R10); complete the binder when it is paid
+ * in full, moving coverage to the first month whose due date the payment met.
+ */
+export function settle(input: SettleInput): Settlement {
+  const { now, receivedAt, actor } = input;
+  let e = input.enrollment;
+  const invoices = input.invoices.map((i) => ({ ...i }));
+  const changes = new Map<string, InvoiceChange>();
+  const change = (invoiceId: string): InvoiceChange => {
+    let c = changes.get(invoiceId);
+    if (!c) {
+      c = { invoiceId, paidDeltaCents: 0 };
+      changes.set(invoiceId, c);
+    }
+    return c;
+  };
+  const enrollment: EnrollmentChange = { creditDeltaCents: 0 };
+  let enrollmentChanged = false;
+  const history: HistoryEntry[] = [];
+  const events: DomainEvent[] = [];
+  const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
+  const moveBinder = (to: IsoDate) => {
+    for (const inv of invoices) {
+      if (!inv.isBinder || inv.voidedAt) continue;
+      inv.coverageMonth = to;
+      inv.dueDate = paymentDueDate(to);
+      Object.assign(change(inv.id), { coverageMonth: inv.coverageMonth, dueDate: inv.dueDate });
+    }
+  };
+
+  // R10: deadlines missed before this payment arrived are recorded first, as the sweep would.
+  const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
+  const lastMove = moves.at(-1);
+  if (lastMove) {
+    e = { ...e, coverageStart: lastMove.to };
+    enrollment.coverageStart = lastMove.to;
+    enrollmentChanged = true;
+    moveBinder(lastMove.to);
+    history.push(...moveHistory(moves));
+    for (const m of moves) {
+      events.push({
+        ...common,
+        type: 'enrollment.coverage_start_moved',
+        occurredAt: m.at,
+        data: { from: m.from, to: m.to },
+      });
+    }
+  }
+
+  const open = invoices.filter((i) => {
+    const status = invoiceStatus(i);
+    return (
+      (status === 'open' || status === 'partially_paid') &&
+      (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId)
+    );
+  });
+  const allocation = allocate(
+    input.amountCents,
+    open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: i.amountDueCents - i.amountPaidCents })),
+  );
+  for (const a of allocation.applications) {
+    change(a.invoiceId).paidDeltaCents += a.amountCents;
+    const inv = invoices.find((i) => i.id === a.invoiceId);
+    if (inv) inv.amountPaidCents += a.amountCents;
+  }
+  if (allocation.creditedCents > 0) {
+    enrollment.creditDeltaCents = allocation.creditedCents;
+    enrollmentChanged = true;
+  }
+  events.push({
+    ...common,
+    type: 'payment.received',
+    occurredAt: now,
+    paymentId: input.paymentId,
+    data: {
+      amountCents: input.amountCents,
+      invoiceIds: allocation.applications.map((a) => a.invoiceId),
+      creditedCents: allocation.creditedCents,
+    },
+  });
+
+  const binder = invoices.find((i) => i.isBinder);
+  if (e.status === 'pending_payment' && binder && invoiceStatus(binder) === 'paid') {
+    const paidOn = businessDateOf(receivedAt);
+    // R10: coverage starts on the first month whose due date is on or after the payment's business date.
+    const start = effectiveCoverageStart(e.chosenCoverageStart, paidOn);
+    if (start !== e.coverageStart) {
+      enrollment.coverageStart = start;
+      moveBinder(start);
+      history.push({
+        at: now,
+        type: 'coverage_start_moved',
+        from: e.coverageStart,
+        to: start,
+        reason: `binder paid in full on ${paidOn}`,
+        actor,
+      });
+      events.push({
+        ...common,
+        type: 'enrollment.coverage_start_moved',
+        occurredAt: now,
+        data: { from: e.coverageStart, to: start },
+      });
+    }
+    const paid = markPaidInFull(e, receivedAt, actor, input.calendar);
+    Object.assign(enrollment, {
+      status: paid.status,
+      paidInFullAt: paid.paidInFullAt,
+      confirmationExpectedBy: paid.confirmationExpectedBy,
+      idCardExpectedBy: paid.idCardExpectedBy,
+    });
+    enrollmentChanged = true;
+    history.push({ ...paid.history, at: now });
+    events.push({
+      ...common,
+      type: 'enrollment.awaiting_confirmation',
+      occurredAt: now,
+      invoiceId: binder.id,
+      data: {
+        coverageStart: start,
+        paidInFullAt: receivedAt.toISOString(),
+        confirmationExpectedBy: paid.confirmationExpectedBy,
+      },
+    });
+  }
+
+  return {
+    applications: allocation.applications,
+    creditedCents: allocation.creditedCents,
+    invoices: [...changes.values()],
+    enrollment: enrollmentChanged ? enrollment : null,
+    history,
+    events,
+  };
+}

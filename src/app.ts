@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Counter, Gauge } from 'prom-client';
 import type { Config } from './config.js';
 import { type BusinessCalendar, massachusettsCalendar } from './domain/calendar.js';
 import { ServiceClock } from './domain/clock.js';
@@ -28,6 +29,7 @@ import { BillingService } from './services/billing.js';
 import { CarrierService } from './services/carriers.js';
 import { IdempotencyService } from './services/idempotency.js';
 import { PaymentService } from './services/payments.js';
+import { ApiKeyCache, type ApiKeyCacheOptions } from './store/apiKeyCache.js';
 import { ApiKeyStore } from './store/apiKeys.js';
 import { CarrierStore } from './store/carriers.js';
 import { FieldCipher } from './store/crypto.js';
@@ -40,11 +42,15 @@ export interface AppOptions {
   clock?: ServiceClock;
   calendar?: BusinessCalendar;
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
+  /** API-key cache: false turns it off, options tune it; default: `config.apiKeyCache`. */
+  apiKeyCache?: boolean | ApiKeyCacheOptions;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     clock: ServiceClock;
+    /** Null when the API-key cache is off. */
+    apiKeyCache: ApiKeyCache | null;
   }
 }
 
@@ -131,11 +137,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // API-key cache with its revocation listener (its own connection, closed with the app).
+  const cacheSetting = opts.apiKeyCache ?? config.apiKeyCache;
+  const apiKeyCache =
+    cacheSetting === false
+      ? null
+      : new ApiKeyCache(database.pool.options, app.log, cacheSetting === true ? {} : cacheSetting);
+  app.decorate('apiKeyCache', apiKeyCache);
+  if (apiKeyCache) app.addHook('onClose', async () => apiKeyCache.close());
+  const apiKeys = new ApiKeyStore(database.db, apiKeyCache);
+
   await app.register(errorsPlugin);
   // Pollers send If-None-Match; an unchanged page answers 304 with no body.
   await app.register(etag, { weak: true });
   await app.register(authPlugin, {
-    apiKeys: new ApiKeyStore(database.db),
+    apiKeys,
     authFailuresPerMinute: config.authFailuresPerMinute,
   });
   // Per-key rate limit, counted after authentication so each API key has its own budget.
@@ -156,6 +172,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   await app.register(metricsPlugin);
+  if (apiKeyCache) {
+    const lookups = new Counter({
+      name: 'api_key_cache_lookups_total',
+      help: 'API-key lookups: hit and miss while the cache is in use, bypass while its listener is down',
+      labelNames: ['result'] as const,
+      registers: [app.metrics],
+    });
+    apiKeyCache.onLookup = (result) => lookups.inc({ result });
+    new Gauge({
+      name: 'api_key_cache_listening',
+      help: '1 while the API-key cache is trusted (its revocation listener is up), else 0',
+      registers: [app.metrics],
+      collect() {
+        this.set(apiKeyCache.usable ? 1 : 0);
+      },
+    });
+  }
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
@@ -163,7 +196,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { database });
   await app.register(referenceRoutes);
   await app.register(carrierRoutes, { carriers });
-  await app.register(apiKeyRoutes, { apiKeys: new ApiKeyStore(database.db), carriers, clock });
+  await app.register(apiKeyRoutes, { apiKeys, carriers, clock });
   await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
   const billing = new BillingService(database.db, clock, calendar);
   await app.register(accountRoutes, { billing });
@@ -202,6 +235,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     app.addHook('onClose', async () => clearInterval(timer));
   }
 
-  await app.ready();
+  try {
+    await apiKeyCache?.start();
+    await app.ready();
+  } catch (err) {
+    await apiKeyCache?.close();
+    throw err;
+  }
   return app;
 }

@@ -21,6 +21,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Failed authentications per minute per client address before 429. */
   authFailuresPerMinute: number;
+  /** Cache API-key lookups in memory, invalidated by LISTEN/NOTIFY (docs/decisions.md, "API-key cache"). */
+  apiKeyCache: boolean;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +48,14 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['on', 'true', '1'].includes(raw)) return true;
+  if (['off', 'false', '0'].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${raw}"`);
 }
 
 /**
@@ -111,5 +121,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    apiKeyCache: onOff(env, 'API_KEY_CACHE', true),
   };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Principal, Role } from '../domain/principal.js';
+import { type ApiKeyCache, REVOKED_CHANNEL } from './apiKeyCache.js';
 import type { ApiKeyRow, DB } from './schema.js';
 
 export interface ApiKey {
@@ -40,17 +41,31 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 }
 
 export class ApiKeyStore {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** With a cache, lookups may be answered from memory; every change that can invalidate a key notifies. */
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly cache: ApiKeyCache | null = null,
+  ) {}
 
-  /** One indexed probe per request: revocation takes effect on the next request. */
+  /**
+   * One indexed probe per request, or a cache hit while the revocation listener is up: revocation
+   * still takes effect on the next request on every instance (docs/decisions.md, "API-key cache").
+   */
   async principalForSecret(secret: string): Promise<Principal | null> {
+    const hash = hashSecret(secret);
+    const cacheKey = hash.toString('base64');
+    const cached = this.cache?.lookup(cacheKey);
+    if (cached?.principal) return cached.principal;
     const row = await this.db
       .selectFrom('api_keys')
       .select(['id', 'role', 'carrier_id'])
-      .where('secret_hash', '=', hashSecret(secret))
+      .where('secret_hash', '=', hash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    return row ? { keyId: row.id, role: row.role, carrierId: row.carrier_id } : null;
+    if (!row) return null; // unknown and revoked keys are never cached: a new key works at once
+    const principal: Principal = { keyId: row.id, role: row.role, carrierId: row.carrier_id };
+    this.cache?.principals.remember(cacheKey, principal, cached?.token ?? null);
+    return principal;
   }
 
   async create(input: { role: Role; carrierId: string | null; name: string; secret?: string; id?: string }) {
@@ -69,26 +84,55 @@ export class ApiKeyStore {
     return { key: toApiKey(row), secret };
   }
 
-  /** Makes sure an ops key with exactly this secret exists (BOOTSTRAP_OPS_KEY, local runs). */
+  /**
+   * Makes sure an ops key with exactly this secret exists (BOOTSTRAP_OPS_KEY, local runs). It may
+   * replace the secret of an existing key, so caches drop whatever they hold for this key id.
+   */
   async ensureOpsKey(id: string, name: string, secret: string): Promise<void> {
-    await this.db
-      .insertInto('api_keys')
-      .values({ id, secret_hash: hashSecret(secret), role: 'ops', carrier_id: null, name })
-      .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet({ secret_hash: hashSecret(secret), revoked_at: null, role: 'ops', carrier_id: null }),
-      )
-      .execute();
+    await this.changeAndNotify(id, async (trx) => {
+      await trx
+        .insertInto('api_keys')
+        .values({ id, secret_hash: hashSecret(secret), role: 'ops', carrier_id: null, name })
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet({ secret_hash: hashSecret(secret), revoked_at: null, role: 'ops', carrier_id: null }),
+        )
+        .execute();
+      return true;
+    });
   }
 
+  /** Returns once the revocation is committed and every listening instance has dropped the key. */
   async revoke(id: string, at: Date): Promise<ApiKey | null> {
-    const row = await this.db
-      .updateTable('api_keys')
-      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    const row = await this.changeAndNotify(id, (trx) =>
+      trx
+        .updateTable('api_keys')
+        .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst(),
+    );
     return row ? toApiKey(row) : null;
+  }
+
+  /**
+   * Runs the change and `pg_notify(api_key_revoked, id)` in one transaction, so the notification is
+   * delivered exactly when (and only if) the change commits; then evicts locally and waits, bounded,
+   * for the other instances' acknowledgements.
+   */
+  private async changeAndNotify<T>(id: string, change: (trx: Kysely<DB>) => Promise<T | undefined>) {
+    const propagation = this.cache?.expectRevocation(id);
+    try {
+      const result = await this.db.transaction().execute(async (trx) => {
+        const r = await change(trx);
+        if (r) await sql`select pg_notify(${REVOKED_CHANNEL}, ${id})`.execute(trx);
+        return r;
+      });
+      if (result) await propagation?.settle();
+      return result;
+    } finally {
+      propagation?.dispose();
+    }
   }
 }

@@ -70,6 +70,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   // applications, invoice and enrollment changes, history, events, and the idempotency record.
   await sql`
     create function payment_write(p jsonb) returns void language plpgsql volatile as $$
+    declare
+      change record;
     begin
       if p->>'mode' = 'insert' then
         insert into payments (id, status, channel, method, amount_cents, received_at, member_id, enrollment_id,
@@ -97,12 +99,18 @@ export async function up(db: Kysely<any>): Promise<void> {
            jsonb_to_record(x.v) a(invoice_id text, amount_cents bigint, applied_at timestamptz)
       order by x.n;
 
-      update invoices i
-      set amount_paid_cents = i.amount_paid_cents + c.paid_delta_cents,
-          coverage_month = coalesce(c.coverage_month, i.coverage_month),
-          due_date = coalesce(c.due_date, i.due_date)
-      from jsonb_to_recordset(p->'invoices') c(id text, paid_delta_cents bigint, coverage_month date, due_date date)
-      where i.id = c.id;
+      -- One indexed update per changed invoice (a payment changes one to a few). A join against
+      -- jsonb_to_recordset is planned for 100 rows and becomes a sequential scan of all invoices.
+      for change in
+        select * from jsonb_to_recordset(p->'invoices') x(id text, paid_delta_cents bigint, coverage_month date,
+                                                           due_date date)
+      loop
+        update invoices i
+        set amount_paid_cents = i.amount_paid_cents + change.paid_delta_cents,
+            coverage_month = coalesce(change.coverage_month, i.coverage_month),
+            due_date = coalesce(change.due_date, i.due_date)
+        where i.id = change.id;
+      end loop;
 
       if jsonb_typeof(p->'enrollment') = 'object' then
         update enrollments e

@@ -5,9 +5,9 @@ import { DomainError, notFound } from '../../domain/errors.js';
 import { ROLES } from '../../domain/principal.js';
 import type { ApiKey, ApiKeyStore } from '../../store/apiKeys.js';
 import type { CarrierStore } from '../../store/carriers.js';
-import { Closed, IdParams, type IdParamsT, Instant, problems } from '../schemas/common.js';
+import { Closed, IdParams, type IdParamsT, Instant, Nullable, problems, StringEnum } from '../schemas/common.js';
 
-const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const Role = StringEnum(ROLES);
 const CreateKey = Closed({
   role: Role,
   carrierId: Type.Optional(
@@ -18,11 +18,11 @@ const CreateKey = Closed({
 const KeyFields = {
   id: Type.String(),
   role: Role,
-  carrierId: Type.Union([Type.String(), Type.Null()]),
+  carrierId: Nullable(Type.String()),
   name: Type.String(),
   createdAt: Instant(),
 };
-const KeyView = Closed({ ...KeyFields, revokedAt: Type.Union([Instant(), Type.Null()]) });
+const KeyView = Closed({ ...KeyFields, revokedAt: Nullable(Instant()) });
 const CreatedKey = Closed({ ...KeyFields, secret: Type.String({ description: 'Shown once; stored only as a hash' }) });
 
 const view = (k: ApiKey) => ({

@@ -7,7 +7,16 @@ import type { CarrierService } from '../../services/carriers.js';
 import { decodePosition, encodePosition } from '../../store/feed.js';
 import { principalOf } from '../plugins/auth.js';
 import { EnrollmentSchema, MemberId } from '../schemas/billing.js';
-import { Closed, IdParams, type IdParamsT, Instant, PageOf, PageQuery, problems } from '../schemas/common.js';
+import {
+  Closed,
+  IdParams,
+  type IdParamsT,
+  Instant,
+  PageOf,
+  PageQuery,
+  problems,
+  StringEnum,
+} from '../schemas/common.js';
 import { enrollmentView } from '../views.js';
 
 const ConfirmationBody = Closed(
@@ -23,7 +32,7 @@ const NoticeSchema = Closed({
   type: Type.Literal('welcome_letter'),
   memberId: MemberId,
   enrollmentId: Type.String(),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('sent')]),
+  status: StringEnum(['queued', 'sent'] as const),
   createdAt: Instant(),
 });
 const NoticesQuery = Closed({

@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { CHANNELS, channelRules, PAYMENT_METHODS } from '../../domain/channels.js';
 import { paymentDeadlines } from '../../domain/deadlines.js';
-import { Closed, DataOf, IsoDate, problems } from '../schemas/common.js';
+import { Closed, DataOf, IsoDate, problems, StringEnum } from '../schemas/common.js';
 
-const Method = Type.Union(PAYMENT_METHODS.map((m) => Type.Literal(m)));
+const Method = StringEnum(PAYMENT_METHODS);
 const ChannelRule = Closed({
-  channel: Type.Union(CHANNELS.map((c) => Type.Literal(c))),
+  channel: StringEnum(CHANNELS),
   accepted: Type.Array(Method),
   notAccepted: Type.Array(Method, { description: 'What the Health Connector tells members is not accepted' }),
   needs: Type.Array(Type.String()),

@@ -2,10 +2,10 @@ import { Type } from 'typebox';
 import { MEMBER_ID_PATTERN } from '../../domain/accounts.js';
 import { COVERAGE_TYPES, ENROLLMENT_FLAGS, ENROLLMENT_STATUSES } from '../../domain/enrollment.js';
 import { INVOICE_STATUSES } from '../../domain/invoice.js';
-import { Cents, CentsOrZero, Closed, Instant, IsoDate, PageQuery } from './common.js';
+import { Cents, CentsOrZero, Closed, Instant, IsoDate, Nullable, PageQuery, StringEnum } from './common.js';
 
+/** Request fields: a union of literals (typed for the handlers). Responses use `StringEnum`. */
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 
 export const MemberId = Type.String({
   pattern: MEMBER_ID_PATTERN,
@@ -90,10 +90,10 @@ export const Checkout = Closed(
 
 const History = Closed({
   at: Instant(),
-  type: literals(['status_changed', 'coverage_start_moved'] as const),
-  from: Type.Union([Type.String(), Type.Null()]),
+  type: StringEnum(['status_changed', 'coverage_start_moved'] as const),
+  from: Nullable(Type.String()),
   to: Type.String(),
-  reason: Type.Union([Type.String(), Type.Null()]),
+  reason: Nullable(Type.String()),
   actor: Type.String({ description: 'API key id, or "system"' }),
 });
 
@@ -101,10 +101,10 @@ export const EnrollmentSchema = Closed({
   id: Type.String(),
   memberId: MemberId,
   carrierId: Type.String(),
-  coverageType: literals(COVERAGE_TYPES),
+  coverageType: StringEnum(COVERAGE_TYPES),
   planName: Type.String(),
   monthlyPremiumCents: Type.Integer(),
-  status: literals(ENROLLMENT_STATUSES),
+  status: StringEnum(ENROLLMENT_STATUSES),
   coverageStart: IsoDate('As of the service clock (R10)'),
   chosenCoverageStart: IsoDate('What the member chose at checkout'),
   paymentDueDate: IsoDate('Due date of the first month (R1)'),
@@ -119,7 +119,7 @@ export const EnrollmentSchema = Closed({
   carrierPolicyId: Nullable(Type.String()),
   cancelledAt: Nullable(Instant()),
   creditCents: CentsOrZero(),
-  flags: Type.Array(literals(ENROLLMENT_FLAGS)),
+  flags: Type.Array(StringEnum(ENROLLMENT_FLAGS)),
   createdAt: Instant(),
   history: Type.Array(History),
 });
@@ -162,9 +162,9 @@ export const InvoiceSchema = Closed({
   balanceCents: Type.Integer(),
   creditAppliedCents: Type.Integer(),
   dueDate: IsoDate(),
-  status: literals(INVOICE_STATUSES),
+  status: StringEnum(INVOICE_STATUSES),
   binder: Type.Boolean({ description: 'The first-month (binder) invoice of its enrollment' }),
-  delivery: literals(['paperless', 'mail'] as const),
+  delivery: StringEnum(['paperless', 'mail'] as const),
   expectedDelivery: Type.Optional(Closed({ earliest: IsoDate(), latest: IsoDate() })),
   issuedAt: Instant(),
   voidedAt: Nullable(Instant()),

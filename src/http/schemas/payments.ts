@@ -2,10 +2,10 @@ import { Type } from 'typebox';
 import { CHANNELS, PAYMENT_METHODS } from '../../domain/channels.js';
 import { CARD_BRANDS, PAYMENT_STATUSES } from '../../domain/payment.js';
 import { MemberId } from './billing.js';
-import { Cents, CentsOrZero, Closed, Instant, PageQuery } from './common.js';
+import { Cents, CentsOrZero, Closed, Instant, Nullable, PageQuery, StringEnum } from './common.js';
 
+/** Request fields: a union of literals (typed for the handlers). Responses use `StringEnum`. */
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 const Text = (max: number, extra: Record<string, unknown> = {}) =>
   Type.String({ minLength: 1, maxLength: max, ...extra });
 
@@ -87,9 +87,9 @@ export const PaymentRequestSchema = Closed(
 
 export const PaymentSchema = Closed({
   id: Type.String(),
-  status: literals(PAYMENT_STATUSES),
-  channel: Channel,
-  method: Method,
+  status: StringEnum(PAYMENT_STATUSES),
+  channel: StringEnum(CHANNELS),
+  method: StringEnum(PAYMENT_METHODS),
   amountCents: Type.Integer(),
   receivedAt: Instant(),
   memberId: Nullable(Type.String()),

@@ -28,8 +28,11 @@ import { type InvoiceDetail, type InvoiceFilter, InvoiceStore } from '../store/i
 import type { Page } from '../store/pagination.js';
 import type { DB } from '../store/schema.js';
 
-/** Enrollments per billing-run transaction (about a quarter of a second of work each). */
-export const BILLING_RUN_CHUNK = 2_000;
+/**
+ * Enrollments per billing-run transaction: 0.1 to 0.2 s of database work each (docs/decisions.md,
+ * "Billing run speed"), so the events feed is never held back for long (R27).
+ */
+export const BILLING_RUN_CHUNK = 4_000;
 
 export interface CheckoutInput {
   memberId: string;

@@ -284,9 +284,9 @@ export class InvoiceStore {
     const result = await sql<{ issued: number; credit: number }>`
       with eligible as (
         select e.id, e.member_id, e.carrier_id, e.monthly_premium_cents as premium,
-               least(e.credit_cents, e.monthly_premium_cents) as credit, a.paperless
+               least(e.credit_cents, e.monthly_premium_cents) as credit,
+               (select a.paperless from accounts a where a.member_id = e.member_id) as paperless
         from enrollments e
-        join accounts a on a.member_id = e.member_id
         where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
           and e.seq > ${range.afterSeq} and e.seq <= ${range.toSeq}
       ),

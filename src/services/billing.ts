@@ -33,6 +33,8 @@ import type { DB } from '../store/schema.js';
  * "Billing run speed"), so the events feed is never held back for long (R27).
  */
 export const BILLING_RUN_CHUNK = 4_000;
+/** Chunks in flight at once (each on its own pooled connection). */
+export const BILLING_RUN_PARALLELISM = 2;
 
 export interface CheckoutInput {
   memberId: string;
@@ -58,11 +60,16 @@ export interface BillingRun {
  * Use cases for accounts, enrollments and invoices. Each owns its transaction; stores run inside it.
  */
 export class BillingService {
+  private readonly runChunk: number;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
-  ) {}
+    options: { billingRunChunk?: number } = {},
+  ) {
+    this.runChunk = options.billingRunChunk ?? BILLING_RUN_CHUNK;
+  }
 
   // Accounts (R5)
   createAccount(account: Omit<Account, 'createdAt'>): Promise<Account> {
@@ -232,17 +239,32 @@ export class BillingService {
     // so a run that stops half way is completed by running it again.
     const last = await new InvoiceStore(this.db).lastEnrollmentSeq();
     const result = { issuedCount: 0, creditAppliedCents: 0 };
-    for (let afterSeq = 0; afterSeq < last; afterSeq += BILLING_RUN_CHUNK) {
-      const range = { afterSeq, toSeq: Math.min(afterSeq + BILLING_RUN_CHUNK, last) };
-      const chunk = await this.db.transaction().execute(async (trx) => {
-        const invoices = new InvoiceStore(trx);
-        // Serialise runs chunk by chunk: two at once would each read the same enrollment credit.
-        await invoices.lockBillingRuns(range);
-        return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, startedAt, range);
-      });
-      result.issuedCount += chunk.issuedCount;
-      result.creditAppliedCents += chunk.creditAppliedCents;
-    }
+    // Two chunks at a time: a chunk is one statement on one backend, so a second connection puts the
+    // database's other core to work. Chunks cover disjoint enrollments; each takes its range's lock.
+    let nextAfterSeq = 0;
+    let failed = false;
+    const worker = async () => {
+      while (nextAfterSeq < last && !failed) {
+        const afterSeq = nextAfterSeq;
+        nextAfterSeq += this.runChunk;
+        const range = { afterSeq, toSeq: Math.min(afterSeq + this.runChunk, last) };
+        const chunk = await this.db
+          .transaction()
+          .execute(async (trx) => {
+            const invoices = new InvoiceStore(trx);
+            // Serialise runs range by range: two at once would each read the same enrollment credit.
+            await invoices.lockBillingRuns(range, afterSeq / this.runChunk);
+            return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, startedAt, range);
+          })
+          .catch((err: unknown) => {
+            failed = true; // the other worker stops too; running the month again completes it
+            throw err;
+          });
+        result.issuedCount += chunk.issuedCount;
+        result.creditAppliedCents += chunk.creditAppliedCents;
+      }
+    };
+    await Promise.all(Array.from({ length: BILLING_RUN_PARALLELISM }, worker));
     return this.db.transaction().execute(async (trx) => {
       const finishedAt = this.clock.now();
       const row = await trx

@@ -255,8 +255,9 @@ export class InvoiceStore {
   }
 
   /** Transaction-scoped lock that serialises billing runs. */
-  async lockBillingRuns(range: SeqRange): Promise<void> {
-    await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK})`.execute(this.db);
+  /** `chunk` names the range (its index at the run's fixed chunk size): runs on one range take turns. */
+  async lockBillingRuns(range: SeqRange, chunk: number): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK}::int4, ${chunk}::int4)`.execute(this.db);
     // Credit is read by the run's statement; lock the rows that hold some so no payment or return
     // changes it between that read and the run's commit.
     await sql`select id from enrollments where credit_cents > 0 and seq > ${range.afterSeq} and seq <= ${range.toSeq}

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import t from 'tap';
+import { massachusettsCalendar } from '../../src/domain/calendar.js';
 import type { IsoDate } from '../../src/domain/dates.js';
 import { BILLABLE_STATUSES } from '../../src/domain/enrollment.js';
+import { BILLING_RUN_CHUNK, BillingService } from '../../src/services/billing.js';
 import { InvoiceStore } from '../../src/store/invoices.js';
 import { testApp } from '../helpers/app.js';
 import { type BillingRunJson, billingRun, enrollmentRow, eventsOf, setCredit } from '../helpers/billing.js';
@@ -33,7 +35,7 @@ t.test('a run that stopped after its first chunk is completed by running it agai
   const partial = await ctx.database.db.transaction().execute(async (trx) => {
     const invoices = new InvoiceStore(trx);
     const range = { afterSeq: seq - 1, toSeq: seq };
-    await invoices.lockBillingRuns(range);
+    await invoices.lockBillingRuns(range, Math.floor(range.afterSeq / BILLING_RUN_CHUNK));
     return invoices.issueForMonth(month, '2027-01-23' as IsoDate, BILLABLE_STATUSES, new Date(), range);
   });
   t.equal(partial.issuedCount, 1);
@@ -83,3 +85,51 @@ t.test("an invoice whose member is not its enrollment's is refused by the foreig
   await t.rejects(insert('999999999999'), { code: '23503' }, 'a member that does not exist');
   await t.resolves(insert(a.memberId), "the enrollment's own member");
 });
+
+t.test(
+  'chunks run two at a time: two concurrent runs still issue each invoice and apply each credit once',
+  async (t) => {
+    await setClock(ctx, '2026-12-10T10:00:00-05:00');
+    const enrollments = [];
+    for (let i = 0; i < 9; i++) {
+      const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+      await markPaidInFull(ctx, e.id, '2026-12-15T15:00:00Z', '2026-12-22');
+      if (i % 3 === 0) await setCredit(ctx, e.id, 1000 + i);
+      enrollments.push(e);
+    }
+    await setClock(ctx, '2027-02-10T10:00:00-05:00');
+    // Chunks of 2 enrollments, so both workers of each run have several chunks to take.
+    const billing = new BillingService(ctx.database.db, ctx.clock, massachusettsCalendar, { billingRunChunk: 2 });
+    const month = '2027-03-01' as IsoDate;
+    const principal = { keyId: 'test', role: 'ops' as const, carrierId: null };
+    const marchInvoices = async () =>
+      Number(
+        (
+          await ctx.database.db
+            .selectFrom('invoices')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('coverage_month', '=', month)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await marchInvoices();
+    const [a, b] = await Promise.all([billing.runBilling(month, principal), billing.runBilling(month, principal)]);
+    const ours = new Set(enrollments.map((e) => e.id));
+    const rows = await ctx.database.db
+      .selectFrom('invoices')
+      .select(['id', 'enrollment_id', 'credit_applied_cents'])
+      .where('coverage_month', '=', month)
+      .execute();
+    const mine = rows.filter((r) => ours.has(r.enrollment_id));
+    t.equal(mine.length, 9, 'one March invoice per enrollment');
+    t.equal(new Set(mine.map((r) => r.enrollment_id)).size, 9, 'never two for one enrollment');
+    t.equal(a.issuedCount + b.issuedCount, rows.length - before, 'the two runs together issued each invoice once');
+    for (const [i, e] of enrollments.entries()) {
+      const row = mine.find((r) => r.enrollment_id === e.id);
+      t.equal(Number(row?.credit_applied_cents), i % 3 === 0 ? 1000 + i : 0, `credit of ${e.id} applied once`);
+      t.equal(Number((await enrollmentRow(ctx, e.id)).credit_cents), 0, 'and taken off the enrollment');
+      const events = (await eventsOf(ctx, e.id, 'invoice.issued')).filter((ev) => ev.invoice_id === row?.id);
+      t.equal(events.length, 1, 'one invoice.issued event');
+    }
+  },
+);

@@ -1,7 +1,14 @@
 import type { BusinessCalendar } from './calendar.js';
 import { businessDateOf, type IsoDate } from './dates.js';
 import { effectiveCoverageStart, paymentDueDate } from './deadlines.js';
-import { type Enrollment, type HistoryEntry, markPaidInFull, missedDeadlineMoves, moveHistory } from './enrollment.js';
+import {
+  type CoverageMove,
+  type Enrollment,
+  type HistoryEntry,
+  markPaidInFull,
+  missedDeadlineMoves,
+  moveHistory,
+} from './enrollment.js';
 import { type Invoice, invoiceStatus } from './invoice.js';
 import { allocate } from './payment.js';
 
@@ -15,6 +22,21 @@ export interface DomainEvent {
   invoiceId?: string | null;
   paymentId?: string | null;
   data?: Record<string, unknown>;
+}
+
+/** R10: the events that record missed-deadline moves (the sweep and payments write the same). */
+export function missedDeadlineEvents(
+  e: Pick<Enrollment, 'id' | 'carrierId' | 'memberId'>,
+  moves: CoverageMove[],
+): DomainEvent[] {
+  return moves.map((m) => ({
+    type: 'enrollment.coverage_start_moved',
+    occurredAt: m.at,
+    carrierId: e.carrierId,
+    memberId: e.memberId,
+    enrollmentId: e.id,
+    data: { from: m.from, to: m.to },
+  }));
 }
 
 export interface InvoiceChange {
@@ -100,14 +122,7 @@ export function settle(input: SettleInput): Settlement {
     enrollmentChanged = true;
     moveBinder(lastMove.to);
     history.push(...moveHistory(moves));
-    for (const m of moves) {
-      events.push({
-        ...common,
-        type: 'enrollment.coverage_start_moved',
-        occurredAt: m.at,
-        data: { from: m.from, to: m.to },
-      });
-    }
+    events.push(...missedDeadlineEvents(e, moves));
   }
 
   const open = invoices.filter((i) => {

@@ -20,6 +20,7 @@ import {
 import { DomainError, notFound } from '../domain/errors.js';
 import { projectBinder } from '../domain/invoice.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
+import { missedDeadlineEvents } from '../domain/settlement.js';
 import { AccountStore } from '../store/accounts.js';
 import { CarrierStore } from '../store/carriers.js';
 import { type EnrollmentFilter, EnrollmentStore } from '../store/enrollments.js';
@@ -180,17 +181,7 @@ export class BillingService {
     await new InvoiceStore(trx).moveBinder(e.id, last.to, paymentDueDate(last.to));
     const history = moveHistory(moves);
     await enrollments.addHistory(e.id, history);
-    await appendEvents(
-      trx,
-      moves.map((m) => ({
-        type: 'enrollment.coverage_start_moved',
-        occurredAt: m.at,
-        carrierId: e.carrierId,
-        memberId: e.memberId,
-        enrollmentId: e.id,
-        data: { from: m.from, to: m.to },
-      })),
-    );
+    await appendEvents(trx, missedDeadlineEvents(e, moves));
     return { ...e, coverageStart: last.to, history: [...e.history, ...history] };
   }
 

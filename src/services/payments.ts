@@ -98,8 +98,12 @@ export class PaymentService {
     };
     const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
     if ('unapplied' in resolved) {
-      const unapplied = { ...payment, status: 'unapplied' as const, memberId: resolved.memberId };
-      unapplied.unappliedCents = req.amountCents;
+      const unapplied: Payment = {
+        ...payment,
+        status: 'unapplied',
+        memberId: resolved.memberId,
+        unappliedCents: req.amountCents,
+      };
       const event: NewEvent = {
         type: 'payment.unapplied',
         occurredAt: now,

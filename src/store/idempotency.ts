@@ -47,23 +47,23 @@ export class IdempotencyStore {
   }
 
   async save(record: IdempotencyRecord): Promise<void> {
-    const { apiKeyId, key, at } = record;
-    const response = record;
+    const { apiKeyId, key, at, requestHash, status } = record;
+    const body = JSON.stringify(record.body);
     await this.db
       .insertInto('idempotency_keys')
       .values({
         api_key_id: apiKeyId,
         key,
-        request_hash: response.requestHash,
-        response_status: response.status,
-        response_body: JSON.stringify(response.body),
+        request_hash: requestHash,
+        response_status: status,
+        response_body: body,
         created_at: at,
       })
       .onConflict((oc) =>
         oc.columns(['api_key_id', 'key']).doUpdateSet({
-          request_hash: response.requestHash,
-          response_status: response.status,
-          response_body: JSON.stringify(response.body),
+          request_hash: requestHash,
+          response_status: status,
+          response_body: body,
           created_at: at,
         }),
       )

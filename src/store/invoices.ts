@@ -182,27 +182,6 @@ export class InvoiceStore {
     return rows.map(toInvoice);
   }
 
-  async byNumber(invoiceNumber: string): Promise<Invoice | null> {
-    const row = await this.db
-      .selectFrom('invoices')
-      .selectAll()
-      .where('invoice_number', '=', invoiceNumber)
-      .executeTakeFirst();
-    return row ? toInvoice(row) : null;
-  }
-
-  /** Invoices with a balance, oldest month first, locked (the caller holds the enrollment lock). */
-  async openForEnrollment(enrollmentId: string, invoiceId?: string): Promise<Invoice[]> {
-    let q = this.db
-      .selectFrom('invoices')
-      .selectAll()
-      .where('enrollment_id', '=', enrollmentId)
-      .where('status', 'in', ['open', 'partially_paid']);
-    if (invoiceId) q = q.where('id', '=', invoiceId);
-    const rows = await q.orderBy('coverage_month').forNoKeyUpdate().execute();
-    return rows.map(toInvoice);
-  }
-
   async forEnrollment(enrollmentId: string): Promise<Invoice[]> {
     const rows = await this.db
       .selectFrom('invoices')

@@ -12,7 +12,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import pino from 'pino';
 import { massachusettsCalendar } from '../src/domain/calendar.js';
 import { ServiceClock } from '../src/domain/clock.js';
@@ -20,28 +19,16 @@ import type { IsoDate } from '../src/domain/dates.js';
 import { BillingService } from '../src/services/billing.js';
 import { createDatabase } from '../src/store/db.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { admin, serverOf } from '../src/store/serverAdmin.js';
 
 const N = Number(process.argv[2] ?? 500_000);
 const DB = `billing_bench_${process.pid}`;
-
-async function admin(url: string, text: string) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 let serverUrl: string;
 let adminDb = 'postgres';
 let stop: (() => Promise<void>) | undefined;
 if (process.env.DATABASE_URL) {
-  const u = new URL(process.env.DATABASE_URL);
-  adminDb = u.pathname.slice(1) || 'postgres';
-  u.pathname = '';
-  serverUrl = u.toString().replace(/\/$/, '');
+  ({ server: serverUrl, adminDb } = serverOf(process.env.DATABASE_URL));
 } else {
   const { startEmbeddedPostgres } = await import('../src/store/embedded.js');
   const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/pg-bench'), port: 54331 });

@@ -17,6 +17,7 @@ import { earliestCoverageStart, paymentDueDate } from '../src/domain/deadlines.j
 import { createDatabase } from '../src/store/db.js';
 import { encodePosition } from '../src/store/feed.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { admin, serverOf } from '../src/store/serverAdmin.js';
 
 const smoke = process.argv.includes('--smoke');
 const write = process.argv.includes('--write');
@@ -51,16 +52,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-async function admin(url: string, text: string) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
 }
 
 async function waitFor(url: string, ms = 60_000) {
@@ -106,10 +97,7 @@ let serverUrl: string;
 let adminDb = 'postgres';
 let stopEmbedded: (() => Promise<void>) | undefined;
 if (process.env.DATABASE_URL) {
-  const u = new URL(process.env.DATABASE_URL);
-  adminDb = u.pathname.slice(1) || 'postgres';
-  u.pathname = '';
-  serverUrl = u.toString().replace(/\/$/, '');
+  ({ server: serverUrl, adminDb } = serverOf(process.env.DATABASE_URL));
 } else {
   const { startEmbeddedPostgres } = await import('../src/store/embedded.js');
   const embedded = await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.data/pg-bench'), port: 54331 });

@@ -8,37 +8,20 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
 import { createDatabase } from '../src/store/db.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/store/embedded.js';
 import { migrateToLatest } from '../src/store/migrate.js';
+import { admin, serverOf } from '../src/store/serverAdmin.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const TEMPLATE = `billing_test_template_${process.pid}`;
-
-function serverUrlOf(url: string): { server: string; adminDb: string } {
-  const u = new URL(url);
-  const adminDb = u.pathname.replace(/^\//, '') || 'postgres';
-  u.pathname = '';
-  return { server: u.toString().replace(/\/$/, ''), adminDb };
-}
-
-async function admin(url: string, sqlText: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sqlText);
-  } finally {
-    await client.end();
-  }
-}
 
 let embedded: EmbeddedDatabase | undefined;
 let serverUrl: string;
 let adminDb: string;
 if (process.env.DATABASE_URL) {
-  ({ server: serverUrl, adminDb } = serverUrlOf(process.env.DATABASE_URL));
+  ({ server: serverUrl, adminDb } = serverOf(process.env.DATABASE_URL));
 } else {
   process.stdout.write('DATABASE_URL unset: starting embedded PostgreSQL for the tests (.data/pg-test)\n');
   embedded = await startEmbeddedPostgres({

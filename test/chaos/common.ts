@@ -6,27 +6,11 @@ import pg from 'pg';
 import pino from 'pino';
 import { createDatabase } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { admin, serverOf } from '../../src/store/serverAdmin.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const OPS = `chaos-ops-${randomBytes(12).toString('hex')}`;
 const ENCRYPTION = `chaos:${randomBytes(32).toString('base64')}`;
-
-export async function admin(url: string, text: string) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-export function serverOf(databaseUrl: string) {
-  const u = new URL(databaseUrl);
-  const adminDb = u.pathname.slice(1) || 'postgres';
-  u.pathname = '';
-  return { server: u.toString().replace(/\/$/, ''), adminDb };
-}
 
 /** A fresh, migrated database with `n` pending enrollments (premium 45,000 each); returns their ids. */
 export async function freshDatabase(

@@ -200,30 +200,43 @@ t.test('carrier integration', async (t) => {
     t.equal(bad.json().code, 'invalid_cursor');
   });
 
-  t.test('R27: the feed orders writer transaction ids as numbers (999 before 1000), losing none', async (t) => {
-    // Two settled events whose writer ids straddle a digit boundary, the higher id written first.
-    // Sorting the ids as text would put "1000" before "999": the cursor would move past 999 for good.
-    const ins = (tx: number) =>
-      sql`insert into events (type, occurred_at, data, tx) values (${`test.order.${tx}`}, now(), '{}', ${String(tx)}::xid8)`.execute(
-        ctx.database.db,
+  t.test(
+    'R27: the feed orders writer transaction ids as numbers (999 before 1000, at any cluster age), losing none',
+    async (t) => {
+      // Two settled events whose writer ids straddle a digit boundary, the higher id written first.
+      // Sorting the ids as text would put "1000" before "999": the cursor would move past 999 for good.
+      const ins = (tx: number, label: string) =>
+        sql`insert into events (type, occurred_at, data, tx) values (${`test.order.${label}`}, now(), '{}', ${String(tx)}::xid8)`.execute(
+          ctx.database.db,
+        );
+      // The ids must be below every running transaction's id (the feed shows only settled writers), and
+      // a young cluster may not have reached 1000 yet: take the highest power of ten under the current xmin.
+      const xmin = Number(
+        (
+          await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(
+            ctx.database.db,
+          )
+        ).rows[0]?.xmin,
       );
-    await ins(1000);
-    await ins(999);
-    const seen: string[] = [];
-    let cursor = '';
-    for (let page = 0; page < 5000; page++) {
-      const res = await ctx.request({ method: 'GET', url: `/v1/events?limit=1${cursor ? `&after=${cursor}` : ''}` });
-      const body = res.json() as { data: { type: string }[]; nextCursor: string };
-      if (body.data.length === 0) break;
-      seen.push(...body.data.map((e) => e.type));
-      cursor = body.nextCursor;
-    }
-    t.same(
-      seen.filter((x) => x.startsWith('test.order.')),
-      ['test.order.999', 'test.order.1000'],
-      'both, in transaction order',
-    );
-  });
+      const high = 10 ** Math.floor(Math.log10(xmin - 1));
+      await ins(high, 'high');
+      await ins(high - 1, 'low');
+      const seen: string[] = [];
+      let cursor = '';
+      for (let page = 0; page < 5000; page++) {
+        const res = await ctx.request({ method: 'GET', url: `/v1/events?limit=1${cursor ? `&after=${cursor}` : ''}` });
+        const body = res.json() as { data: { type: string }[]; nextCursor: string };
+        if (body.data.length === 0) break;
+        seen.push(...body.data.map((e) => e.type));
+        cursor = body.nextCursor;
+      }
+      t.same(
+        seen.filter((x) => x.startsWith('test.order.')),
+        ['test.order.low', 'test.order.high'],
+        'both, in transaction order',
+      );
+    },
+  );
 
   t.test('R27: an event whose transaction commits late is not skipped (a plain id cursor would skip it)', async (t) => {
     const { cursor: start } = await drainFeed(ctx, ctx.opsKey);

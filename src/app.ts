@@ -13,6 +13,7 @@ import { ServiceClock } from './domain/clock.js';
 import { openapiOptions } from './http/openapi.js';
 import authPlugin from './http/plugins/auth.js';
 import errorsPlugin from './http/plugins/errors.js';
+import idempotencyPlugin from './http/plugins/idempotency.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
 import accountRoutes from './http/routes/accounts.js';
@@ -25,6 +26,7 @@ import healthRoutes from './http/routes/health.js';
 import invoiceRoutes from './http/routes/invoices.js';
 import paymentRoutes from './http/routes/payments.js';
 import referenceRoutes from './http/routes/reference.js';
+import { AdminService } from './services/admin.js';
 import { BillingService } from './services/billing.js';
 import { CarrierService } from './services/carriers.js';
 import { IdempotencyService } from './services/idempotency.js';
@@ -169,6 +171,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         },
       ),
   });
+  const idempotency = new IdempotencyService(
+    database.db,
+    clock,
+    createHmac('sha256', config.dataEncryptionKey.key).update('idempotency-fingerprint').digest(),
+  );
+  await app.register(idempotencyPlugin, { idempotency });
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   await app.register(metricsPlugin);
@@ -195,8 +203,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const carriers = new CarrierStore(database.db);
   await app.register(healthRoutes, { database });
   await app.register(referenceRoutes);
-  await app.register(carrierRoutes, { carriers });
-  await app.register(apiKeyRoutes, { apiKeys, carriers, clock });
+  const admin = new AdminService(database.db, clock);
+  await app.register(carrierRoutes, { carriers, admin });
+  await app.register(apiKeyRoutes, { apiKeys, admin, clock });
   await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
   const billing = new BillingService(database.db, clock, calendar);
   await app.register(accountRoutes, { billing });
@@ -204,12 +213,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(invoiceRoutes, { billing });
   const cipher = new FieldCipher(config.dataEncryptionKey);
   const payments = new PaymentService(database.db, clock, calendar, cipher, billing);
-  const idempotency = new IdempotencyService(
-    database.db,
-    clock,
-    createHmac('sha256', config.dataEncryptionKey.key).update('idempotency-fingerprint').digest(),
-  );
-  await app.register(paymentRoutes, { payments, billing, idempotency });
+  await app.register(paymentRoutes, { payments, billing });
   await app.register(carrierWorkRoutes, { carriers: new CarrierService(database.db, clock, calendar, billing) });
 
   // R10: record missed binder deadlines in the background (reads never wait for it).

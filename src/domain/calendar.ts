@@ -113,6 +113,18 @@ export class BusinessCalendar {
     return d;
   }
 
+  /** The business day N business days before `date` (so `date` lies N business days after it, R4). */
+  subtractBusinessDays(date: IsoDate, n: number): IsoDate {
+    if (n < 0 || !Number.isInteger(n)) throw new RangeError('n must be a non-negative integer');
+    let d = date;
+    let left = n;
+    while (left > 0) {
+      d = addDays(d, -1);
+      if (this.isBusinessDay(d)) left--;
+    }
+    return d;
+  }
+
   /** Business days in (from, to]: how many business days `to` lies after `from` (0 if not after). */
   businessDaysAfter(from: IsoDate, to: IsoDate): number {
     let count = 0;

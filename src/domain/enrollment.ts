@@ -78,19 +78,6 @@ export interface Enrollment {
 }
 
 export const SYSTEM_ACTOR = 'system';
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
-
-/** Business timestamps a caller sends may not be more than 5 minutes ahead of the service clock. */
-export function callerTimestamp(value: Date | undefined, now: Date, field: string): Date {
-  if (!value) return now;
-  if (value.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
-    throw new DomainError('timestamp_in_future', `${field} may not be more than 5 minutes after the service clock.`, {
-      field,
-    });
-  }
-  return value;
-}
-
 /** R7/R8: the coverage start a checkout gets, decided by the business date of `selectedAt`. */
 export function checkoutCoverageStart(requested: IsoDate | undefined, selectedAt: Date): IsoDate {
   const businessDate = businessDateOf(selectedAt);

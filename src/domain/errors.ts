@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   invalid_member_id: { kind: 'invalid', title: 'Member ID must be exactly 12 digits' },
   invalid_phone_number: { kind: 'invalid', title: 'Phone number must be E.164' },
   timestamp_in_future: { kind: 'rule', title: 'Timestamp is more than 5 minutes in the future' },
+  timestamp_out_of_range: { kind: 'rule', title: 'Timestamp is outside its allowed range' },
   invalid_transition: { kind: 'conflict', title: 'Transition not allowed from the current state' },
   not_cancellable: { kind: 'conflict', title: 'Enrollment can no longer be cancelled' },
   not_awaiting_confirmation: { kind: 'conflict', title: 'Enrollment is not awaiting confirmation' },

@@ -58,6 +58,12 @@ export const ProblemSchema = {
     acceptedMethods: { type: 'array', items: { type: 'string' } },
     missing: { type: 'array', items: { type: 'string' } },
     earliestCoverageStart: { type: 'string', format: 'date' },
+    field: {
+      type: 'string',
+      description: 'The business timestamp refused (`timestamp_out_of_range`, `timestamp_in_future`)',
+    },
+    earliest: { type: ['string', 'null'], format: 'date-time', description: 'Earliest allowed instant' },
+    latest: { type: 'string', format: 'date-time', description: 'Latest allowed instant' },
     currentState: { type: 'string' },
     expectedStates: { type: 'array', items: { type: 'string' } },
   },

@@ -7,7 +7,6 @@ import { earliestCoverageStart, paymentDueDate } from '../domain/deadlines.js';
 import {
   BILLABLE_STATUSES,
   type CoverageType,
-  callerTimestamp,
   cancel,
   checkoutCoverageStart,
   created,
@@ -21,6 +20,7 @@ import { DomainError, notFound } from '../domain/errors.js';
 import { projectBinder } from '../domain/invoice.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { missedDeadlineEvents } from '../domain/settlement.js';
+import { businessTimestamp } from '../domain/timestamps.js';
 import { AccountStore } from '../store/accounts.js';
 import { CarrierStore } from '../store/carriers.js';
 import { type EnrollmentFilter, EnrollmentStore } from '../store/enrollments.js';
@@ -28,6 +28,7 @@ import { appendEvents } from '../store/events.js';
 import { type InvoiceDetail, type InvoiceFilter, InvoiceStore } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
 import type { DB } from '../store/schema.js';
+import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
 /**
  * Enrollments per billing-run transaction: 0.1 to 0.2 s of database work each (docs/decisions.md,
@@ -62,6 +63,7 @@ export interface BillingRun {
  */
 export class BillingService {
   private readonly runChunk: number;
+  private readonly idempotent: IdempotentTransactions;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -70,11 +72,12 @@ export class BillingService {
     options: { billingRunChunk?: number } = {},
   ) {
     this.runChunk = options.billingRunChunk ?? BILLING_RUN_CHUNK;
+    this.idempotent = new IdempotentTransactions(db, clock);
   }
 
   // Accounts (R5)
-  createAccount(account: Omit<Account, 'createdAt'>): Promise<Account> {
-    return new AccountStore(this.db).create(account);
+  createAccount(account: Omit<Account, 'createdAt'>, call: Idempotent<Account>): Promise<Answered> {
+    return this.idempotent.run(call, (trx) => new AccountStore(trx).create(account));
   }
 
   async getAccount(memberId: string): Promise<Account> {
@@ -88,11 +91,12 @@ export class BillingService {
   }
 
   // Enrollments (R6-R8, R10, R13, R14)
-  async checkout(input: CheckoutInput, principal: Principal): Promise<EnrollmentProjection> {
-    const now = this.clock.now();
-    const selectedAt = callerTimestamp(input.selectedAt, now, 'selectedAt');
-    const coverageStart = checkoutCoverageStart(input.coverageStart, selectedAt);
-    const id = await this.db.transaction().execute(async (trx) => {
+  /** R7, R8: the enrollment, its binder invoice and their events, with the answer, in one transaction. */
+  checkout(input: CheckoutInput, principal: Principal, call: Idempotent<EnrollmentProjection>): Promise<Answered> {
+    return this.idempotent.run(call, async (trx) => {
+      const now = this.clock.now();
+      const selectedAt = businessTimestamp('selectedAt', input.selectedAt, { now, calendar: this.calendar });
+      const coverageStart = checkoutCoverageStart(input.coverageStart, selectedAt);
       const account = await new AccountStore(trx).get(input.memberId);
       if (!account) throw new DomainError('account_not_found', `No account for member ${input.memberId}.`);
       if (!(await new CarrierStore(trx).get(input.carrierId))) {
@@ -120,13 +124,17 @@ export class BillingService {
           data: { coverageMonth: coverageStart, binder: true },
         },
       ]);
-      return enrollmentId;
+      return this.enrollmentIn(trx, enrollmentId, UNSCOPED);
     });
-    return this.getEnrollment(id, UNSCOPED);
   }
 
-  async getEnrollment(id: string, scope: Scope): Promise<EnrollmentProjection> {
-    const e = await new EnrollmentStore(this.db).get(id, scope);
+  getEnrollment(id: string, scope: Scope): Promise<EnrollmentProjection> {
+    return this.enrollmentIn(this.db, id, scope);
+  }
+
+  /** The enrollment as of the service clock, read in `db` (a transaction sees its own writes). */
+  async enrollmentIn(db: Kysely<DB>, id: string, scope: Scope): Promise<EnrollmentProjection> {
+    const e = await new EnrollmentStore(db).get(id, scope);
     if (!e) throw notFound('enrollment', id);
     return projectEnrollment(e, this.clock.now());
   }
@@ -142,15 +150,20 @@ export class BillingService {
     return { data: page.data.map((e) => projectEnrollment(e, now)), nextCursor: page.nextCursor };
   }
 
-  async cancelEnrollment(id: string, reason: string | undefined, principal: Principal): Promise<EnrollmentProjection> {
-    const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+  cancelEnrollment(
+    id: string,
+    reason: string | undefined,
+    principal: Principal,
+    call: Idempotent<EnrollmentProjection>,
+  ): Promise<Answered> {
+    return this.idempotent.run(call, async (trx) => {
+      const now = this.clock.now();
       const enrollments = new EnrollmentStore(trx);
       let e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
       if (!e) throw notFound('enrollment', id);
       e = await this.recordMissedDeadlines(trx, e, now);
       const change = cancel(e, now, principal.keyId, reason);
-      if (!change) return;
+      if (!change) return this.enrollmentIn(trx, id, UNSCOPED);
       const { paidCents } = await new InvoiceStore(trx).voidForCancellation(id, now);
       await enrollments.update(id, { status: change.status, cancelled_at: now, credit_delta_cents: paidCents }, now);
       await enrollments.addHistory(id, [change.history]);
@@ -164,8 +177,8 @@ export class BillingService {
           data: { reason: reason ?? null, creditedCents: paidCents },
         },
       ]);
+      return this.enrollmentIn(trx, id, UNSCOPED);
     });
-    return this.getEnrollment(id, UNSCOPED);
   }
 
   /**
@@ -183,6 +196,14 @@ export class BillingService {
     await enrollments.addHistory(e.id, history);
     await appendEvents(trx, missedDeadlineEvents(e, moves));
     return { ...e, coverageStart: last.to, history: [...e.history, ...history] };
+  }
+
+  /** `POST /v1/ops/deadline-sweeps`: the sweep, answered once per Idempotency-Key. */
+  sweepOnce(call: Idempotent<{ enrollmentsMoved: number; asOf: Date }>): Promise<Answered> {
+    return this.idempotent.runInSteps(call, async () => {
+      const r = await this.sweepMissedDeadlines();
+      return async () => r;
+    });
   }
 
   /** The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. */
@@ -220,8 +241,22 @@ export class BillingService {
     return { data: page.data.map((i) => this.projectInvoice(i, now)), nextCursor: page.nextCursor };
   }
 
+  /** `POST /v1/billing-runs`: the run, recorded with its answer (a retry replays it, R16). */
+  runBillingOnce(coverageMonth: IsoDate, principal: Principal, call: Idempotent<BillingRun>): Promise<Answered> {
+    return this.idempotent.runInSteps(call, () => this.issueMonth(coverageMonth, principal));
+  }
+
   /** R16: issue the month's invoices for every billable enrollment, exactly once. */
   async runBilling(coverageMonth: IsoDate, principal: Principal): Promise<BillingRun> {
+    const record = await this.issueMonth(coverageMonth, principal);
+    return this.db.transaction().execute(record);
+  }
+
+  /** Issues the month's invoices (chunk transactions); returns the write that records the run. */
+  private async issueMonth(
+    coverageMonth: IsoDate,
+    principal: Principal,
+  ): Promise<(trx: Kysely<DB>) => Promise<BillingRun>> {
     const startedAt = this.clock.now();
     const dueDate = paymentDueDate(coverageMonth);
     // Chunks of enrollments, each its own short transaction: the events feed only moves past a
@@ -256,7 +291,7 @@ export class BillingService {
       }
     };
     await Promise.all(Array.from({ length: BILLING_RUN_PARALLELISM }, worker));
-    return this.db.transaction().execute(async (trx) => {
+    return async (trx: Kysely<DB>) => {
       const finishedAt = this.clock.now();
       const row = await trx
         .insertInto('billing_runs')
@@ -271,7 +306,7 @@ export class BillingService {
         .returning('id')
         .executeTakeFirstOrThrow();
       return { id: row.id, coverageMonth, dueDate, ...result, startedAt, finishedAt };
-    });
+    };
   }
 
   get businessCalendar(): BusinessCalendar {

@@ -2,16 +2,11 @@ import type { Kysely } from 'kysely';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf } from '../domain/dates.js';
-import {
-  businessDaysOverdue,
-  callerTimestamp,
-  confirm,
-  type EnrollmentProjection,
-  projectEnrollment,
-} from '../domain/enrollment.js';
+import { businessDaysOverdue, confirm, type EnrollmentProjection, projectEnrollment } from '../domain/enrollment.js';
 import { notFound } from '../domain/errors.js';
 import { FEED_START, type FeedEvent, type FeedPosition } from '../domain/events.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
+import { businessTimestamp } from '../domain/timestamps.js';
 import { EnrollmentStore } from '../store/enrollments.js';
 import { appendEvents } from '../store/events.js';
 import { readFeed } from '../store/feed.js';
@@ -19,48 +14,68 @@ import { type Notice, NoticeStore } from '../store/notices.js';
 import type { Page } from '../store/pagination.js';
 import type { DB } from '../store/schema.js';
 import type { BillingService } from './billing.js';
+import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
 /** Carrier work: confirmations (R12), welcome letters, the overdue report and the events feed (R26, R27). */
 export class CarrierService {
+  private readonly idempotent: IdempotentTransactions;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
     private readonly billing: BillingService,
-  ) {}
+  ) {
+    this.idempotent = new IdempotentTransactions(db, clock);
+  }
 
-  async confirm(
+  confirm(
     id: string,
     input: { confirmedAt?: Date | undefined; carrierPolicyId?: string | undefined },
     principal: Principal,
-  ): Promise<EnrollmentProjection> {
-    const now = this.clock.now();
-    const confirmedAt = callerTimestamp(input.confirmedAt, now, 'confirmedAt');
-    await this.db.transaction().execute(async (trx) => {
-      const enrollments = new EnrollmentStore(trx);
-      const e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
-      if (!e) throw notFound('enrollment', id);
-      const change = confirm(e, confirmedAt, principal.keyId);
-      if (!change) return; // already confirmed: harmless repeat
-      await enrollments.update(
-        id,
-        { status: change.status, confirmed_at: confirmedAt, carrier_policy_id: input.carrierPolicyId ?? null },
-        now,
-      );
-      await enrollments.addHistory(id, [{ ...change.history, at: now }]);
-      await new NoticeStore(trx).queue('welcome_letter', e.memberId, id, now);
-      await appendEvents(trx, [
-        {
-          type: 'enrollment.confirmed',
-          occurredAt: now,
-          carrierId: e.carrierId,
-          memberId: e.memberId,
-          enrollmentId: id,
-          data: { confirmedAt: confirmedAt.toISOString(), carrierPolicyId: input.carrierPolicyId ?? null },
-        },
-      ]);
+    call: Idempotent<EnrollmentProjection>,
+  ): Promise<Answered> {
+    return this.idempotent.run(call, async (trx) => {
+      await this.confirmIn(trx, id, input, principal);
+      return this.billing.enrollmentIn(trx, id, UNSCOPED);
     });
-    return this.billing.getEnrollment(id, UNSCOPED);
+  }
+
+  private async confirmIn(
+    trx: Kysely<DB>,
+    id: string,
+    input: { confirmedAt?: Date | undefined; carrierPolicyId?: string | undefined },
+    principal: Principal,
+  ): Promise<void> {
+    const now = this.clock.now();
+    const enrollments = new EnrollmentStore(trx);
+    const e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
+    if (!e) throw notFound('enrollment', id);
+    if (e.status === 'confirmed') return; // already confirmed: harmless repeat
+    const confirmedAt = businessTimestamp('confirmedAt', input.confirmedAt, {
+      now,
+      calendar: this.calendar,
+      notBefore: e.paidInFullAt,
+    });
+    const change = confirm(e, confirmedAt, principal.keyId);
+    if (!change) return;
+    await enrollments.update(
+      id,
+      { status: change.status, confirmed_at: change.confirmedAt, carrier_policy_id: input.carrierPolicyId ?? null },
+      now,
+    );
+    await enrollments.addHistory(id, [{ ...change.history, at: now }]);
+    await new NoticeStore(trx).queue('welcome_letter', e.memberId, id, now);
+    await appendEvents(trx, [
+      {
+        type: 'enrollment.confirmed',
+        occurredAt: now,
+        carrierId: e.carrierId,
+        memberId: e.memberId,
+        enrollmentId: id,
+        data: { confirmedAt: change.confirmedAt.toISOString(), carrierPolicyId: input.carrierPolicyId ?? null },
+      },
+    ]);
   }
 
   notices(

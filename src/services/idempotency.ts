@@ -2,55 +2,68 @@ import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
-import type { Principal } from '../domain/principal.js';
 import { isSerializationFailure } from '../store/errors.js';
 import { type IdempotencyRecord, IdempotencyStore } from '../store/idempotency.js';
 import type { DB } from '../store/schema.js';
 
+/** An answer as the caller sees it: a status and a JSON body. */
 export interface Outcome {
   status: number;
   body: unknown;
 }
 
-/** Given to the work: lets it write the idempotency record in its own final statement. */
-export interface IdempotentScope {
-  /** The record to store with this outcome; null when the request carried no key. */
-  recordFor(outcome: Outcome): IdempotencyRecord | null;
+/** What a use case answered, and whether it is the replay of an earlier answer. */
+export type Answered = Outcome & { replayed: boolean };
+
+/** The caller's Idempotency-Key and the fingerprint of its request (read by the HTTP plugin). */
+export interface IdempotencyKey {
+  apiKeyId: string;
+  key: string;
+  requestHash: Buffer;
 }
 
-/** `recorded: true` when the work wrote `recordFor(outcome)` itself. */
-export type IdempotentWork = (trx: Kysely<DB>, scope: IdempotentScope) => Promise<Outcome & { recorded?: boolean }>;
+/**
+ * The plain idempotency context a use case receives: the key (null when none was sent), how its
+ * result becomes the answer, and which refusals are answers too (business refusals, 404/409/422).
+ * `stored` is what a replay answers when it must differ from the first answer (a new API key's
+ * secret is shown once and never stored).
+ */
+export interface Idempotent<T> {
+  key: IdempotencyKey | null;
+  answer(result: T): Outcome & { stored?: unknown };
+  refusal(err: unknown): Outcome | null;
+}
+
+/** Given to a use case's work: the record to write with its own final statement, if it can. */
+export interface IdempotentScope<T> {
+  recordFor(result: T): IdempotencyRecord | null;
+}
 
 export interface RunOptions {
   /**
-   * false when the work writes nothing before its last statement (it decides first, then writes
+   * true when the work writes nothing before its last statement (it decides first, then writes
    * once): a business refusal then needs no savepoint to undo, which saves a round trip.
    */
   writesOnlyAtEnd?: boolean;
 }
 
-const NO_KEY: IdempotentScope = { recordFor: () => null };
-
 /** Keys are honoured for at least 24 hours (we keep them 48). */
 export const IDEMPOTENCY_RETENTION_MS = 48 * 3_600_000;
 const MAX_ATTEMPTS = 4;
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+/** The same JSON value gives the same text whatever the member order and white space. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
-  return JSON.stringify(value);
+  return JSON.stringify(value) ?? 'null';
 }
 
-/**
- * One transaction holds the key's lock, the work and the stored response, so a 2xx is only ever
- * sent for committed work and a retry after a crash either replays it or redoes it, never both.
- * While the first request runs, the same key answers 409 `idempotency_key_in_flight`.
- */
+/** Request fingerprints and the retention sweep. The HMAC key is injected (its own configuration). */
 export class IdempotencyService {
   constructor(
     private readonly db: Kysely<DB>,
@@ -68,21 +81,34 @@ export class IdempotencyService {
   /** Keyed hash: request bodies can hold account numbers, so a plain hash could be brute-forced. */
   fingerprint(method: string, route: string, body: unknown): Buffer {
     return createHmac('sha256', this.hmacKey)
-      .update(`${method} ${route}\n${canonical(body)}`)
+      .update(`${method} ${route}\n${canonicalJson(body)}`)
       .digest();
   }
+}
 
-  async run(
-    principal: Principal,
-    key: string | undefined,
-    requestHash: Buffer,
-    work: IdempotentWork,
-    asOutcome: (err: unknown) => Outcome | null,
+type Lookup = { replay: Answered } | { fresh: true };
+
+/**
+ * Transactions for use cases that honour an Idempotency-Key. One transaction holds the key's lock,
+ * the work and the stored answer, so a 2xx is only ever sent for committed work and a retry after a
+ * crash either replays it or redoes it, never both. While the first request runs, the same key
+ * answers 409 `idempotency_key_in_flight`; with a different request, 422 `idempotency_key_reused`.
+ */
+export class IdempotentTransactions {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The work runs in one transaction with the key's lock and its recorded answer. */
+  async run<T>(
+    call: Idempotent<T>,
+    work: (trx: Kysely<DB>, scope: IdempotentScope<T>) => Promise<T>,
     options: RunOptions = {},
-  ): Promise<Outcome & { replayed: boolean }> {
+  ): Promise<Answered> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(principal, key, requestHash, work, asOutcome, options);
+        return await this.db.transaction().execute((trx) => this.once(trx, call, work, options));
       } catch (err) {
         if (!isSerializationFailure(err) || attempt >= MAX_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
@@ -90,55 +116,95 @@ export class IdempotencyService {
     }
   }
 
-  private once(
-    principal: Principal,
-    key: string | undefined,
-    requestHash: Buffer,
-    work: IdempotentWork,
-    asOutcome: (err: unknown) => Outcome | null,
+  /**
+   * For work that spans several transactions of its own (billing runs, deadline sweeps), each
+   * exactly-once by itself: the key is looked up first (a replay does no work), the work runs, and
+   * `finish` writes its last step together with the answer. A twin request that finished meanwhile
+   * is replayed instead of recorded twice.
+   */
+  async runInSteps<T>(call: Idempotent<T>, work: () => Promise<(trx: Kysely<DB>) => Promise<T>>): Promise<Answered> {
+    if (call.key) {
+      const found = await this.db.transaction().execute((trx) => this.lookup(trx, call));
+      if ('replay' in found) return found.replay;
+    }
+    let finish: (trx: Kysely<DB>) => Promise<T>;
+    try {
+      finish = await work();
+    } catch (err) {
+      const refused = call.key ? call.refusal(err) : null;
+      if (!refused) throw err;
+      finish = () => Promise.reject(err);
+    }
+    return this.run(call, (trx) => finish(trx));
+  }
+
+  private async lookup<T>(trx: Kysely<DB>, call: Idempotent<T>): Promise<Lookup> {
+    const key = call.key as IdempotencyKey;
+    const begun = await new IdempotencyStore(trx).begin(
+      key.apiKeyId,
+      key.key,
+      new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS),
+    );
+    if (!begun.locked) {
+      throw new DomainError(
+        'idempotency_key_in_flight',
+        'A request with this Idempotency-Key is still being processed.',
+      );
+    }
+    if (!begun.found) return { fresh: true };
+    if (!begun.found.requestHash.equals(key.requestHash)) {
+      throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
+    }
+    return { replay: { status: begun.found.status, body: begun.found.body, replayed: true } };
+  }
+
+  private async once<T>(
+    trx: Kysely<DB>,
+    call: Idempotent<T>,
+    work: (trx: Kysely<DB>, scope: IdempotentScope<T>) => Promise<T>,
     options: RunOptions,
-  ): Promise<Outcome & { replayed: boolean }> {
-    return this.db.transaction().execute(async (trx) => {
-      if (key === undefined) {
-        const { status, body } = await work(trx, NO_KEY);
-        return { status, body, replayed: false };
-      }
-      const store = new IdempotencyStore(trx);
-      const now = this.clock.now();
-      const begun = await store.begin(principal.keyId, key, new Date(now.getTime() - IDEMPOTENCY_RETENTION_MS));
-      if (!begun.locked) {
-        throw new DomainError(
-          'idempotency_key_in_flight',
-          'A request with this Idempotency-Key is still being processed.',
-        );
-      }
-      if (begun.found) {
-        if (!begun.found.requestHash.equals(requestHash)) {
-          throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
-        }
-        return { status: begun.found.status, body: begun.found.body, replayed: true };
-      }
-      const savepoint = !options.writesOnlyAtEnd;
-      if (savepoint) await store.savepoint('idempotent_work');
-      const scope: IdempotentScope = {
-        recordFor: (o) => ({ apiKeyId: principal.keyId, key, requestHash, status: o.status, body: o.body, at: now }),
-      };
-      let outcome: Outcome;
-      let recorded = false;
-      try {
-        const done = await work(trx, scope);
-        outcome = { status: done.status, body: done.body };
-        recorded = done.recorded === true;
-      } catch (err) {
-        const refused = asOutcome(err);
-        if (!refused) throw err;
-        // A business refusal is an answer too: undo the work, keep the answer for replays. Work that
-        // writes only at its end has written nothing when it refuses.
-        if (savepoint) await store.rollbackTo('idempotent_work');
-        outcome = refused;
-      }
-      if (!recorded) await store.save(scope.recordFor(outcome) as IdempotencyRecord);
-      return { ...outcome, replayed: false };
+  ): Promise<Answered> {
+    const key = call.key;
+    if (!key) {
+      const { status, body } = call.answer(await work(trx, { recordFor: () => null }));
+      return { status, body, replayed: false };
+    }
+    const found = await this.lookup(trx, call);
+    if ('replay' in found) return found.replay;
+    const store = new IdempotencyStore(trx);
+    const at = this.clock.now();
+    const record = (o: Outcome & { stored?: unknown }): IdempotencyRecord => ({
+      apiKeyId: key.apiKeyId,
+      key: key.key,
+      requestHash: key.requestHash,
+      status: o.status,
+      body: 'stored' in o ? o.stored : o.body,
+      at,
     });
+    let answered: (Outcome & { stored?: unknown }) | null = null;
+    const scope: IdempotentScope<T> = {
+      recordFor: (result) => {
+        answered = call.answer(result);
+        return record(answered);
+      },
+    };
+    const savepoint = !options.writesOnlyAtEnd;
+    if (savepoint) await store.savepoint('idempotent_work');
+    let outcome: Outcome & { stored?: unknown };
+    let recorded = false;
+    try {
+      const result = await work(trx, scope);
+      recorded = answered !== null;
+      outcome = answered ?? call.answer(result);
+    } catch (err) {
+      const refused = call.refusal(err);
+      if (!refused) throw err;
+      // A business refusal is an answer too: undo the work, keep the answer for replays. Work that
+      // writes only at its end has written nothing when it refuses.
+      if (savepoint) await store.rollbackTo('idempotent_work');
+      outcome = refused;
+    }
+    if (!recorded) await store.save(record(outcome));
+    return { status: outcome.status, body: outcome.body, replayed: false };
   }
 }

@@ -3,7 +3,7 @@ import { normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
-import { callerTimestamp, type Enrollment, returnToPending } from '../domain/enrollment.js';
+import { type Enrollment, returnToPending } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { invoiceStatus } from '../domain/invoice.js';
 import { nameKey } from '../domain/names.js';
@@ -19,6 +19,7 @@ import {
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
 import { type Settlement, settle } from '../domain/settlement.js';
+import { businessTimestamp } from '../domain/timestamps.js';
 import { AccountStore } from '../store/accounts.js';
 import type { FieldCipher } from '../store/crypto.js';
 import { EnrollmentStore } from '../store/enrollments.js';
@@ -30,13 +31,15 @@ import { PaymentStore } from '../store/payments.js';
 import { newPaymentId, type PaymentContext, PaymentWriteStore } from '../store/paymentWrites.js';
 import type { DB } from '../store/schema.js';
 import type { BillingService } from './billing.js';
+import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
 type Resolved = { context: LockedContext; invoiceId?: string } | { unapplied: true; memberId: string | null };
 type LockedContext = PaymentContext & { enrollment: Enrollment };
 
 /**
- * Payments (R19-R25). Every money-moving method runs inside the caller's transaction (the
- * idempotency wrapper owns it), locks the enrollment it changes, and writes its events there too.
+ * Payments (R19-R25). Every money-moving use case opens one transaction that holds its
+ * Idempotency-Key and its recorded answer, locks the enrollment it changes, and writes its events
+ * there too.
  *
  * Posting a payment reads, decides, then writes once: resolve the target and lock the enrollment
  * with its invoices (one call), decide in the domain (`settle`), and write the payment, its
@@ -44,25 +47,61 @@ type LockedContext = PaymentContext & { enrollment: Enrollment };
  * statement. Nothing is written before that statement, so a refusal needs no savepoint.
  */
 export class PaymentService {
+  private readonly idempotent: IdempotentTransactions;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
     private readonly cipher: FieldCipher,
     private readonly billing: BillingService,
-  ) {}
+  ) {
+    this.idempotent = new IdempotentTransactions(db, clock);
+  }
 
-  /** POST /v1/payments. `recordFor` gives the idempotency record to write with the payment. */
-  async post(
+  /** POST /v1/payments: the payment, its effects and its recorded answer are one write. */
+  post(req: PaymentRequest, principal: Principal, call: Idempotent<Payment>): Promise<Answered> {
+    return this.idempotent.run(call, (trx, scope) => this.postIn(trx, req, principal, scope.recordFor), {
+      writesOnlyAtEnd: true,
+    });
+  }
+
+  /** R23: ops applies a mail payment that could not be matched. */
+  applyUnappliedPayment(
+    paymentId: string,
+    target: { invoiceNumber?: string | undefined; enrollmentId?: string | undefined },
+    principal: Principal,
+    call: Idempotent<Payment>,
+  ): Promise<Answered> {
+    return this.idempotent.run(call, (trx) => this.applyUnapplied(trx, paymentId, target, principal));
+  }
+
+  /** R25: a returned payment (ACH return or bounced check). */
+  recordReturn(
+    paymentId: string,
+    reasonCode: string,
+    returnedAt: Date | undefined,
+    principal: Principal,
+    call: Idempotent<Payment>,
+  ): Promise<Answered> {
+    return this.idempotent.run(call, (trx) => this.returnPayment(trx, paymentId, reasonCode, returnedAt, principal));
+  }
+
+  /** `recordFor` gives the idempotency record to write with the payment. */
+  private async postIn(
     trx: Kysely<DB>,
     req: PaymentRequest,
     principal: Principal,
-    recordFor: (payment: Payment) => IdempotencyRecord | null = () => null,
+    recordFor: (payment: Payment) => IdempotencyRecord | null,
   ): Promise<Payment> {
     const now = this.clock.now();
     assertMethodAccepted(req.channel, req.method);
     checkMethodDetails(req, now);
-    const receivedAt = callerTimestamp(req.receivedAt, now, 'receivedAt');
+    const receivedAt = businessTimestamp('receivedAt', req.receivedAt, {
+      now,
+      calendar: this.calendar,
+      channel: req.channel,
+    });
     const target = paymentTarget(req);
     const writes = new PaymentWriteStore(trx, this.cipher);
     const resolved = await this.resolve(trx, writes, req, target);
@@ -115,6 +154,7 @@ export class PaymentService {
       return unapplied;
     }
     const { enrollment: e, invoices } = resolved.context;
+    this.assertReceivedAfterSelection(payment, e);
     const settlement = settle({
       enrollment: e,
       invoices,
@@ -129,6 +169,20 @@ export class PaymentService {
     const applied = this.applied(payment, e, settlement, now);
     await writes.write({ ...write, payment: applied }, settlement, settlement.events, e.id, now, recordFor(applied));
     return applied;
+  }
+
+  /**
+   * A payment's receivedAt is never before its enrollment's selectedAt. Judged as of when the payment
+   * was recorded (its channel's window was checked then), so ops applying an old unapplied check
+   * later meets only this bound.
+   */
+  private assertReceivedAfterSelection(payment: Payment, e: Enrollment): void {
+    businessTimestamp('receivedAt', payment.receivedAt, {
+      now: payment.createdAt,
+      calendar: this.calendar,
+      channel: payment.channel,
+      notBefore: e.selectedAt,
+    });
   }
 
   private applied(payment: Payment, e: Enrollment, settlement: Settlement, now: Date): Payment {
@@ -225,8 +279,7 @@ export class PaymentService {
     }
   }
 
-  /** R23: ops applies a mail payment that could not be matched. */
-  async applyUnapplied(
+  private async applyUnapplied(
     trx: Kysely<DB>,
     paymentId: string,
     target: { invoiceNumber?: string | undefined; enrollmentId?: string | undefined },
@@ -255,6 +308,7 @@ export class PaymentService {
     );
     if ('unapplied' in resolved) throw new DomainError('target_not_found', 'No payable target.');
     const { enrollment: e, invoices } = resolved.context;
+    this.assertReceivedAfterSelection(payment, e);
     const settlement = settle({
       enrollment: e,
       invoices,
@@ -272,7 +326,7 @@ export class PaymentService {
   }
 
   /** R25: a returned payment reverses its applications and credit. */
-  async returnPayment(
+  private async returnPayment(
     trx: Kysely<DB>,
     paymentId: string,
     reasonCode: string,
@@ -293,7 +347,12 @@ export class PaymentService {
       );
     }
     assertReturnReason(payment.method, reasonCode);
-    const returnedAt = callerTimestamp(returnedAtInput, now, 'returnedAt');
+    // Money cannot come back before it arrived; the bank's return date may be any time after that.
+    const returnedAt = businessTimestamp('returnedAt', returnedAtInput, {
+      now,
+      calendar: this.calendar,
+      notBefore: payment.receivedAt,
+    });
 
     const invoices = new InvoiceStore(trx);
     const enrollments = new EnrollmentStore(trx);

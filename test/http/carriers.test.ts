@@ -84,10 +84,11 @@ t.test('carrier integration', async (t) => {
       method: 'POST',
       url: `/v1/enrollments/${e.id}/confirmation`,
       key: keyA,
-      payload: { carrierPolicyId: 'POL-1', confirmedAt: '2026-12-10T09:00:00-05:00' },
+      // a confirmedAt sent is kept; it is never before paidInFullAt (10:00, SPEC business timestamps)
+      payload: { carrierPolicyId: 'POL-1', confirmedAt: '2026-12-10T10:03:00-05:00' },
     });
     t.equal(first.statusCode, 200);
-    t.match(first.json(), { status: 'confirmed', carrierPolicyId: 'POL-1', confirmedAt: '2026-12-10T14:00:00.000Z' });
+    t.match(first.json(), { status: 'confirmed', carrierPolicyId: 'POL-1', confirmedAt: '2026-12-10T15:03:00.000Z' });
     const history = first.json().history.at(-1);
     t.match(history, { type: 'status_changed', from: 'awaiting_confirmation', to: 'confirmed' });
     const again = await ctx.request({

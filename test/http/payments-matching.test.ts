@@ -356,7 +356,12 @@ t.test('R23: mail that matches nothing is kept as unapplied (201) and queued for
 
 t.test('R23: ops applies an unapplied payment by invoiceNumber; applying it again is 409 not_unapplied', async (t) => {
   await setClock(ctx, DEC_10);
-  const e = await newEnrollment(ctx, { carrierId: harbor.id, coverageStart: '2027-01-01' });
+  // selected before the check arrived: a payment is never received before its enrollment's selectedAt
+  const e = await newEnrollment(ctx, {
+    carrierId: harbor.id,
+    coverageStart: '2027-01-01',
+    selectedAt: '2026-12-09T09:00:00-05:00',
+  });
   const binder = await binderOf(ctx, e);
   const receivedAt = '2026-12-09T11:00:00-05:00';
   const p = await payOk(

@@ -99,7 +99,12 @@ t.test('POST, replay and GET agree for every method and outcome', async (t) => {
     ],
   ];
   for (const [label, body] of cases) {
-    const e = await newEnrollment(ctx, { carrierId: harbor.id, coverageStart: '2027-01-01' });
+    // selected the day before, so the mail check received then is not before the checkout (SPEC)
+    const e = await newEnrollment(ctx, {
+      carrierId: harbor.id,
+      coverageStart: '2027-01-01',
+      selectedAt: '2026-12-09T09:00:00-05:00',
+    });
     const binder = await binderOf(ctx, e);
     const p = await postAndCompare(t, label, body({ ...e, invoiceNumber: binder.invoiceNumber }));
     const events = await eventsOfPayment(ctx, p.id);

@@ -360,9 +360,11 @@ t.test(
     const asCarrier = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { key: carrierKey.secret });
     t.equal(asCarrier.statusCode, 403);
     t.equal((await getPayment(ctx, p.id)).status, 'received');
-    const r = await returnPayment(ctx, p.id, { reasonCode: 'R01', returnedAt: '2026-12-07T16:00:00-05:00' });
+    // the bank's return date, days later and never before the money arrived (SPEC business timestamps)
+    await setClock(ctx, '2026-12-10T10:00:00-05:00');
+    const r = await returnPayment(ctx, p.id, { reasonCode: 'R01', returnedAt: '2026-12-09T16:00:00-05:00' });
     t.ok([200, 201].includes(r.statusCode), r.body);
-    t.equal(iso((r.json() as PaymentJson).returnedAt), '2026-12-07T21:00:00.000Z', 'the bank date is kept');
+    t.equal(iso((r.json() as PaymentJson).returnedAt), '2026-12-09T21:00:00.000Z', 'the bank date is kept');
     const unknown = await returnPayment(ctx, 'pay_doesnotexist', { reasonCode: 'R01' });
     t.equal(unknown.statusCode, 404);
   },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
-import { normalizePhoneNumber } from '../../domain/accounts.js';
+import { type Account, normalizePhoneNumber } from '../../domain/accounts.js';
 import { tidyName } from '../../domain/names.js';
 import type { BillingService } from '../../services/billing.js';
 import { AccountSchema, AccountsQuery, CreateAccount, MemberParams } from '../schemas/billing.js';
@@ -13,7 +13,7 @@ export default async function accountRoutes(app: FastifyInstance, opts: { billin
   app.post<{ Body: Static<typeof CreateAccount> }>(
     '/v1/accounts',
     {
-      config: auth,
+      config: { ...auth, idempotency: 'optional' },
       schema: {
         tags: ['accounts'],
         summary: 'Create a household account (R5)',
@@ -23,15 +23,18 @@ export default async function accountRoutes(app: FastifyInstance, opts: { billin
     },
     async (request, reply) => {
       const b = request.body;
-      const account = await opts.billing.createAccount({
-        memberId: b.memberId,
-        firstName: tidyName(b.firstName),
-        lastName: tidyName(b.lastName),
-        mailingAddress: b.mailingAddress,
-        phoneNumbers: [...new Set(b.phoneNumbers.map(normalizePhoneNumber))],
-        paperless: b.paperless ?? false,
-      });
-      return reply.code(201).send(accountView(account));
+      const answered = await opts.billing.createAccount(
+        {
+          memberId: b.memberId,
+          firstName: tidyName(b.firstName),
+          lastName: tidyName(b.lastName),
+          mailingAddress: b.mailingAddress,
+          phoneNumbers: [...new Set(b.phoneNumbers.map(normalizePhoneNumber))],
+          paperless: b.paperless ?? false,
+        },
+        request.idempotent((a: Account) => ({ status: 201, body: accountView(a) })),
+      );
+      return reply.answer(answered);
     },
   );
 

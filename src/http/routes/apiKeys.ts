@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Clock } from '../../domain/clock.js';
-import { DomainError, notFound } from '../../domain/errors.js';
+import { notFound } from '../../domain/errors.js';
 import { ROLES } from '../../domain/principal.js';
+import type { AdminService } from '../../services/admin.js';
 import type { ApiKey, ApiKeyStore } from '../../store/apiKeys.js';
-import type { CarrierStore } from '../../store/carriers.js';
 import { Closed, IdParams, type IdParamsT, Instant, Nullable, problems, StringEnum } from '../schemas/common.js';
 
 const Role = StringEnum(ROLES);
@@ -23,7 +23,12 @@ const KeyFields = {
   createdAt: Instant(),
 };
 const KeyView = Closed({ ...KeyFields, revokedAt: Nullable(Instant()) });
-const CreatedKey = Closed({ ...KeyFields, secret: Type.String({ description: 'Shown once; stored only as a hash' }) });
+const CreatedKey = Closed({
+  ...KeyFields,
+  secret: Nullable(Type.String(), {
+    description: 'Shown once; stored only as a hash. A replayed request (same Idempotency-Key) answers null.',
+  }),
+});
 
 const view = (k: ApiKey) => ({
   id: k.id,
@@ -35,12 +40,12 @@ const view = (k: ApiKey) => ({
 
 export default async function apiKeyRoutes(
   app: FastifyInstance,
-  opts: { apiKeys: ApiKeyStore; carriers: CarrierStore; clock: Clock },
+  opts: { apiKeys: ApiKeyStore; admin: AdminService; clock: Clock },
 ) {
   app.post<{ Body: Static<typeof CreateKey> }>(
     '/v1/api-keys',
     {
-      config: { auth: ['ops'] },
+      config: { auth: ['ops'], idempotency: 'optional' },
       schema: {
         tags: ['api-keys'],
         summary: 'Create an API key (the secret is returned once)',
@@ -50,14 +55,12 @@ export default async function apiKeyRoutes(
     },
     async (request, reply) => {
       const { role, carrierId, name } = request.body;
-      if ((role === 'carrier') !== (carrierId !== undefined)) {
-        throw new DomainError('carrier_scope_required', 'carrierId is required for role carrier and only for it.');
-      }
-      if (carrierId !== undefined && !(await opts.carriers.get(carrierId))) {
-        throw new DomainError('carrier_not_found', `Carrier ${carrierId} does not exist.`);
-      }
-      const { key, secret } = await opts.apiKeys.create({ role, carrierId: carrierId ?? null, name });
-      return reply.code(201).send({ ...view(key), secret });
+      const call = request.idempotent(({ key, secret }: { key: ApiKey; secret: string }) => ({
+        status: 201,
+        body: { ...view(key), secret },
+        stored: { ...view(key), secret: null },
+      }));
+      return reply.answer(await opts.admin.createApiKey({ role, carrierId: carrierId ?? null, name }, call));
     },
   );
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
+import type { EnrollmentProjection } from '../../domain/enrollment.js';
 import { DomainError } from '../../domain/errors.js';
 import { FEED_START } from '../../domain/events.js';
 import { scopeOf } from '../../domain/principal.js';
@@ -69,7 +70,7 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
   app.post<{ Params: IdParamsT; Body: Static<typeof ConfirmationBody> }>(
     '/v1/enrollments/:id/confirmation',
     {
-      config: { auth: ['carrier', 'ops'] },
+      config: { auth: ['carrier', 'ops'], idempotency: 'optional' },
       schema: {
         tags: ['carriers'],
         summary: 'Carrier confirms a paid enrollment; queues the Welcome Letter (R12). Repeating it is harmless.',
@@ -78,14 +79,15 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         response: { 200: EnrollmentSchema, ...problems(400, 404, 409, 422) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const b = request.body ?? {};
-      const e = await opts.carriers.confirm(
+      const answered = await opts.carriers.confirm(
         request.params.id,
         { confirmedAt: b.confirmedAt ? new Date(b.confirmedAt) : undefined, carrierPolicyId: b.carrierPolicyId },
         principalOf(request),
+        request.idempotent((e: EnrollmentProjection) => ({ status: 200, body: enrollmentView(e) })),
       );
-      return enrollmentView(e);
+      return reply.answer(answered);
     },
   );
 

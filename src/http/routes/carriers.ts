@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { notFound } from '../../domain/errors.js';
 import { tidyName } from '../../domain/names.js';
+import type { AdminService } from '../../services/admin.js';
 import type { Carrier, CarrierStore } from '../../store/carriers.js';
 import { Closed, DataOf, IdParams, type IdParamsT, Instant, problems } from '../schemas/common.js';
 
@@ -25,14 +26,17 @@ const CreateCarrier = Closed({
 
 const view = (c: Carrier) => ({ id: c.id, name: c.name, createdAt: c.createdAt.toISOString() });
 
-export default async function carrierRoutes(app: FastifyInstance, opts: { carriers: CarrierStore }) {
+export default async function carrierRoutes(
+  app: FastifyInstance,
+  opts: { carriers: CarrierStore; admin: AdminService },
+) {
   app.addSchema(CarrierSchema);
   const CarrierRef = Type.Unsafe<Static<typeof CarrierSchema>>({ $ref: 'Carrier#' });
 
   app.post<{ Body: Static<typeof CreateCarrier> }>(
     '/v1/carriers',
     {
-      config: { auth: ['ops'] },
+      config: { auth: ['ops'], idempotency: 'optional' },
       schema: {
         tags: ['carriers'],
         summary: 'Register a carrier',
@@ -41,8 +45,8 @@ export default async function carrierRoutes(app: FastifyInstance, opts: { carrie
       },
     },
     async (request, reply) => {
-      const carrier = await opts.carriers.create(request.body.id, tidyName(request.body.name));
-      return reply.code(201).send(view(carrier));
+      const call = request.idempotent((c: Carrier) => ({ status: 201, body: view(c) }));
+      return reply.answer(await opts.admin.createCarrier(request.body.id, tidyName(request.body.name), call));
     },
   );
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { type IsoDate, isoDate } from '../../domain/dates.js';
+import type { EnrollmentProjection } from '../../domain/enrollment.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
@@ -12,7 +13,7 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
   app.post<{ Body: Static<typeof Checkout> }>(
     '/v1/enrollments',
     {
-      config: { auth: ['connector', 'ops'] },
+      config: { auth: ['connector', 'ops'], idempotency: 'optional' },
       schema: {
         tags: ['enrollments'],
         summary: 'Check out a plan: creates the enrollment and its binder invoice (R7, R8)',
@@ -22,15 +23,16 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
     },
     async (request, reply) => {
       const b = request.body;
-      const enrollment = await opts.billing.checkout(
+      const answered = await opts.billing.checkout(
         {
           ...b,
           coverageStart: b.coverageStart ? (isoDate(b.coverageStart) as IsoDate) : undefined,
           selectedAt: b.selectedAt ? new Date(b.selectedAt) : undefined,
         },
         principalOf(request),
+        request.idempotent((e: EnrollmentProjection) => ({ status: 201, body: enrollmentView(e) })),
       );
-      return reply.code(201).send(enrollmentView(enrollment));
+      return reply.answer(answered);
     },
   );
 
@@ -70,7 +72,7 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
   app.post<{ Params: IdParamsT; Body: Static<typeof Cancellation> }>(
     '/v1/enrollments/:id/cancellation',
     {
-      config: { auth: ['connector', 'ops'] },
+      config: { auth: ['connector', 'ops'], idempotency: 'optional' },
       schema: {
         tags: ['enrollments'],
         summary: 'Cancel before confirmation; paid money becomes enrollment credit (R13)',
@@ -79,9 +81,11 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
         response: { 200: EnrollmentSchema, ...problems(400, 404, 409) },
       },
     },
-    async (request) =>
-      enrollmentView(
-        await opts.billing.cancelEnrollment(request.params.id, request.body?.reason, principalOf(request)),
-      ),
+    async (request, reply) => {
+      const call = request.idempotent((e: EnrollmentProjection) => ({ status: 200, body: enrollmentView(e) }));
+      return reply.answer(
+        await opts.billing.cancelEnrollment(request.params.id, request.body?.reason, principalOf(request), call),
+      );
+    },
   );
 }

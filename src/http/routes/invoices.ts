@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { type IsoDate, isoDate } from '../../domain/dates.js';
 import { UNSCOPED } from '../../domain/principal.js';
-import type { BillingService } from '../../services/billing.js';
+import type { BillingRun, BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { BillingRunBody, BillingRunSchema, InvoiceSchema, InvoicesQuery, SweepSchema } from '../schemas/billing.js';
 import { IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
@@ -46,7 +46,7 @@ export default async function invoiceRoutes(app: FastifyInstance, opts: { billin
   app.post<{ Body: Static<typeof BillingRunBody> }>(
     '/v1/billing-runs',
     {
-      config: { auth: ['ops'] },
+      config: { auth: ['ops'], idempotency: 'optional' },
       schema: {
         tags: ['invoices'],
         summary: "Issue a month's invoices for every billable enrollment, exactly once (R16)",
@@ -55,28 +55,31 @@ export default async function invoiceRoutes(app: FastifyInstance, opts: { billin
       },
     },
     async (request, reply) => {
-      const run = await opts.billing.runBilling(isoDate(request.body.coverageMonth) as IsoDate, principalOf(request));
-      return reply.code(201).send({
-        ...run,
-        startedAt: run.startedAt.toISOString(),
-        finishedAt: run.finishedAt.toISOString(),
-      });
+      const call = request.idempotent((run: BillingRun) => ({
+        status: 201,
+        body: { ...run, startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt.toISOString() },
+      }));
+      const month = isoDate(request.body.coverageMonth) as IsoDate;
+      return reply.answer(await opts.billing.runBillingOnce(month, principalOf(request), call));
     },
   );
 
   app.post(
     '/v1/ops/deadline-sweeps',
     {
-      config: { auth: ['ops'] },
+      config: { auth: ['ops'], idempotency: 'optional' },
       schema: {
         tags: ['operations'],
         summary: 'Record every missed binder deadline now (R10); the background sweep does the same',
         response: { 200: SweepSchema },
       },
     },
-    async () => {
-      const r = await opts.billing.sweepMissedDeadlines();
-      return { enrollmentsMoved: r.enrollmentsMoved, asOf: r.asOf.toISOString() };
+    async (request, reply) => {
+      const call = request.idempotent((r: { enrollmentsMoved: number; asOf: Date }) => ({
+        status: 200,
+        body: { enrollmentsMoved: r.enrollmentsMoved, asOf: r.asOf.toISOString() },
+      }));
+      return reply.answer(await opts.billing.sweepOnce(call));
     },
   );
 }

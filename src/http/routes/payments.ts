@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import {
   assertMethodAccepted,
@@ -7,20 +7,14 @@ import {
   PAYMENT_METHODS,
   type PaymentMethod,
 } from '../../domain/channels.js';
-import { DomainError } from '../../domain/errors.js';
 import { assertNoCardNumber, type Payment } from '../../domain/payment.js';
-import type { Principal } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
-import type { IdempotencyService, IdempotentWork, Outcome, RunOptions } from '../../services/idempotency.js';
 import type { PaymentService } from '../../services/payments.js';
 import { principalOf } from '../plugins/auth.js';
-import { domainProblem } from '../plugins/errors.js';
-import { PROBLEM_CONTENT_TYPE } from '../problem.js';
 import { EnrollmentSchema } from '../schemas/billing.js';
 import { Closed, IdParams, type IdParamsT, PageOf, PageQuery, problems } from '../schemas/common.js';
 import {
   ApplicationBody,
-  IdempotencyHeaders,
   PaymentRequestSchema,
   PaymentSchema,
   PaymentsQuery,
@@ -59,6 +53,8 @@ export function paymentView(p: Payment) {
   };
 }
 
+const created = (p: Payment) => ({ status: 201, body: paymentView(p) });
+
 /**
  * R20 and R19 come before schema validation: a full card number is refused wherever it appears,
  * and a method the channel does not take is refused before its details are looked at.
@@ -80,73 +76,28 @@ async function screenPayment(request: FastifyRequest) {
 
 export default async function paymentRoutes(
   app: FastifyInstance,
-  opts: { payments: PaymentService; billing: BillingService; idempotency: IdempotencyService },
+  opts: { payments: PaymentService; billing: BillingService },
 ) {
-  const asOutcome = (err: unknown): Outcome | null => {
-    const p = domainProblem(err);
-    return p ? { status: p.status, body: p } : null;
-  };
-
-  async function idempotent(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    required: boolean,
-    work: IdempotentWork,
-    options?: RunOptions,
-  ) {
-    const key = request.headers['idempotency-key'] as string | undefined;
-    if (required && !key) {
-      throw new DomainError(
-        'idempotency_key_required',
-        'Send an Idempotency-Key header (for example a UUID) with this request.',
-      );
-    }
-    const principal: Principal = principalOf(request);
-    const hash = opts.idempotency.fingerprint(request.method, request.routeOptions.url ?? request.url, {
-      params: request.params,
-      body: request.body,
-    });
-    const outcome = await opts.idempotency.run(principal, key, hash, work, asOutcome, options);
-    if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-    reply.code(outcome.status);
-    if (outcome.status >= 400) {
-      reply.type(PROBLEM_CONTENT_TYPE);
-      return reply.send({ ...(outcome.body as object), requestId: request.id });
-    }
-    return reply.send(outcome.body);
-  }
-
   app.post<{ Body: Static<typeof PaymentRequestSchema> }>(
     '/v1/payments',
     {
-      config: { auth: ['connector', 'ops'] },
+      config: { auth: ['connector', 'ops'], idempotency: 'required' },
       preValidation: screenPayment,
       schema: {
         tags: ['payments'],
         summary: 'Take a payment on a channel (R19-R24); requires Idempotency-Key',
-        headers: IdempotencyHeaders,
         body: PaymentRequestSchema,
         response: { 201: PaymentSchema, ...problems(400, 409, 422) },
       },
     },
     async (request, reply) => {
       const b = request.body;
-      // The payment, its effects and the idempotency record are one write at the end of the work.
-      return idempotent(
-        request,
-        reply,
-        true,
-        async (trx, scope) => {
-          const payment = await opts.payments.post(
-            trx,
-            { ...b, receivedAt: b.receivedAt ? new Date(b.receivedAt) : undefined },
-            principalOf(request),
-            (p) => scope.recordFor({ status: 201, body: paymentView(p) }),
-          );
-          return { status: 201, body: paymentView(payment), recorded: true };
-        },
-        { writesOnlyAtEnd: true },
+      const answered = await opts.payments.post(
+        { ...b, receivedAt: b.receivedAt ? new Date(b.receivedAt) : undefined },
+        principalOf(request),
+        request.idempotent(created),
       );
+      return reply.answer(answered);
     },
   );
 
@@ -185,27 +136,26 @@ export default async function paymentRoutes(
   app.post<{ Params: IdParamsT; Body: Static<typeof ReturnBody> }>(
     '/v1/payments/:id/returns',
     {
-      config: { auth: ['connector', 'ops'] },
+      config: { auth: ['connector', 'ops'], idempotency: 'required' },
       schema: {
         tags: ['payments'],
         summary: 'Record a returned payment (ACH return or bounced check) (R25); requires Idempotency-Key',
         params: IdParams,
-        headers: IdempotencyHeaders,
         body: ReturnBody,
         response: { 201: PaymentSchema, ...problems(400, 404, 409, 422) },
       },
     },
-    async (request, reply) =>
-      idempotent(request, reply, true, async (trx) => {
-        const p = await opts.payments.returnPayment(
-          trx,
-          request.params.id,
-          request.body.reasonCode,
-          request.body.returnedAt ? new Date(request.body.returnedAt) : undefined,
-          principalOf(request),
-        );
-        return { status: 201, body: paymentView(p) };
-      }),
+    async (request, reply) => {
+      const { reasonCode, returnedAt } = request.body;
+      const answered = await opts.payments.recordReturn(
+        request.params.id,
+        reasonCode,
+        returnedAt ? new Date(returnedAt) : undefined,
+        principalOf(request),
+        request.idempotent(created),
+      );
+      return reply.answer(answered);
+    },
   );
 
   app.get<{ Querystring: Static<typeof PageQueryObject> }>(
@@ -228,21 +178,21 @@ export default async function paymentRoutes(
   app.post<{ Params: IdParamsT; Body: Static<typeof ApplicationBody> }>(
     '/v1/ops/unapplied-payments/:id/application',
     {
-      config: { auth: ['ops'] },
+      config: { auth: ['ops'], idempotency: 'optional' },
       schema: {
         tags: ['operations'],
         summary: 'Apply an unapplied payment to an invoice or enrollment (R23)',
         params: IdParams,
-        headers: IdempotencyHeaders,
         body: ApplicationBody,
         response: { 200: PaymentSchema, ...problems(400, 404, 409, 422) },
       },
     },
-    async (request, reply) =>
-      idempotent(request, reply, false, async (trx) => {
-        const p = await opts.payments.applyUnapplied(trx, request.params.id, request.body, principalOf(request));
-        return { status: 200, body: paymentView(p) };
-      }),
+    async (request, reply) => {
+      const call = request.idempotent((p: Payment) => ({ status: 200, body: paymentView(p) }));
+      return reply.answer(
+        await opts.payments.applyUnappliedPayment(request.params.id, request.body, principalOf(request), call),
+      );
+    },
   );
 
   app.get<{ Querystring: Static<typeof PageQueryObject> }>(

@@ -138,9 +138,3 @@ export const ApplicationBody = Closed({
   invoiceNumber: Type.Optional(Text(32)),
   enrollmentId: Type.Optional(Text(100)),
 });
-
-export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 255, description: 'Required on payments and returns; kept 48 hours' }),
-  ),
-});

@@ -18,19 +18,15 @@ export function decodePosition(cursor: string): FeedPosition | null {
  * at or above xmin, so no event can later appear behind a position already handed out. One index
  * range scan per poll; an empty poll touches no rows. The order is the xid8 column itself, never its
  * text (an `order by tx` over a `tx::text as tx` column sorts "1000" before "999" and loses events).
+ * Exposed so a test can EXPLAIN exactly what a poll runs.
  */
-export async function readFeed(
-  db: Kysely<DB>,
-  after: FeedPosition,
-  scope: Scope,
-  limit: number,
-): Promise<{ events: FeedEvent[]; last: FeedPosition | null }> {
+export function feedQuery(after: FeedPosition, scope: Scope, limit: number) {
   const carrierFilter =
     scope.carrierId !== null
       ? sql`and e.carrier_id = ${scope.carrierId}
             and (e.type like ${`${CARRIER_EVENT_PREFIX}%`} or e.type = any(${sql.val([...CARRIER_EVENT_TYPES])}::text[]))`
       : sql``;
-  const rows = await sql<{
+  return sql<{
     id: number;
     tx_text: string;
     type: string;
@@ -44,7 +40,16 @@ export async function readFeed(
       ${carrierFilter}
     order by e.tx, e.id
     limit ${limit}
-  `.execute(db);
+  `;
+}
+
+export async function readFeed(
+  db: Kysely<DB>,
+  after: FeedPosition,
+  scope: Scope,
+  limit: number,
+): Promise<{ events: FeedEvent[]; last: FeedPosition | null }> {
+  const rows = await feedQuery(after, scope, limit).execute(db);
   const last = rows.rows.at(-1);
   return {
     events: rows.rows.map((r) => ({ id: String(r.id), type: r.type, occurredAt: r.occurred_at, data: r.data })),

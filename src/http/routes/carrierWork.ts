@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { DomainError } from '../../domain/errors.js';
-import { FEED_START } from '../../domain/events.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { CarrierService } from '../../services/carriers.js';
 import { decodePosition, encodePosition } from '../../store/feed.js';
@@ -142,7 +141,7 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         tags: ['carriers'],
         summary: 'The events feed (R27): follow nextCursor; never misses or repeats an event',
         description:
-          'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. An empty page returns the cursor it was given. Supports If-None-Match.',
+          'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match.',
         querystring: EventsQuery,
         response: { 200: EventsPage, ...problems(400) },
       },
@@ -154,7 +153,7 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
       const page = await opts.carriers.feed(position, scopeOf(principalOf(request)), limit ?? 100);
       return {
         data: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
-        nextCursor: encodePosition(page.last ?? position ?? FEED_START),
+        nextCursor: encodePosition(page.next),
       };
     },
   );

@@ -118,7 +118,8 @@ try {
   seed.on('error', () => {});
   await seed.connect();
   await seed.query(`insert into carriers (id, name, name_key)
-    select 'carrier-' || c, 'Carrier ' || c, 'carrier ' || c from generate_series(1, 5) c`);
+    select 'carrier-' || c, 'Carrier ' || c, 'carrier ' || c from generate_series(1, 5) c
+    union all select 'carrier-idle', 'Carrier Idle', 'carrier idle'`);
   await seed.query(
     `insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code, phone_numbers, paperless)
      select (100000000000 + g)::text, 'First' || g, 'Last' || g, g || ' Main St', 'Boston', 'MA', '02108',
@@ -144,12 +145,6 @@ try {
             case when status = 'awaiting_confirmation' then 45000 else 0 end, true, 'mail', now()
      from (select e.*, nextval('invoice_number_seq') as n from enrollments e order by seq) s`,
     [start, paymentDueDate(start)],
-  );
-  await seed.query(
-    `insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, data)
-     select 'enrollment.awaiting_confirmation', now(), carrier_id, member_id, id,
-            jsonb_build_object('enrollmentId', id, 'memberId', member_id, 'carrierId', carrier_id)
-     from enrollments where status = 'awaiting_confirmation' order by seq`,
   );
   await seed.query('vacuum analyze');
   const seedSeconds = (performance.now() - seedStarted) / 1000;
@@ -232,6 +227,51 @@ try {
   }
 
   // --- carrier polling ----------------------------------------------------------------------------
+  // An idle carrier (no enrollments) polls from the start of the feed: first with no events in the
+  // table, then behind FOREIGN events of other carriers (R27: its poll costs the same).
+  const idleKey = (
+    await api('POST', '/v1/api-keys', { role: 'carrier', carrierId: 'carrier-idle', name: 'bench idle' })
+  ).secret as string;
+  const idlePoll = () => twice(() => cannon({ url: `${base}/v1/events`, connections: 50, headers: auth(idleKey) }));
+  if (want('polling')) await cannon({ url: `${base}/v1/events`, connections: 50, headers: auth(idleKey) }); // warm-up
+  const idleEmpty = want('polling') ? await idlePoll() : undefined;
+  const FOREIGN = smoke ? 20_000 : 1_000_000;
+  await seed.query(
+    `insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, data)
+     select 'enrollment.awaiting_confirmation', now(), carrier_id, member_id, id,
+            jsonb_build_object('enrollmentId', id, 'memberId', member_id, 'carrierId', carrier_id)
+     from enrollments where status = 'awaiting_confirmation' order by seq`,
+  );
+  if (want('polling')) {
+    // Other carriers' events of every kind, written by 100 transactions as a busy month would.
+    for (let b = 0; b < 100; b++) {
+      await seed.query(
+        `insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, data)
+         select (array['invoice.issued', 'payment.received', 'enrollment.created', 'enrollment.confirmed'])[1 + g % 4],
+                now(), 'carrier-' || (1 + g % 5), (100000000000 + g)::text, 'enr_foreign_' || g, '{}'
+         from generate_series(1, $1::int) g`,
+        [FOREIGN / 100],
+      );
+    }
+  }
+  await seed.query('vacuum analyze events');
+  if (idleEmpty) {
+    const idleFull = await idlePoll();
+    rows.push({
+      scenario: 'idle carrier poll GET /v1/events (from the start), empty events table, 50 conns',
+      figure: fmt(idleEmpty),
+      baseline: '-',
+      ratio: '-',
+    });
+    const rps = idleFull.rps / idleEmpty.rps;
+    rows.push({
+      scenario: `idle carrier poll GET /v1/events (from the start), behind ${FOREIGN.toLocaleString('en-US')} other carriers' events, 50 conns`,
+      figure: fmt(idleFull),
+      baseline: `empty table: ${fmt(idleEmpty)}`,
+      ratio: `req/s ${rps.toFixed(2)}, p50 ${(idleFull.p50 / idleEmpty.p50).toFixed(2)}`,
+      target: `req/s >= 0.8 of the empty table's: ${rps >= 0.8 ? 'met' : 'not met'}`,
+    });
+  }
   const lastEvent = await seed.query(
     `select e.tx::text as tx, e.id from events e where e.carrier_id = 'carrier-1' order by e.tx desc, e.id desc limit 1`,
   );

@@ -20,3 +20,27 @@ export interface FeedPosition {
 }
 
 export const FEED_START: FeedPosition = { tx: '0', id: 0 };
+
+/** Orders feed positions: by writer transaction id (as a number, never as text), then event id. */
+export function comparePositions(a: FeedPosition, b: FeedPosition): number {
+  const ta = BigInt(a.tx);
+  const tb = BigInt(b.tx);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
+}
+
+/**
+ * R27: where the next poll starts. A full page ends at its last event (more may follow). A page that
+ * is not full has shown every event the caller may see below `horizon` (the reading snapshot's xmin:
+ * every transaction that can still commit has an id at or above it, and event ids start at 1), so the
+ * next poll may start at (horizon, 0), past everything else below it that the caller may not see.
+ * Never behind the cursor given (a snapshot on a lagging replica can have an older horizon).
+ */
+export function nextPosition(
+  after: FeedPosition,
+  page: { last: FeedPosition | null; full: boolean; horizon: string },
+): FeedPosition {
+  if (page.full && page.last) return page.last;
+  const candidates = [after, { tx: page.horizon, id: 0 }, ...(page.last ? [page.last] : [])];
+  return candidates.reduce((max, p) => (comparePositions(p, max) > 0 ? p : max));
+}

@@ -102,11 +102,8 @@ export class CarrierService {
     };
   }
 
-  feed(
-    after: FeedPosition | null,
-    scope: Scope,
-    limit: number,
-  ): Promise<{ events: FeedEvent[]; last: FeedPosition | null }> {
+  /** R27: a page of the feed and the position the next poll starts from. */
+  feed(after: FeedPosition | null, scope: Scope, limit: number): Promise<{ events: FeedEvent[]; next: FeedPosition }> {
     return readFeed(this.db, after ?? FEED_START, scope, limit);
   }
 }

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { EnrollmentProjection } from '../../domain/enrollment.js';
 import { DomainError } from '../../domain/errors.js';
-import { FEED_START } from '../../domain/events.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { CarrierService } from '../../services/carriers.js';
 import { decodePosition, encodePosition } from '../../store/feed.js';
@@ -144,7 +143,7 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         tags: ['carriers'],
         summary: 'The events feed (R27): follow nextCursor; never misses or repeats an event',
         description:
-          'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. An empty page returns the cursor it was given. Supports If-None-Match.',
+          'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match.',
         querystring: EventsQuery,
         response: { 200: EventsPage, ...problems(400) },
       },
@@ -156,7 +155,7 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
       const page = await opts.carriers.feed(position, scopeOf(principalOf(request)), limit ?? 100);
       return {
         data: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
-        nextCursor: encodePosition(page.last ?? position ?? FEED_START),
+        nextCursor: encodePosition(page.next),
       };
     },
   );

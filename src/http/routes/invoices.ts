@@ -76,7 +76,11 @@ export default async function invoiceRoutes(app: FastifyInstance, opts: { billin
     },
     async () => {
       const r = await opts.billing.sweepMissedDeadlines();
-      return { enrollmentsMoved: r.enrollmentsMoved, asOf: r.asOf.toISOString() };
+      return {
+        enrollmentsMoved: r.enrollmentsMoved,
+        enrollmentsFailed: r.enrollmentsFailed,
+        asOf: r.asOf.toISOString(),
+      };
     },
   );
 }

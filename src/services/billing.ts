@@ -14,7 +14,6 @@ import {
   type Enrollment,
   type EnrollmentProjection,
   missedDeadlineMoves,
-  moveHistory,
   projectEnrollment,
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';

@@ -42,6 +42,8 @@ import type { DB } from '../store/schema.js';
 export const BILLING_RUN_CHUNK = 4_000;
 /** Chunks in flight at once (each on its own pooled connection). */
 export const BILLING_RUN_PARALLELISM = 2;
+/** I5: enrollments a run sets aside before it concludes the failure is not theirs and stops. */
+export const BILLING_RUN_MAX_FAILURES = 100;
 
 /** Where per-enrollment failures of sweeps and runs are reported (ids and error codes only, never data). */
 export interface WarnLog {
@@ -338,7 +340,8 @@ export class BillingService {
         return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, now, range);
       });
     } catch (err) {
-      if (!isEnrollmentFailure(err)) throw err;
+      // Many failures are not "one enrollment" any more (a broken schema, a systematic bug): stop.
+      if (!isEnrollmentFailure(err) || failedIds.length >= BILLING_RUN_MAX_FAILURES) throw err;
       if (range.toSeq - range.afterSeq <= 1) {
         const id = await new InvoiceStore(this.db).enrollmentIdAtSeq(range.toSeq);
         failedIds.push(id ?? `seq:${range.toSeq}`);

@@ -142,17 +142,6 @@ export class InvoiceStore {
     return toInvoice(row);
   }
 
-  /** R10: the unpaid binder follows the enrollment's coverage start. */
-  async moveBinder(enrollmentId: string, coverageMonth: IsoDate, dueDate: IsoDate): Promise<void> {
-    await this.db
-      .updateTable('invoices')
-      .set({ coverage_month: coverageMonth, due_date: dueDate })
-      .where('enrollment_id', '=', enrollmentId)
-      .where('is_binder', '=', true)
-      .where('voided_at', 'is', null)
-      .execute();
-  }
-
   /**
    * R13: void the enrollment's invoices; returns what had been paid on them. Cancellation happens
    * before the carrier confirmed, so no month was ever covered: a paid binder is voided too and its
@@ -176,12 +165,6 @@ export class InvoiceStore {
     return rows.map((r) => r.enrollment_id);
   }
 
-  async byIds(ids: string[]): Promise<Invoice[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('invoices').selectAll().where('id', 'in', ids).execute();
-    return rows.map(toInvoice);
-  }
-
   async forEnrollment(enrollmentId: string): Promise<Invoice[]> {
     const rows = await this.db
       .selectFrom('invoices')
@@ -190,47 +173,6 @@ export class InvoiceStore {
       .orderBy('coverage_month')
       .execute();
     return rows.map(toInvoice);
-  }
-
-  /** Adds (or, negative, removes) paid money on invoices. */
-  async addPaid(changes: { invoiceId: string; amountCents: number }[]): Promise<void> {
-    for (const c of changes) {
-      await this.db
-        .updateTable('invoices')
-        .set((eb) => ({ amount_paid_cents: eb('amount_paid_cents', '+', c.amountCents) }))
-        .where('id', '=', c.invoiceId)
-        .execute();
-    }
-  }
-
-  /**
-   * A returned payment's credit was already spent by billing runs: take it back from the newest
-   * invoices that used credit, so every invoice's paid amount keeps matching its sources.
-   */
-  async takeBackCredit(enrollmentId: string, cents: number): Promise<number> {
-    let left = cents;
-    const rows = await this.db
-      .selectFrom('invoices')
-      .select(['id', 'credit_applied_cents'])
-      .where('enrollment_id', '=', enrollmentId)
-      .where('credit_applied_cents', '>', 0)
-      .orderBy('coverage_month', 'desc')
-      .forNoKeyUpdate()
-      .execute();
-    for (const r of rows) {
-      if (left <= 0) break;
-      const take = Math.min(left, r.credit_applied_cents);
-      await this.db
-        .updateTable('invoices')
-        .set((eb) => ({
-          credit_applied_cents: eb('credit_applied_cents', '-', take),
-          amount_paid_cents: eb('amount_paid_cents', '-', take),
-        }))
-        .where('id', '=', r.id)
-        .execute();
-      left -= take;
-    }
-    return cents - left;
   }
 
   /**

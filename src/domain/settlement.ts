@@ -142,8 +142,12 @@ export function settle(input: SettleInput): Settlement {
     const inv = invoices.find((i) => i.id === a.invoiceId);
     if (inv) inv.amountPaidCents += a.amountCents;
   }
-  if (allocation.creditedCents + creditFromMoves !== 0) {
-    enrollment.creditDeltaCents = allocation.creditedCents + creditFromMoves;
+  // I3: an overpayment is credit, and credit pays what is still open at once, oldest month first
+  // (a payment naming one invoice leaves the others open; a cancelled enrollment owes nothing).
+  const creditUsed = e.status === 'cancelled' ? 0 : ledger.applyCredit(allocation.creditedCents);
+  const creditDelta = allocation.creditedCents + creditFromMoves - creditUsed;
+  if (creditDelta !== 0) {
+    enrollment.creditDeltaCents = creditDelta;
     enrollmentChanged = true;
   }
   events.push({

@@ -164,3 +164,49 @@ t.test('returned before the due date, a late payment arriving before the sweep r
   t.same(liveMonths(await invoicesOfEnrollment(ctx, e.id)), ['2027-02-01']);
   t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved');
 });
+
+t.test('sibling (I3): a payment naming an invoice pays it, and its overpayment pays what else is open', async (t) => {
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+  await payOk(ctx, bank(45000, { enrollmentId: e.id }));
+  await setClock(ctx, '2027-01-05T10:00:00-05:00');
+  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  await ok(await billingRun(ctx, '2027-03-01'), 201, 'March run');
+  const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01');
+  const p = await payOk(ctx, bank(60000, { invoiceNumber: feb?.invoiceNumber }));
+  t.equal(p.creditedCents, 15000, 'the overpayment is credit');
+  const invoices = await invoicesOfEnrollment(ctx, e.id);
+  t.equal(invoices.find((i) => i.coverageMonth === '2027-02-01')?.balanceCents, 0);
+  t.equal(invoices.find((i) => i.coverageMonth === '2027-03-01')?.amountPaidCents, 15000, 'and pays March at once');
+  t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 0, 'no credit beside a balance');
+  t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved');
+  // Returning it takes the credit back from March, where it went.
+  t.equal((await returnPayment(ctx, p.id, { reasonCode: 'R01' })).statusCode, 201);
+  const after = await invoicesOfEnrollment(ctx, e.id);
+  t.same(
+    after.filter((i) => !i.binder).map((i) => [i.coverageMonth, i.amountPaidCents]),
+    [
+      ['2027-02-01', 0],
+      ['2027-03-01', 0],
+    ],
+  );
+  t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved after the return');
+});
+
+t.test('sibling (I1): a late payment naming the regular invoice the binder moves into pays the binder', async (t) => {
+  await setClock(ctx, '2026-12-05T10:00:00-05:00');
+  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+  const binderPayment = await payOk(ctx, bank(45000, { enrollmentId: e.id }));
+  await setClock(ctx, '2026-12-10T10:00:00-05:00');
+  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01' && !i.binder);
+  await setClock(ctx, '2026-12-15T10:00:00-05:00');
+  t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' })).statusCode, 201);
+  await setClock(ctx, '2026-12-28T10:00:00-05:00');
+  await payOk(ctx, bank(45000, { invoiceNumber: feb?.invoiceNumber }));
+  const view = await getEnrollmentView(ctx, e.id);
+  t.equal(view.status, 'awaiting_confirmation', 'the money reached the binder through credit');
+  t.equal(view.creditCents, 0);
+  t.same(liveMonths(await invoicesOfEnrollment(ctx, e.id)), ['2027-02-01']);
+  t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved');
+});

@@ -207,7 +207,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(carrierRoutes, { carriers, admin });
   await app.register(apiKeyRoutes, { apiKeys, admin, clock });
   await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
-  const billing = new BillingService(database.db, clock, calendar);
+  const billing = new BillingService(database.db, clock, calendar, { log: app.log });
   await app.register(accountRoutes, { billing });
   await app.register(enrollmentRoutes, { billing });
   await app.register(invoiceRoutes, { billing });
@@ -224,8 +224,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       running = true;
       Promise.all([billing.sweepMissedDeadlines(), idempotency.purgeExpired()])
         .then(([r, purged]) => {
-          if (r.enrollmentsMoved > 0 || purged > 0) {
-            app.log.info({ enrollmentsMoved: r.enrollmentsMoved, idempotencyKeysPurged: purged }, 'background sweep');
+          if (r.enrollmentsMoved > 0 || r.enrollmentsFailed > 0 || purged > 0) {
+            app.log.info(
+              {
+                enrollmentsMoved: r.enrollmentsMoved,
+                enrollmentsFailed: r.enrollmentsFailed,
+                idempotencyKeysPurged: purged,
+              },
+              'background sweep',
+            );
           }
         })
         .catch((err: Error & { code?: string }) =>

@@ -78,15 +78,20 @@ export function paymentSlip(
   };
 }
 
-/** R10 on reads: an unpaid binder's month and due date follow the enrollment's projected start. */
+/**
+ * R10 on reads: an unpaid binder's month and due date follow the enrollment's projected start, and a
+ * run-issued invoice of a month the start has passed (or moved into) shows as void, as the sweep will
+ * record it (I1 on every read). The money on such an invoice shows as credit once the sweep records it.
+ */
 export function projectBinder<T extends Invoice>(
   i: T,
   enrollment: { status: EnrollmentStatus; coverageStart: IsoDate },
   now: Date,
 ): T {
-  if (!i.isBinder || i.voidedAt) return i;
+  if (i.voidedAt) return i;
   const moves = missedDeadlineMoves(enrollment.status, enrollment.coverageStart, now);
-  const start = moves.at(-1)?.to;
-  if (!start) return i;
-  return { ...i, coverageMonth: start, dueDate: paymentDueDate(start) };
+  const last = moves.at(-1);
+  if (!last) return i;
+  if (i.isBinder) return { ...i, coverageMonth: last.to, dueDate: paymentDueDate(last.to) };
+  return i.coverageMonth <= last.to ? { ...i, voidedAt: last.at } : i;
 }

@@ -10,6 +10,7 @@ import {
   moveHistory,
 } from './enrollment.js';
 import { type Invoice, invoiceStatus } from './invoice.js';
+import { InvoiceLedger } from './ledger.js';
 import { allocate } from './payment.js';
 
 /** An outbox event as the domain describes it; stores add the ids to `data` and write it. */
@@ -41,9 +42,13 @@ export function missedDeadlineEvents(
 
 export interface InvoiceChange {
   invoiceId: string;
+  /** Added to the paid amount (credit applied included). */
   paidDeltaCents: number;
+  /** Added to the credit applied (already counted in `paidDeltaCents`). */
+  creditDeltaCents?: number;
   coverageMonth?: IsoDate;
   dueDate?: IsoDate;
+  voidedAt?: Date;
 }
 
 /** Only the fields that change; `creditDeltaCents` is added to the stored credit. */
@@ -89,16 +94,9 @@ export interface SettleInput {
 export function settle(input: SettleInput): Settlement {
   const { now, receivedAt, actor } = input;
   let e = input.enrollment;
-  const invoices = input.invoices.map((i) => ({ ...i }));
-  const changes = new Map<string, InvoiceChange>();
-  const change = (invoiceId: string): InvoiceChange => {
-    let c = changes.get(invoiceId);
-    if (!c) {
-      c = { invoiceId, paidDeltaCents: 0 };
-      changes.set(invoiceId, c);
-    }
-    return c;
-  };
+  const ledger = new InvoiceLedger(input.invoices);
+  const invoices = ledger.invoices;
+  const change = (invoiceId: string): InvoiceChange => ledger.change(invoiceId);
   const enrollment: EnrollmentChange = { creditDeltaCents: 0 };
   let enrollmentChanged = false;
   const history: HistoryEntry[] = [];
@@ -116,11 +114,14 @@ export function settle(input: SettleInput): Settlement {
   // R10: deadlines missed before this payment arrived are recorded first, as the sweep would.
   const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
   const lastMove = moves.at(-1);
+  let creditFromMoves = 0;
   if (lastMove) {
     e = { ...e, coverageStart: lastMove.to };
     enrollment.coverageStart = lastMove.to;
     enrollmentChanged = true;
-    moveBinder(lastMove.to);
+    // The binder moves; run-issued invoices it passes are voided and their money is credit (I1, I3).
+    const freed = ledger.moveStart(lastMove.to, lastMove.at);
+    creditFromMoves = freed - ledger.applyCredit(e.creditCents + freed);
     history.push(...moveHistory(moves));
     events.push(...missedDeadlineEvents(e, moves));
   }
@@ -141,8 +142,12 @@ export function settle(input: SettleInput): Settlement {
     const inv = invoices.find((i) => i.id === a.invoiceId);
     if (inv) inv.amountPaidCents += a.amountCents;
   }
-  if (allocation.creditedCents > 0) {
-    enrollment.creditDeltaCents = allocation.creditedCents;
+  // I3: an overpayment is credit, and credit pays what is still open at once, oldest month first
+  // (a payment naming one invoice leaves the others open; a cancelled enrollment owes nothing).
+  const creditUsed = e.status === 'cancelled' ? 0 : ledger.applyCredit(allocation.creditedCents);
+  const creditDelta = allocation.creditedCents + creditFromMoves - creditUsed;
+  if (creditDelta !== 0) {
+    enrollment.creditDeltaCents = creditDelta;
     enrollmentChanged = true;
   }
   events.push({
@@ -205,7 +210,7 @@ export function settle(input: SettleInput): Settlement {
   return {
     applications: allocation.applications,
     creditedCents: allocation.creditedCents,
-    invoices: [...changes.values()],
+    invoices: ledger.list(),
     enrollment: enrollmentChanged ? enrollment : null,
     history,
     events,

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
@@ -13,20 +13,26 @@ import {
   type Enrollment,
   type EnrollmentProjection,
   missedDeadlineMoves,
-  moveHistory,
   projectEnrollment,
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { projectBinder } from '../domain/invoice.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
-import { missedDeadlineEvents } from '../domain/settlement.js';
 import { businessTimestamp } from '../domain/timestamps.js';
+import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { AccountStore } from '../store/accounts.js';
 import { CarrierStore } from '../store/carriers.js';
 import { type EnrollmentFilter, EnrollmentStore } from '../store/enrollments.js';
 import { appendEvents } from '../store/events.js';
-import { type InvoiceDetail, type InvoiceFilter, InvoiceStore } from '../store/invoices.js';
+import {
+  type BillingRunResult,
+  type InvoiceDetail,
+  type InvoiceFilter,
+  InvoiceStore,
+  type SeqRange,
+} from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
+import { ReconciliationStore } from '../store/reconciliations.js';
 import type { DB } from '../store/schema.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
@@ -37,6 +43,24 @@ import { type Answered, type Idempotent, IdempotentTransactions } from './idempo
 export const BILLING_RUN_CHUNK = 4_000;
 /** Chunks in flight at once (each on its own pooled connection). */
 export const BILLING_RUN_PARALLELISM = 2;
+/** I5: enrollments a run sets aside before it concludes the failure is not theirs and stops. */
+export const BILLING_RUN_MAX_FAILURES = 100;
+
+/** Where per-enrollment failures of sweeps and runs are reported (ids and error codes only, never data). */
+export interface WarnLog {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/**
+ * I5: errors that one enrollment's data can cause (data exceptions, constraint violations, PL/pgSQL
+ * raises, serialization failures and deadlocks, lock and statement time-outs). A sweep or run sets
+ * the enrollment aside and carries on; any other error (connection lost, server shutting down) stops it.
+ */
+export function isEnrollmentFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return false;
+  return ['22', '23', 'P0', '40'].includes(code.slice(0, 2)) || code === '55P03' || code === '57014';
+}
 
 export interface CheckoutInput {
   memberId: string;
@@ -54,6 +78,8 @@ export interface BillingRun {
   dueDate: IsoDate;
   issuedCount: number;
   creditAppliedCents: number;
+  /** Enrollments the run could not bill (each logged by id); running the month again retries them. */
+  failedCount: number;
   startedAt: Date;
   finishedAt: Date;
 }
@@ -64,15 +90,17 @@ export interface BillingRun {
 export class BillingService {
   private readonly runChunk: number;
   private readonly idempotent: IdempotentTransactions;
+  private readonly log: WarnLog;
 
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
-    options: { billingRunChunk?: number } = {},
+    options: { billingRunChunk?: number; log?: WarnLog } = {},
   ) {
     this.runChunk = options.billingRunChunk ?? BILLING_RUN_CHUNK;
     this.idempotent = new IdempotentTransactions(db, clock);
+    this.log = options.log ?? { warn: () => {} };
   }
 
   // Accounts (R5)
@@ -182,46 +210,69 @@ export class BillingService {
   }
 
   /**
-   * R10: record the moves a missed due date causes (coverage start, binder month and due date,
-   * history, events). Runs inside the caller's transaction with the enrollment locked.
+   * R10: record the moves a missed due date causes (coverage start, binder month and due date, the
+   * run-issued invoices the binder passes voided and their money as credit, history, events). Runs
+   * inside the caller's transaction with the enrollment locked; decided by `decideMissedDeadlines`.
    */
   async recordMissedDeadlines(trx: Kysely<DB>, e: Enrollment, now: Date): Promise<Enrollment> {
-    const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
-    const last = moves.at(-1);
-    if (!last) return e;
-    const enrollments = new EnrollmentStore(trx);
-    await enrollments.update(e.id, { coverage_start: last.to }, now);
-    await new InvoiceStore(trx).moveBinder(e.id, last.to, paymentDueDate(last.to));
-    const history = moveHistory(moves);
-    await enrollments.addHistory(e.id, history);
-    await appendEvents(trx, missedDeadlineEvents(e, moves));
-    return { ...e, coverageStart: last.to, history: [...e.history, ...history] };
+    if (missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt).length === 0) return e;
+    const invoices = await new InvoiceStore(trx).forEnrollment(e.id);
+    const decision = decideMissedDeadlines(e, invoices, now);
+    if (!decision?.enrollment) return e;
+    await new ReconciliationStore(trx).write(decision, now);
+    return {
+      ...e,
+      coverageStart: decision.enrollment.coverageStart ?? e.coverageStart,
+      creditCents: e.creditCents + decision.enrollment.creditDeltaCents,
+      history: [...e.history, ...decision.history],
+    };
   }
 
   /** `POST /v1/ops/deadline-sweeps`: the sweep, answered once per Idempotency-Key. */
-  sweepOnce(call: Idempotent<{ enrollmentsMoved: number; asOf: Date }>): Promise<Answered> {
+  sweepOnce(call: Idempotent<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }>): Promise<Answered> {
     return this.idempotent.runInSteps(call, async () => {
       const r = await this.sweepMissedDeadlines();
       return async () => r;
     });
   }
 
-  /** The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. */
-  async sweepMissedDeadlines(): Promise<{ enrollmentsMoved: number; asOf: Date }> {
+  /**
+   * The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. One pass in
+   * sequence order, 200 locked enrollments per transaction, each behind its own savepoint: an
+   * enrollment that fails is rolled back alone, logged by id and counted, and the sweep goes on (I5).
+   */
+  async sweepMissedDeadlines(): Promise<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }> {
     const now = this.clock.now();
     // R1/R10: a start whose due date has passed is one before the earliest start still open.
     const earliestOpen = earliestCoverageStart(businessDateOf(now));
     let moved = 0;
+    let failed = 0;
+    let afterSeq = 0;
     for (;;) {
       const batch = await this.db.transaction().execute(async (trx) => {
-        const due = await new EnrollmentStore(trx).lockPendingStartingBefore(earliestOpen, 200);
-        for (const e of due) await this.recordMissedDeadlines(trx, e, now);
-        return due.length;
+        const due = await new EnrollmentStore(trx).lockPendingStartingBefore(earliestOpen, 200, afterSeq);
+        for (const e of due.enrollments) {
+          await sql`savepoint sweep_enrollment`.execute(trx);
+          try {
+            await this.recordMissedDeadlines(trx, e, now);
+            await sql`release savepoint sweep_enrollment`.execute(trx);
+            moved++;
+          } catch (err) {
+            if (!isEnrollmentFailure(err)) throw err;
+            await sql`rollback to savepoint sweep_enrollment`.execute(trx);
+            failed++;
+            this.log.warn(
+              { enrollmentId: e.id, code: (err as { code?: string }).code },
+              'deadline sweep: enrollment failed; the others go on',
+            );
+          }
+        }
+        return due;
       });
-      moved += batch;
-      if (batch < 200) break;
+      afterSeq = batch.lastSeq;
+      if (batch.enrollments.length < 200) break;
     }
-    return { enrollmentsMoved: moved, asOf: now };
+    return { enrollmentsMoved: moved, enrollmentsFailed: failed, asOf: now };
   }
 
   // Invoices (R15-R18)
@@ -268,24 +319,17 @@ export class BillingService {
     // Two chunks at a time: a chunk is one statement on one backend, so a second connection puts the
     // database's other core to work. Chunks cover disjoint enrollments; each takes its range's lock.
     let nextAfterSeq = 0;
-    let failed = false;
+    let stopped = false;
+    const failedIds: string[] = [];
     const worker = async () => {
-      while (nextAfterSeq < last && !failed) {
+      while (nextAfterSeq < last && !stopped) {
         const afterSeq = nextAfterSeq;
         nextAfterSeq += this.runChunk;
         const range = { afterSeq, toSeq: Math.min(afterSeq + this.runChunk, last) };
-        const chunk = await this.db
-          .transaction()
-          .execute(async (trx) => {
-            const invoices = new InvoiceStore(trx);
-            // Serialise runs range by range: two at once would each read the same enrollment credit.
-            await invoices.lockBillingRuns(range, afterSeq / this.runChunk);
-            return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, startedAt, range);
-          })
-          .catch((err: unknown) => {
-            failed = true; // the other worker stops too; running the month again completes it
-            throw err;
-          });
+        const chunk = await this.runRange(coverageMonth, dueDate, startedAt, range, failedIds).catch((err: unknown) => {
+          stopped = true; // the other worker stops too; running the month again completes it
+          throw err;
+        });
         result.issuedCount += chunk.issuedCount;
         result.creditAppliedCents += chunk.creditAppliedCents;
       }
@@ -299,14 +343,57 @@ export class BillingService {
           coverage_month: coverageMonth,
           issued_count: result.issuedCount,
           credit_applied_cents: result.creditAppliedCents,
+          failed_count: failedIds.length,
           started_at: startedAt,
           finished_at: finishedAt,
           actor: principal.keyId,
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      return { id: row.id, coverageMonth, dueDate, ...result, startedAt, finishedAt };
+      return { id: row.id, coverageMonth, dueDate, ...result, failedCount: failedIds.length, startedAt, finishedAt };
     };
+  }
+
+  /**
+   * One range of enrollments in one transaction. If it fails for a reason one enrollment can cause
+   * (I5), the range is split in halves and each half retried, down to single enrollments: the one that
+   * fails is logged by id and left out, and every other enrollment of the range is billed. A clean
+   * chunk costs nothing extra; a failing enrollment costs about two transactions per halving (~24).
+   */
+  private async runRange(
+    coverageMonth: IsoDate,
+    dueDate: IsoDate,
+    now: Date,
+    range: SeqRange,
+    failedIds: string[],
+  ): Promise<BillingRunResult> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const invoices = new InvoiceStore(trx);
+        // Runs take turns range by range (the lock is named by the range's chunk index).
+        await invoices.lockBillingRuns(Math.floor(range.afterSeq / this.runChunk));
+        return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, now, range);
+      });
+    } catch (err) {
+      // Many failures are not "one enrollment" any more (a broken schema, a systematic bug): stop.
+      if (!isEnrollmentFailure(err) || failedIds.length >= BILLING_RUN_MAX_FAILURES) throw err;
+      if (range.toSeq - range.afterSeq <= 1) {
+        const id = await new InvoiceStore(this.db).enrollmentIdAtSeq(range.toSeq);
+        failedIds.push(id ?? `seq:${range.toSeq}`);
+        this.log.warn(
+          { enrollmentId: id, coverageMonth, code: (err as { code?: string }).code },
+          'billing run: enrollment failed; the others go on',
+        );
+        return { issuedCount: 0, creditAppliedCents: 0 };
+      }
+      const mid = range.afterSeq + Math.floor((range.toSeq - range.afterSeq) / 2);
+      const a = await this.runRange(coverageMonth, dueDate, now, { afterSeq: range.afterSeq, toSeq: mid }, failedIds);
+      const b = await this.runRange(coverageMonth, dueDate, now, { afterSeq: mid, toSeq: range.toSeq }, failedIds);
+      return {
+        issuedCount: a.issuedCount + b.issuedCount,
+        creditAppliedCents: a.creditAppliedCents + b.creditAppliedCents,
+      };
+    }
   }
 
   get businessCalendar(): BusinessCalendar {

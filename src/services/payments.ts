@@ -3,9 +3,8 @@ import { normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
-import { type Enrollment, returnToPending } from '../domain/enrollment.js';
+import type { Enrollment } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
-import { invoiceStatus } from '../domain/invoice.js';
 import { nameKey } from '../domain/names.js';
 import {
   assertReturnReason,
@@ -18,6 +17,7 @@ import {
   paymentTarget,
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
+import { decideReturn, type Reconciliation } from '../domain/reconcile.js';
 import { type Settlement, settle } from '../domain/settlement.js';
 import { businessTimestamp } from '../domain/timestamps.js';
 import { AccountStore } from '../store/accounts.js';
@@ -29,6 +29,7 @@ import { InvoiceStore } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
 import { PaymentStore } from '../store/payments.js';
 import { newPaymentId, type PaymentContext, PaymentWriteStore } from '../store/paymentWrites.js';
+import { ReconciliationStore } from '../store/reconciliations.js';
 import type { DB } from '../store/schema.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
@@ -357,65 +358,45 @@ export class PaymentService {
     const invoices = new InvoiceStore(trx);
     const enrollments = new EnrollmentStore(trx);
     const active = payment.applications.filter((a) => a.reversedAt === null);
-    // Lock every enrollment touched, in id order, before changing its invoices.
+    // Lock every enrollment touched, in id order (the order every multi-enrollment writer uses),
+    // then read its invoices after the lock, decide in the domain and write the decision.
     const invoiceRows = await invoices.enrollmentsOf(active.map((a) => a.invoiceId));
     const touched = [...new Set([...invoiceRows, ...(payment.enrollmentId ? [payment.enrollmentId] : [])])].sort();
-    const locked = new Map<string, Enrollment>();
+    const decisions: Reconciliation[] = [];
     for (const id of touched) {
       const e = await enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
-      if (e) locked.set(id, e);
-    }
-
-    await invoices.addPaid(active.map((a) => ({ invoiceId: a.invoiceId, amountCents: -a.amountCents })));
-    // Money that became credit (overpayment, or paid on invoices voided by a cancellation) goes back too.
-    const creditBack = new Map<string, number>();
-    if (payment.creditedCents > 0 && payment.enrollmentId) creditBack.set(payment.enrollmentId, payment.creditedCents);
-    for (const inv of await invoices.byIds(active.map((a) => a.invoiceId))) {
-      if (!inv.voidedAt) continue;
-      const amount = active.filter((a) => a.invoiceId === inv.id).reduce((sum, a) => sum + a.amountCents, 0);
-      creditBack.set(inv.enrollmentId, (creditBack.get(inv.enrollmentId) ?? 0) + amount);
-    }
-    for (const [enrollmentId, cents] of creditBack) {
-      const fromCredit = Math.min(locked.get(enrollmentId)?.creditCents ?? 0, cents);
-      if (fromCredit > 0) await enrollments.update(enrollmentId, { credit_delta_cents: -fromCredit }, now);
-      if (cents > fromCredit) await invoices.takeBackCredit(enrollmentId, cents - fromCredit);
+      if (!e) continue;
+      const own = await invoices.forEnrollment(id);
+      const ids = new Set(own.map((i) => i.id));
+      decisions.push(
+        decideReturn({
+          enrollment: e,
+          invoices: own,
+          applications: active.filter((a) => ids.has(a.invoiceId)),
+          creditedCents: payment.enrollmentId === id ? payment.creditedCents : 0,
+          paymentId,
+          amountCents: payment.amountCents,
+          reasonCode,
+          now,
+          actor: principal.keyId,
+          calendar: this.calendar,
+        }),
+      );
     }
     await payments.markReturned(paymentId, returnedAt, reasonCode);
-
-    const events: NewEvent[] = [];
-    for (const e of locked.values()) {
-      const common = { occurredAt: now, carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id, paymentId };
-      const binder = (await invoices.forEnrollment(e.id)).find((i) => i.isBinder);
-      const binderPaid = binder ? invoiceStatus(binder) === 'paid' : true;
-      events.push({ ...common, type: 'payment.returned', data: { reasonCode, amountCents: payment.amountCents } });
-      if (e.status === 'awaiting_confirmation' && !binderPaid) {
-        const change = returnToPending(e, now, principal.keyId, `payment ${paymentId} returned (${reasonCode})`);
-        await enrollments.update(
-          e.id,
-          { status: change.status, paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null },
-          now,
-        );
-        await enrollments.addHistory(e.id, [change.history]);
-        events.push({
-          ...common,
-          type: 'enrollment.pending_payment',
-          data: { reason: 'payment_returned', reasonCode },
-        });
-      } else if (e.status === 'confirmed') {
-        await enrollments.update(e.id, { add_flag: 'payment_returned' }, now);
-        events.push({ ...common, type: 'enrollment.flagged', data: { flag: 'payment_returned', reasonCode } });
-      }
+    const store = new ReconciliationStore(trx);
+    for (const d of decisions) await store.write(d, now);
+    if (decisions.length === 0) {
+      await appendEvents(trx, [
+        {
+          type: 'payment.returned',
+          occurredAt: now,
+          memberId: payment.memberId,
+          paymentId,
+          data: { reasonCode, amountCents: payment.amountCents },
+        },
+      ]);
     }
-    if (locked.size === 0) {
-      events.push({
-        type: 'payment.returned',
-        occurredAt: now,
-        memberId: payment.memberId,
-        paymentId,
-        data: { reasonCode, amountCents: payment.amountCents },
-      });
-    }
-    await appendEvents(trx, events);
     return (await payments.get(paymentId)) as Payment;
   }
 

@@ -308,16 +308,24 @@ export class EnrollmentStore {
     return rows.map((r) => ({ id: r.id, owes: Boolean(r.owes) }));
   }
 
-  /** Pending enrollments whose recorded start is before `earliestOpenStart`, locked, skipping busy rows. */
-  async lockPendingStartingBefore(earliestOpenStart: IsoDate, limit: number): Promise<Enrollment[]> {
+  /**
+   * Pending enrollments after `afterSeq` whose recorded start is before `earliestOpenStart`, locked,
+   * skipping busy rows; `lastSeq` is where the next batch starts.
+   */
+  async lockPendingStartingBefore(
+    earliestOpenStart: IsoDate,
+    limit: number,
+    afterSeq = 0,
+  ): Promise<{ enrollments: Enrollment[]; lastSeq: number }> {
     const rows = (await this.base({ carrierId: null })
       .where('e.status', '=', 'pending_payment')
       .where('e.coverage_start', '<', earliestOpenStart)
+      .where('e.seq', '>', afterSeq)
       .orderBy('e.seq')
       .limit(limit)
       .forNoKeyUpdate('e')
       .skipLocked()
       .execute()) as EnrollmentJoinedRow[];
-    return this.withHistory(rows);
+    return { enrollments: await this.withHistory(rows), lastSeq: Number(rows.at(-1)?.seq ?? afterSeq) };
   }
 }

@@ -142,17 +142,6 @@ export class InvoiceStore {
     return toInvoice(row);
   }
 
-  /** R10: the unpaid binder follows the enrollment's coverage start. */
-  async moveBinder(enrollmentId: string, coverageMonth: IsoDate, dueDate: IsoDate): Promise<void> {
-    await this.db
-      .updateTable('invoices')
-      .set({ coverage_month: coverageMonth, due_date: dueDate })
-      .where('enrollment_id', '=', enrollmentId)
-      .where('is_binder', '=', true)
-      .where('voided_at', 'is', null)
-      .execute();
-  }
-
   /**
    * R13: void the enrollment's invoices; returns what had been paid on them. Cancellation happens
    * before the carrier confirmed, so no month was ever covered: a paid binder is voided too and its
@@ -176,12 +165,6 @@ export class InvoiceStore {
     return rows.map((r) => r.enrollment_id);
   }
 
-  async byIds(ids: string[]): Promise<Invoice[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('invoices').selectAll().where('id', 'in', ids).execute();
-    return rows.map(toInvoice);
-  }
-
   async forEnrollment(enrollmentId: string): Promise<Invoice[]> {
     const rows = await this.db
       .selectFrom('invoices')
@@ -192,55 +175,18 @@ export class InvoiceStore {
     return rows.map(toInvoice);
   }
 
-  /** Adds (or, negative, removes) paid money on invoices. */
-  async addPaid(changes: { invoiceId: string; amountCents: number }[]): Promise<void> {
-    for (const c of changes) {
-      await this.db
-        .updateTable('invoices')
-        .set((eb) => ({ amount_paid_cents: eb('amount_paid_cents', '+', c.amountCents) }))
-        .where('id', '=', c.invoiceId)
-        .execute();
-    }
-  }
-
   /**
-   * A returned payment's credit was already spent by billing runs: take it back from the newest
-   * invoices that used credit, so every invoice's paid amount keeps matching its sources.
+   * Transaction-scoped lock on a range of enrollments: two runs on one range take turns instead of
+   * queueing on its enrollments' row locks. `chunk` names the range (its index at the run's chunk size).
    */
-  async takeBackCredit(enrollmentId: string, cents: number): Promise<number> {
-    let left = cents;
-    const rows = await this.db
-      .selectFrom('invoices')
-      .select(['id', 'credit_applied_cents'])
-      .where('enrollment_id', '=', enrollmentId)
-      .where('credit_applied_cents', '>', 0)
-      .orderBy('coverage_month', 'desc')
-      .forNoKeyUpdate()
-      .execute();
-    for (const r of rows) {
-      if (left <= 0) break;
-      const take = Math.min(left, r.credit_applied_cents);
-      await this.db
-        .updateTable('invoices')
-        .set((eb) => ({
-          credit_applied_cents: eb('credit_applied_cents', '-', take),
-          amount_paid_cents: eb('amount_paid_cents', '-', take),
-        }))
-        .where('id', '=', r.id)
-        .execute();
-      left -= take;
-    }
-    return cents - left;
+  async lockBillingRuns(chunk: number): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK}::int4, ${chunk}::int4)`.execute(this.db);
   }
 
-  /** Transaction-scoped lock that serialises billing runs. */
-  /** `chunk` names the range (its index at the run's fixed chunk size): runs on one range take turns. */
-  async lockBillingRuns(range: SeqRange, chunk: number): Promise<void> {
-    await sql`select pg_advisory_xact_lock(${BILLING_RUN_LOCK}::int4, ${chunk}::int4)`.execute(this.db);
-    // Credit is read by the run's statement; lock the rows that hold some so no payment or return
-    // changes it between that read and the run's commit.
-    await sql`select id from enrollments where credit_cents > 0 and seq > ${range.afterSeq} and seq <= ${range.toSeq}
-              order by id for no key update`.execute(this.db);
+  /** The id of the enrollment with this sequence number (to name one that a run could not bill). */
+  async enrollmentIdAtSeq(seq: number): Promise<string | null> {
+    const row = await this.db.selectFrom('enrollments').select('id').where('seq', '=', seq).executeTakeFirst();
+    return row?.id ?? null;
   }
 
   /** The highest enrollment sequence number: billing runs walk enrollments in chunks up to it. */
@@ -250,9 +196,16 @@ export class InvoiceStore {
   }
 
   /**
-   * R16 in one set-based statement: one invoice per eligible enrollment and month (the unique key
-   * makes a repeated or concurrent run issue nothing twice), enrollment credit applied first, and an
-   * `invoice.issued` event per invoice. The caller serialises runs (credit must not be spent twice).
+   * R16 in one set-based statement: one invoice per eligible enrollment and month (the live-invoice
+   * key makes a repeated or concurrent run issue nothing twice), enrollment credit applied first, and
+   * an `invoice.issued` event per invoice.
+   *
+   * The enrollments billed are locked FOR NO KEY UPDATE (in id order, like every writer that locks
+   * several), the same lock every writer of an enrollment takes (payments, returns, cancellations,
+   * confirmations, sweeps). A row another transaction is changing is waited for, and READ COMMITTED
+   * then re-checks status and start on its newest committed version and returns that version, so
+   * the run decides on committed status and credit, never on its snapshot (I2, I3). Until the chunk
+   * commits, no writer can change an enrollment it billed; a writer that comes later sees the invoice.
    */
   async issueForMonth(
     month: IsoDate,
@@ -262,13 +215,19 @@ export class InvoiceStore {
     range: SeqRange,
   ): Promise<BillingRunResult> {
     const result = await sql<{ issued: number; credit: number }>`
-      with eligible as (
-        select e.id, e.member_id, e.carrier_id, e.monthly_premium_cents as premium,
-               least(e.credit_cents, e.monthly_premium_cents) as credit,
-               (select a.paperless from accounts a where a.member_id = e.member_id) as paperless
+      with locked as (
+        select e.id, e.member_id, e.carrier_id, e.monthly_premium_cents, e.credit_cents
         from enrollments e
         where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
           and e.seq > ${range.afterSeq} and e.seq <= ${range.toSeq}
+        order by e.id
+        for no key update
+      ),
+      eligible as (
+        select l.id, l.member_id, l.carrier_id, l.monthly_premium_cents as premium,
+               least(l.credit_cents, l.monthly_premium_cents) as credit,
+               (select a.paperless from accounts a where a.member_id = l.member_id) as paperless
+        from locked l
       ),
       ins as (
         insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
@@ -276,7 +235,7 @@ export class InvoiceStore {
         select n::text || luhn_digit(n), id, member_id, ${month}::date, ${dueDate}::date, premium, credit, credit,
                case when paperless then 'paperless' else 'mail' end, ${now}::timestamptz
         from (select *, nextval('invoice_number_seq') as n from eligible) numbered
-        on conflict (enrollment_id, coverage_month) do nothing
+        on conflict (enrollment_id, coverage_month, (case when voided_at is null then true end)) do nothing
         returning id, enrollment_id, member_id, credit_applied_cents
       ),
       spent as (

@@ -9,6 +9,7 @@ import { type EnrollmentJoinedRow, historyRow, toEnrollment } from './enrollment
 import { eventRow, type NewEvent } from './events.js';
 import type { IdempotencyRecord } from './idempotency.js';
 import { toInvoice } from './invoices.js';
+import { ReconciliationStore } from './reconciliations.js';
 import type { DB, InvoiceRow } from './schema.js';
 
 /** Same shape as the column default: `pay_` and a UUID without dashes. Made here so one write can use it. */
@@ -136,6 +137,12 @@ export class PaymentWriteStore {
         actor: w.actor,
       };
     }
+    // Voids and credit applications (a payment that records a missed deadline, R10/I1) are rare:
+    // they are written here first, voids before anything else; `payment_write` does the rest.
+    const changes = settlement?.invoices ?? [];
+    const special = changes.filter((c) => c.voidedAt || c.creditDeltaCents);
+    if (special.length > 0) await new ReconciliationStore(this.db).writeInvoiceChanges(special);
+    const plain = changes.filter((c) => !special.includes(c));
     const e = settlement?.enrollment;
     const body = {
       mode: w.mode,
@@ -145,7 +152,7 @@ export class PaymentWriteStore {
         amount_cents: a.amountCents,
         applied_at: now,
       })),
-      invoices: (settlement?.invoices ?? []).map((c) => ({
+      invoices: plain.map((c) => ({
         id: c.invoiceId,
         paid_delta_cents: c.paidDeltaCents,
         coverage_month: c.coverageMonth ?? null,

@@ -105,6 +105,7 @@ export interface BillingRunsTable {
   coverage_month: DateColumn;
   issued_count: number;
   credit_applied_cents: number;
+  failed_count: WithDefault<number>;
   started_at: Date;
   finished_at: Date;
   actor: string;

@@ -112,10 +112,12 @@ export function cancelEnrollment(ctx: TestContext, id: string, body: Record<stri
   });
 }
 
-export async function sweep(ctx: TestContext): Promise<{ enrollmentsMoved: number; asOf: string }> {
+export async function sweep(
+  ctx: TestContext,
+): Promise<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: string }> {
   const res = await ctx.request({ method: 'POST', url: '/v1/ops/deadline-sweeps' });
   expectStatus(res, 200);
-  return res.json() as { enrollmentsMoved: number; asOf: string };
+  return res.json() as { enrollmentsMoved: number; enrollmentsFailed: number; asOf: string };
 }
 
 export function billingRun(ctx: TestContext, coverageMonth: string, key?: string) {

@@ -75,9 +75,13 @@ export default async function invoiceRoutes(app: FastifyInstance, opts: { billin
       },
     },
     async (request, reply) => {
-      const call = request.idempotent((r: { enrollmentsMoved: number; asOf: Date }) => ({
+      const call = request.idempotent((r: { enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }) => ({
         status: 200,
-        body: { enrollmentsMoved: r.enrollmentsMoved, asOf: r.asOf.toISOString() },
+        body: {
+          enrollmentsMoved: r.enrollmentsMoved,
+          enrollmentsFailed: r.enrollmentsFailed,
+          asOf: r.asOf.toISOString(),
+        },
       }));
       return reply.answer(await opts.billing.sweepOnce(call));
     },

@@ -188,8 +188,17 @@ export const BillingRunSchema = Closed({
   dueDate: IsoDate(),
   issuedCount: Type.Integer({ description: 'Invoices issued by this run (0 when the month was already billed)' }),
   creditAppliedCents: Type.Integer(),
+  failedCount: Type.Integer({
+    description: 'Enrollments that could not be billed (logged by id); the others were. Run the month again to retry.',
+  }),
   startedAt: Instant(),
   finishedAt: Instant(),
 });
 
-export const SweepSchema = Closed({ enrollmentsMoved: Type.Integer(), asOf: Instant() });
+export const SweepSchema = Closed({
+  enrollmentsMoved: Type.Integer(),
+  enrollmentsFailed: Type.Integer({
+    description: 'Enrollments whose move could not be recorded (logged by id); the others were.',
+  }),
+  asOf: Instant(),
+});

@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { Reconciliation } from '../domain/reconcile.js';
+import type { InvoiceChange } from '../domain/settlement.js';
+import { type EnrollmentPatch, EnrollmentStore } from './enrollments.js';
+import { appendEvents } from './events.js';
+import type { DB } from './schema.js';
+
+/**
+ * Writes a decision of `src/domain/reconcile.ts` (a returned payment, recorded missed deadlines) for
+ * one enrollment the caller has locked: invoices (voids first), the enrollment, history, events.
+ */
+export class ReconciliationStore {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** In the order given: the domain lists voids first so no write holds two live invoices for a month. */
+  async writeInvoiceChanges(changes: readonly InvoiceChange[]): Promise<void> {
+    for (const c of changes) {
+      await this.db
+        .updateTable('invoices')
+        .set((eb) => ({
+          amount_paid_cents: eb('amount_paid_cents', '+', c.paidDeltaCents),
+          ...(c.creditDeltaCents ? { credit_applied_cents: eb('credit_applied_cents', '+', c.creditDeltaCents) } : {}),
+          ...(c.coverageMonth ? { coverage_month: c.coverageMonth } : {}),
+          ...(c.dueDate ? { due_date: c.dueDate } : {}),
+          ...(c.voidedAt ? { voided_at: c.voidedAt } : {}),
+        }))
+        .where('id', '=', c.invoiceId)
+        .execute();
+    }
+  }
+
+  async write(r: Reconciliation, now: Date): Promise<void> {
+    await this.writeInvoiceChanges(r.invoices);
+    const enrollments = new EnrollmentStore(this.db);
+    const u = r.enrollment;
+    if (u) {
+      const patch: EnrollmentPatch = {
+        ...(u.status ? { status: u.status } : {}),
+        ...(u.coverageStart ? { coverage_start: u.coverageStart } : {}),
+        ...(u.clearPaidInFull
+          ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null }
+          : {}),
+        ...(u.paidInFullAt ? { paid_in_full_at: u.paidInFullAt } : {}),
+        ...(u.confirmationExpectedBy ? { confirmation_expected_by: u.confirmationExpectedBy } : {}),
+        ...(u.idCardExpectedBy ? { id_card_expected_by: u.idCardExpectedBy } : {}),
+        ...(u.creditDeltaCents ? { credit_delta_cents: u.creditDeltaCents } : {}),
+        ...(u.addFlag ? { add_flag: u.addFlag } : {}),
+      };
+      await enrollments.update(r.enrollmentId, patch, now);
+    }
+    await enrollments.addHistory(r.enrollmentId, r.history);
+    await appendEvents(this.db, r.events);
+  }
+}

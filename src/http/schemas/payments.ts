@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { CHANNELS, PAYMENT_METHODS } from '../../domain/channels.js';
-import { CARD_BRANDS, PAYMENT_STATUSES } from '../../domain/payment.js';
+import { CARD_BRANDS, CARD_TOKEN_PATTERN, PAYMENT_STATUSES } from '../../domain/payment.js';
 import { MemberId } from './billing.js';
 import { Cents, CentsOrZero, Closed, Instant, Nullable, PageQuery, StringEnum } from './common.js';
 
@@ -49,7 +49,12 @@ export const PaymentRequestSchema = Closed(
     ),
     card: Type.Optional(
       Closed({
-        token: Text(200, { description: 'Processor token; never a card number', examples: ['tok_visa_4242'] }),
+        token: Type.String({
+          pattern: CARD_TOKEN_PATTERN,
+          maxLength: 200,
+          description: "The card processor's token (prefix, underscore, letters and digits); never a card number",
+          examples: ['tok_visa_4242'],
+        }),
         brand: literals(CARD_BRANDS),
         last4: Type.String({ pattern: '^\\d{4}$' }),
         expMonth: Type.Integer({ minimum: 1, maximum: 12 }),

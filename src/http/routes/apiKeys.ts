@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Clock } from '../../domain/clock.js';
 import { DomainError, notFound } from '../../domain/errors.js';
+import { tidyName } from '../../domain/names.js';
 import { ROLES } from '../../domain/principal.js';
 import type { ApiKey, ApiKeyStore } from '../../store/apiKeys.js';
 import type { CarrierStore } from '../../store/carriers.js';
-import { Closed, IdParams, type IdParamsT, Instant, Nullable, problems, StringEnum } from '../schemas/common.js';
+import { Closed, IdParams, type IdParamsT, Instant, Name, Nullable, problems, StringEnum } from '../schemas/common.js';
 
 const Role = StringEnum(ROLES);
 const CreateKey = Closed({
@@ -13,7 +14,7 @@ const CreateKey = Closed({
   carrierId: Type.Optional(
     Type.String({ minLength: 1, maxLength: 63, description: 'Required for, and only for, role carrier' }),
   ),
-  name: Type.String({ minLength: 1, maxLength: 200, examples: ['member portal'] }),
+  name: Name(200, { examples: ['member portal'] }),
 });
 const KeyFields = {
   id: Type.String(),
@@ -56,7 +57,7 @@ export default async function apiKeyRoutes(
       if (carrierId !== undefined && !(await opts.carriers.get(carrierId))) {
         throw new DomainError('carrier_not_found', `Carrier ${carrierId} does not exist.`);
       }
-      const { key, secret } = await opts.apiKeys.create({ role, carrierId: carrierId ?? null, name });
+      const { key, secret } = await opts.apiKeys.create({ role, carrierId: carrierId ?? null, name: tidyName(name) });
       return reply.code(201).send({ ...view(key), secret });
     },
   );

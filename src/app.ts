@@ -84,7 +84,7 @@ export const LOG_SERIALIZERS = {
   req: (req: FastifyRequest) => ({
     method: req.method,
     url: cardSafeUrl(req.url),
-    host: req.host,
+    host: cardSafeUrl(req.host),
     remoteAddress: req.ip,
     remotePort: req.socket?.remotePort,
   }),

@@ -16,6 +16,9 @@ import { isValidLuhn } from './numbers.js';
  */
 const SEPARATOR = String.raw`[\s._/\\\p{Pd}\p{Cf}\u2212\u2044\u2215\u00b7\u2027\u30fb]`;
 const RUN = new RegExp(`[0-9](?:${SEPARATOR}*[0-9])*`, 'gu');
+/** The same for plain ASCII text (most values), which NFKC leaves as it is. */
+const ASCII_RUN = /[0-9](?:[\t\n\v\f\r ._/\\-]*[0-9])*/g;
+const ASCII_ONLY = /^[\p{ASCII}]*$/u;
 const NON_ASCII_DIGIT = /\p{Nd}/u;
 
 const CARD_MIN_DIGITS = 13;
@@ -56,6 +59,7 @@ function tooFewDigits(text: string): boolean {
 }
 
 function isCardRun(run: string): boolean {
+  if (run.length < CARD_MIN_DIGITS) return false;
   const digits = run.replace(/[^0-9]/g, '');
   return digits.length >= CARD_MIN_DIGITS && digits.length <= CARD_MAX_DIGITS && isValidLuhn(digits);
 }
@@ -63,8 +67,9 @@ function isCardRun(run: string): boolean {
 /** Whether a text holds a card number anywhere (each run of digits and separators judged whole). */
 export function containsCardNumber(text: string): boolean {
   if (tooFewDigits(text)) return false;
-  for (const m of normaliseDigits(text).matchAll(RUN)) if (isCardRun(m[0])) return true;
-  return false;
+  const ascii = ASCII_ONLY.test(text);
+  const runs = ascii ? text.match(ASCII_RUN) : normaliseDigits(text).match(RUN);
+  return (runs ?? []).some(isCardRun);
 }
 
 /**

@@ -186,3 +186,21 @@ t.test(
     t.equal(after.statusCode, 201, 'and still takes requests', { body: after.body });
   },
 );
+
+t.test('a malformed JSON body is 400 malformed_body and the parser message does not echo it', async (t) => {
+  for (const payload of [
+    'x4111111111111111',
+    '{"a": x4111 1111 1111 1111}',
+    'tok_4111111111111111',
+    '"4111111111111111',
+  ]) {
+    const res = await ctx.request({
+      method: 'POST',
+      url: '/v1/carriers',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(t, res, 400, 'malformed_body', payload);
+    t.notOk(res.body.replace(/[^0-9]/g, '').includes('4111111111111111'), `${payload}: not echoed`, { body: res.body });
+  }
+});

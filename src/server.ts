@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
-import { buildApp, REDACT_PATHS } from './app.js';
+import { buildApp, LOG_SERIALIZERS, REDACT_PATHS } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ServiceClock } from './domain/clock.js';
 import { ApiKeyStore, newSecret } from './store/apiKeys.js';
@@ -23,7 +23,11 @@ async function main() {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const logger = pino({
+    level: config.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: LOG_SERIALIZERS,
+  });
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {

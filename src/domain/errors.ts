@@ -40,6 +40,7 @@ export const ERROR_CATALOGUE = {
   invalid_reason_code: { kind: 'rule', title: 'Return reason code does not fit the payment method' },
   not_unapplied: { kind: 'conflict', title: 'Payment is not unapplied' },
   invalid_cursor: { kind: 'invalid', title: 'Unknown cursor' },
+  body_too_deep: { kind: 'invalid', title: 'JSON body nested too deep' },
 } as const satisfies Record<string, { kind: ErrorKind; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -2,13 +2,20 @@ import { type Channel, PAYEE, type PaymentMethod } from './channels.js';
 import { businessDateOf, type IsoDate, parts } from './dates.js';
 import { DomainError } from './errors.js';
 import { nameKey } from './names.js';
-import { isValidLuhn, isValidRoutingNumber } from './numbers.js';
+import { isValidRoutingNumber } from './numbers.js';
 
 export const PAYMENT_STATUSES = ['received', 'unapplied', 'returned'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export const CARD_BRANDS = ['visa', 'mastercard', 'amex', 'discover'] as const;
 export type CardBrand = (typeof CARD_BRANDS)[number];
+
+/**
+ * R20: a card payment carries the processor's token, never a card number: a lowercase prefix, an
+ * underscore and letters, digits or underscores (`tok_visa_4242`, `pm_1Q2w3E4r`). A value of digits and
+ * separators is not a token; the card screen still reads every token for a card number inside it.
+ */
+export const CARD_TOKEN_PATTERN = '^[a-z]{2,16}_[A-Za-z0-9_]{1,180}$';
 
 export const BANK_METHODS: readonly PaymentMethod[] = ['checking', 'savings'];
 export const CARD_METHODS: readonly PaymentMethod[] = ['credit_card', 'debit_card'];
@@ -60,50 +67,6 @@ export type PaymentTarget =
   | { kind: 'remittance'; memberId: string; firstName: string; lastName: string; carrierName: string };
 
 const REMITTANCE_FIELDS = ['memberId', 'firstName', 'lastName', 'carrierName'] as const;
-
-/** A run of 13-19 digits (spaces or dashes allowed between them) that passes Luhn: a card number. */
-export function containsCardNumber(text: string): boolean {
-  const candidates = text.match(/\d(?:[ -]?\d){12,18}/g) ?? [];
-  return candidates.some((c) => {
-    const digits = c.replace(/[ -]/g, '');
-    for (let len = 19; len >= 13; len--) {
-      for (let i = 0; i + len <= digits.length; i++) {
-        if (isValidLuhn(digits.slice(i, i + len))) return true;
-      }
-    }
-    return false;
-  });
-}
-
-/**
- * Values not scanned for card numbers: the bank account number (a different kind of number, stored
- * encrypted) and well-formed enrollment ids of ours, whose random hex can hold a Luhn-valid run of digits.
- */
-function exempt(path: string, value: string): boolean {
-  if (path === 'bankAccount.accountNumber') return true;
-  return path === 'enrollmentId' && /^enr_[0-9a-f]{32}$/.test(value);
-}
-
-/** R20: the service never accepts a full card number; every other string in the body is checked. */
-export function assertNoCardNumber(body: unknown, path = ''): void {
-  if (typeof body === 'string') {
-    if (!exempt(path, body) && containsCardNumber(body)) {
-      throw new DomainError(
-        'card_number_not_allowed',
-        'A full card number was sent. Send the processor token, brand, last 4 digits and expiry instead.',
-        { field: path },
-      );
-    }
-    return;
-  }
-  if (Array.isArray(body)) {
-    for (const [i, v] of body.entries()) assertNoCardNumber(v, `${path}[${i}]`);
-    return;
-  }
-  if (body && typeof body === 'object') {
-    for (const [k, v] of Object.entries(body)) assertNoCardNumber(v, path ? `${path}.${k}` : k);
-  }
-}
 
 function requireDetails(condition: unknown, field: string, method: PaymentMethod): void {
   if (!condition)

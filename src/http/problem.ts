@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { cardSafeUrl } from './plugins/cardScreen.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -30,7 +31,7 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
   return reply
     .code(p.status)
     .type(PROBLEM_CONTENT_TYPE)
-    .send({ ...p, instance: p.instance ?? reply.request.url, requestId: reply.request.id });
+    .send({ ...p, instance: p.instance ?? cardSafeUrl(reply.request.url), requestId: reply.request.id });
 }
 
 export const ProblemSchema = {

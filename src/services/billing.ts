@@ -18,8 +18,8 @@ import {
 import { DomainError, notFound } from '../domain/errors.js';
 import { projectBinder } from '../domain/invoice.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
-import { businessTimestamp } from '../domain/timestamps.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
+import { businessTimestamp } from '../domain/timestamps.js';
 import { AccountStore } from '../store/accounts.js';
 import { CarrierStore } from '../store/carriers.js';
 import { type EnrollmentFilter, EnrollmentStore } from '../store/enrollments.js';

@@ -1,10 +1,12 @@
+import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import t from 'tap';
-import { REDACT_PATHS } from '../../src/app.js';
+import { LOG_SERIALIZERS, REDACT_PATHS } from '../../src/app.js';
 import { FieldCipher } from '../../src/store/crypto.js';
 import { TEST_ENCRYPTION_KEY, testApp } from '../helpers/app.js';
-import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
+import { cardDigits, digitsOnly, renderedCard, surrounding } from '../helpers/cards.js';
+import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
 import {
   dumpDatabase,
   idemKey,
@@ -29,15 +31,21 @@ const CARD_FORMS = [CARD, '4111 1111 1111 1111', '4111-1111-1111-1111'];
 const CVV = '737';
 
 const log = memoryStream();
-const logger = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, log.stream);
+const logger = pino(
+  { level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: LOG_SERIALIZERS },
+  log.stream,
+);
 const ctx = await testApp(t, { logger });
 await setClock(ctx, '2026-11-29T15:00:00Z'); // coverage 2027-01-01, binder due 2026-12-23
 
 /** Every response this file receives, as status, headers and body text. */
 const seen: string[] = [];
+/** The same responses without the request line (whose URL may carry a card number the test sent). */
+const answers: string[] = [];
 async function send(opts: InjectOptions & { key?: string | null }): Promise<LightMyRequestResponse> {
   const res = await ctx.request(opts);
   seen.push(`${opts.method} ${opts.url} -> ${res.statusCode} ${JSON.stringify(res.headers)}\n${res.body}`);
+  answers.push(`${res.statusCode} ${JSON.stringify(res.headers)}\n${res.body}`);
   return res;
 }
 function pay(body: Record<string, unknown>, idempotencyKey: string | null = idemKey('safe')) {
@@ -265,7 +273,9 @@ t.test('refused payments that carry the canary account number', async (t) => {
       null,
     ],
     [
-      'account number with a suffix (pattern)',
+      // Not an account number's format, and its 16 digits happen to pass Luhn: a card number by SPEC's
+      // definition, so the card screen refuses it before the schema would.
+      'account number with a suffix (not the format; a card number by its digits)',
       {
         channel: 'online',
         method: 'checking',
@@ -273,8 +283,8 @@ t.test('refused payments that carry the canary account number', async (t) => {
         invoiceNumber: healthBinder,
         bankAccount: { routingNumber: ROUTING_A, accountNumber: `${CANARY_ACCOUNT}-01` },
       },
-      400,
-      'validation_failed',
+      422,
+      'card_number_not_allowed',
       null,
     ],
     [
@@ -523,6 +533,316 @@ t.test('a security code is never accepted', async (t) => {
   t.equal(await paymentCount(), before, 'no payment with a security code was recorded');
 });
 
+/**
+ * SPEC conventions, "Card data": every text value of every request (body at any depth, unknown
+ * fields and keys included, query string, path parameters, the Idempotency-Key header) is screened.
+ * Card numbers are generated (Luhn-valid, 13-19 digits, random separators, Unicode digit forms) and
+ * put in fields of several endpoints; each request must be 422 `card_number_not_allowed`, naming the
+ * field without echoing the number. Every generated number is then searched (digits only, after
+ * NFKC and mapping every Unicode digit to its value) in the responses, the log and the pg_dump below.
+ */
+const generatedCards: string[] = [];
+interface Placement {
+  name: string;
+  field: string;
+  request: (value: string) => InjectOptions;
+}
+const checkPayment = { channel: 'mail', method: 'check', amountCents: 1000 };
+const remittance = { memberId: account.memberId, firstName: 'Ana', lastName: 'Lopes', carrierName: carrier.name };
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}): InjectOptions => ({
+  method: 'POST',
+  url,
+  payload: payload as InjectOptions['payload'],
+  headers: { 'idempotency-key': idemKey('screen'), ...headers },
+});
+const get = (url: string): InjectOptions => ({ method: 'GET', url });
+const q = encodeURIComponent;
+const PLACEMENTS: Placement[] = [
+  {
+    name: 'payments card.token',
+    field: 'body.card.token',
+    request: (v) =>
+      post('/v1/payments', {
+        channel: 'online',
+        method: 'credit_card',
+        amountCents: 1000,
+        invoiceNumber: cardBinder,
+        card: { ...goodCard, token: v },
+      }),
+  },
+  {
+    name: 'payments remittance.firstName',
+    field: 'body.remittance.firstName',
+    request: (v) =>
+      post('/v1/payments', {
+        ...checkPayment,
+        remittance: { ...remittance, firstName: v },
+        check: { checkNumber: '4001', payableTo: 'Health Connector' },
+      }),
+  },
+  {
+    name: 'payments remittance.carrierName',
+    field: 'body.remittance.carrierName',
+    request: (v) =>
+      post('/v1/payments', {
+        ...checkPayment,
+        remittance: { ...remittance, carrierName: v },
+        check: { checkNumber: '4002', payableTo: 'Health Connector' },
+      }),
+  },
+  {
+    name: 'payments remittance.mailingAddress.line1',
+    field: 'body.remittance.mailingAddress.line1',
+    request: (v) =>
+      post('/v1/payments', {
+        ...checkPayment,
+        remittance: { ...remittance, mailingAddress: { line1: v, city: 'Boston', state: 'MA', postalCode: '02108' } },
+        check: { checkNumber: '4003', payableTo: 'Health Connector' },
+      }),
+  },
+  {
+    name: 'payments check.payableTo',
+    field: 'body.check.payableTo',
+    request: (v) =>
+      post('/v1/payments', {
+        ...checkPayment,
+        slip: { invoiceNumber: healthBinder },
+        check: { checkNumber: '4004', payableTo: v },
+      }),
+  },
+  {
+    name: 'payments check.checkNumber',
+    field: 'body.check.checkNumber',
+    request: (v) =>
+      post('/v1/payments', {
+        ...checkPayment,
+        slip: { invoiceNumber: healthBinder },
+        check: { checkNumber: `No. ${v}`, payableTo: 'Health Connector' },
+      }),
+  },
+  {
+    name: 'payments moneyOrder.serialNumber',
+    field: 'body.moneyOrder.serialNumber',
+    request: (v) =>
+      post('/v1/payments', {
+        ...checkPayment,
+        method: 'money_order',
+        slip: { invoiceNumber: healthBinder },
+        moneyOrder: { serialNumber: `No. ${v}`, payableTo: 'Health Connector' },
+      }),
+  },
+  {
+    name: 'payments phoneNumber',
+    field: 'body.phoneNumber',
+    request: (v) =>
+      post('/v1/payments', {
+        channel: 'phone',
+        method: 'checking',
+        amountCents: 1000,
+        phoneNumber: v,
+        bankAccount: { routingNumber: ROUTING_A, accountNumber: '12345678' },
+      }),
+  },
+  {
+    name: 'payments unknown top-level field',
+    field: 'body.memo',
+    request: (v) =>
+      post('/v1/payments', {
+        channel: 'online',
+        method: 'credit_card',
+        amountCents: 1000,
+        invoiceNumber: cardBinder,
+        card: goodCard,
+        memo: v,
+      }),
+  },
+  {
+    name: 'payments unknown nested field in an array',
+    field: 'body.card.extra[1].number',
+    request: (v) =>
+      post('/v1/payments', {
+        channel: 'online',
+        method: 'credit_card',
+        amountCents: 1000,
+        invoiceNumber: cardBinder,
+        card: { ...goodCard, extra: [{}, { number: v }] },
+      }),
+  },
+  {
+    name: 'payments: the number as an object key',
+    field: 'body.card',
+    request: (v) =>
+      post('/v1/payments', {
+        channel: 'online',
+        method: 'credit_card',
+        amountCents: 1000,
+        invoiceNumber: cardBinder,
+        card: { ...goodCard, [v]: 'x' },
+      }),
+  },
+  {
+    name: 'cancellation reason',
+    field: 'body.reason',
+    request: (v) => post(`/v1/enrollments/${dental.id}/cancellation`, { reason: v }),
+  },
+  {
+    name: 'enrollment planName',
+    field: 'body.planName',
+    request: (v) =>
+      post('/v1/enrollments', {
+        memberId: cardAccount.memberId,
+        carrierId: carrier.id,
+        coverageType: 'dental',
+        planName: v,
+        monthlyPremiumCents: 2000,
+      }),
+  },
+  {
+    name: 'confirmation carrierPolicyId',
+    field: 'body.carrierPolicyId',
+    request: (v) => post(`/v1/enrollments/${health.id}/confirmation`, { carrierPolicyId: v }),
+  },
+  {
+    name: 'account firstName',
+    field: 'body.firstName',
+    request: (v) =>
+      post('/v1/accounts', {
+        memberId: newMemberId(),
+        firstName: v,
+        lastName: 'Lopes',
+        mailingAddress: { line1: '1 Main St', city: 'Boston', state: 'MA', postalCode: '02108' },
+        phoneNumbers: [],
+      }),
+  },
+  {
+    name: 'account phoneNumbers[0]',
+    field: 'body.phoneNumbers[0]',
+    request: (v) =>
+      post('/v1/accounts', {
+        memberId: newMemberId(),
+        firstName: 'Ana',
+        lastName: 'Lopes',
+        mailingAddress: { line1: '1 Main St', city: 'Boston', state: 'MA', postalCode: '02108' },
+        phoneNumbers: [v],
+      }),
+  },
+  {
+    name: 'carrier name',
+    field: 'body.name',
+    request: (v) => post('/v1/carriers', { id: `c-${Math.random().toString(36).slice(2, 10)}`, name: v }),
+  },
+  {
+    name: 'api-key name',
+    field: 'body.name',
+    request: (v) => post('/v1/api-keys', { role: 'connector', name: v }),
+  },
+  {
+    name: 'a text/plain body',
+    field: 'body',
+    request: (v) => ({ method: 'POST', url: '/v1/carriers', payload: v, headers: { 'content-type': 'text/plain' } }),
+  },
+  {
+    name: 'query phoneNumber',
+    field: 'query.phoneNumber',
+    request: (v) => get(`/v1/accounts?phoneNumber=${q(v)}`),
+  },
+  {
+    name: 'query carrierId',
+    field: 'query.carrierId',
+    request: (v) => get(`/v1/enrollments?carrierId=${q(v)}`),
+  },
+  {
+    name: 'unknown query parameter',
+    field: 'query.memo',
+    request: (v) => get(`/v1/invoices?memberId=${account.memberId}&memo=${q(v)}`),
+  },
+  {
+    name: 'path parameter of an enrollment',
+    field: 'params.id',
+    request: (v) => get(`/v1/enrollments/${q(v)}`),
+  },
+  {
+    name: 'path parameter of a payment return',
+    field: 'params.id',
+    request: (v) => post(`/v1/payments/${q(v)}/returns`, { reasonCode: 'R01' }),
+  },
+];
+
+/** The placements, plus the Idempotency-Key header (ASCII only, as HTTP headers are). */
+function placementsFor(card: { digits: string; text: string }, asciiSeparator: string) {
+  const headerValue = card.digits.replace(/(\d{4})(?=\d)/g, `$1${asciiSeparator}`);
+  return [
+    ...PLACEMENTS.map((p) => ({ name: p.name, field: p.field, opts: p.request(card.text) })),
+    {
+      name: 'Idempotency-Key header',
+      field: 'headers.idempotency-key',
+      opts: post(
+        '/v1/payments',
+        {
+          ...checkPayment,
+          slip: { invoiceNumber: healthBinder },
+          check: { checkNumber: '4005', payableTo: 'Health Connector' },
+        },
+        { 'idempotency-key': headerValue },
+      ),
+    },
+  ];
+}
+
+t.test('card numbers with every separator, in every placement, are refused and not echoed', async (t) => {
+  const before = await paymentCount();
+  const seps = ['', ' ', '.', '-', '/', '_', '  ', '-/', '\u00a0', '\u2013', '\u3000'];
+  const cards = fc.sample(cardDigits, { numRuns: seps.length, seed: 20261211 });
+  for (const [i, sep] of seps.entries()) {
+    const digits = cards[i] ?? '4111111111111111';
+    const text = digits.replace(/(\d{4})(?=\d)/g, `$1${sep}`);
+    const ascii = /^[ ./_-]*$/.test(sep) ? sep : '-';
+    for (const p of placementsFor({ digits, text }, ascii)) {
+      const name = `${p.name} (${JSON.stringify(sep)})`;
+      generatedCards.push(digits);
+      const res = await send(p.opts);
+      const body = res.json() as { code?: string; field?: string };
+      t.equal(res.statusCode, 422, `${name}: 422`, { body: res.body });
+      t.equal(body.code, 'card_number_not_allowed', `${name}: card_number_not_allowed`);
+      t.equal(body.field, p.field, `${name}: names the field`);
+      t.notOk(digitsOnly(res.body).includes(digits), `${name}: the number is not echoed`);
+    }
+  }
+  t.equal(await paymentCount(), before, 'no payment recorded');
+});
+
+t.test('property: generated card numbers (separators, Unicode digits) in random places are 422', async (t) => {
+  const before = await paymentCount();
+  await fc.assert(
+    fc.asyncProperty(
+      renderedCard,
+      surrounding,
+      fc.nat(),
+      fc.constantFrom(' ', '.', '-', '/', '_'),
+      async (card, around, pick, ascii) => {
+        const placements = placementsFor(
+          { digits: card.digits, text: around.before + card.text + around.after },
+          ascii,
+        );
+        const p = placements[pick % placements.length] as (typeof placements)[number];
+        generatedCards.push(card.digits);
+        const res = await send(p.opts);
+        const body = res.json() as { code?: string; field?: string };
+        const ok =
+          res.statusCode === 422 &&
+          body.code === 'card_number_not_allowed' &&
+          body.field === p.field &&
+          !digitsOnly(res.body).includes(card.digits);
+        if (!ok) t.fail(`${p.name}: ${JSON.stringify(card)} -> ${res.statusCode} ${res.body}`);
+        return ok;
+      },
+    ),
+    { numRuns: 300, seed: 20261211 },
+  );
+  t.equal(await paymentCount(), before, 'no payment recorded');
+  t.ok(generatedCards.length >= 300, `${generatedCards.length} card numbers sent`);
+});
+
 t.test('every read of the payments shows masked details only', async (t) => {
   for (const id of paymentIds) {
     const res = await send({ method: 'GET', url: `/v1/payments/${id}` });
@@ -551,15 +871,28 @@ function leaks(text: string) {
     canaryAccountBase64: occurrences(text, b64),
     cardNumber: CARD_FORMS.reduce((n, f) => n + occurrences(text, f), 0),
     securityCode: securityCodeIn(text, CVV),
+    generatedCardNumbers: generatedHits(text),
   };
 }
-const NONE = { canaryAccount: 0, canaryAccountHex: 0, canaryAccountBase64: 0, cardNumber: 0, securityCode: 0 };
+const NONE = {
+  canaryAccount: 0,
+  canaryAccountHex: 0,
+  canaryAccountBase64: 0,
+  cardNumber: 0,
+  securityCode: 0,
+  generatedCardNumbers: 0,
+};
+/** Generated card numbers found in a text in any form: digits only, after NFKC and Unicode digit mapping. */
+function generatedHits(text: string): number {
+  const digits = digitsOnly(text);
+  return [...new Set(generatedCards)].filter((c) => digits.includes(c)).length;
+}
 
 t.test('no canary in any response', async (t) => {
   const all = seen.join('\n');
   t.ok(seen.length > 30, `${seen.length} responses collected`);
   t.ok(all.includes(`"last4":"${CANARY_LAST4}"`), 'positive control: the last 4 are shown');
-  t.same(leaks(all), NONE);
+  t.same(leaks(answers.join('\n')), NONE);
   const offending = seen.filter((s) => s.includes(CANARY_ACCOUNT) || CARD_FORMS.some((f) => s.includes(f)));
   t.same(
     offending.map((s) => {
@@ -575,6 +908,7 @@ t.test('no canary in the log (level trace, app redaction)', async (t) => {
   const text = log.text();
   t.ok(log.lines() > 50, `positive control: ${log.lines()} log lines captured`);
   t.ok(text.includes('/v1/payments'), 'positive control: payment requests are logged');
+  t.ok(text.includes('[card number]'), 'positive control: URLs that carried card numbers are logged, masked');
   t.same(leaks(text), NONE);
 });
 

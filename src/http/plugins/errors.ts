@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
 import { DomainError, type ErrorKind } from '../../domain/errors.js';
 import { type Problem, problem, sendProblem } from '../problem.js';
+import { cardSafeUrl } from './cardScreen.js';
 
 const KIND_STATUS = {
   not_found: 404,
@@ -66,6 +67,7 @@ async function errorsPlugin(app: FastifyInstance) {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
+    const shown = cardSafeUrl(path);
     const found = known.find('GET', path);
     const routePath = (found?.store as { path?: string } | undefined)?.path;
     if (routePath) {
@@ -77,11 +79,11 @@ async function errorsPlugin(app: FastifyInstance) {
           405,
           'method_not_allowed',
           'Method not allowed',
-          `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}.`,
+          `${request.method} is not allowed on ${shown}; use ${allowed.join(', ')}.`,
         ),
       );
     }
-    return sendProblem(reply, problem(404, 'not_found', 'Not found', `No resource at ${path}.`));
+    return sendProblem(reply, problem(404, 'not_found', 'Not found', `No resource at ${shown}.`));
   });
 
   app.setErrorHandler((error: FastifyError & { validationContext?: string }, request: FastifyRequest, reply) => {

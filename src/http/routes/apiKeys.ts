@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Clock } from '../../domain/clock.js';
 import { notFound } from '../../domain/errors.js';
+import { tidyName } from '../../domain/names.js';
 import { ROLES } from '../../domain/principal.js';
 import type { AdminService } from '../../services/admin.js';
 import type { ApiKey, ApiKeyStore } from '../../store/apiKeys.js';
-import { Closed, IdParams, type IdParamsT, Instant, Nullable, problems, StringEnum } from '../schemas/common.js';
+import { Closed, IdParams, type IdParamsT, Instant, Name, Nullable, problems, StringEnum } from '../schemas/common.js';
 
 const Role = StringEnum(ROLES);
 const CreateKey = Closed({
@@ -13,7 +14,7 @@ const CreateKey = Closed({
   carrierId: Type.Optional(
     Type.String({ minLength: 1, maxLength: 63, description: 'Required for, and only for, role carrier' }),
   ),
-  name: Type.String({ minLength: 1, maxLength: 200, examples: ['member portal'] }),
+  name: Name(200, { examples: ['member portal'] }),
 });
 const KeyFields = {
   id: Type.String(),
@@ -60,7 +61,9 @@ export default async function apiKeyRoutes(
         body: { ...view(key), secret },
         stored: { ...view(key), secret: null },
       }));
-      return reply.answer(await opts.admin.createApiKey({ role, carrierId: carrierId ?? null, name }, call));
+      return reply.answer(
+        await opts.admin.createApiKey({ role, carrierId: carrierId ?? null, name: tidyName(name) }, call),
+      );
     },
   );
 

@@ -4,7 +4,7 @@ import { notFound } from '../../domain/errors.js';
 import { tidyName } from '../../domain/names.js';
 import type { AdminService } from '../../services/admin.js';
 import type { Carrier, CarrierStore } from '../../store/carriers.js';
-import { Closed, DataOf, IdParams, type IdParamsT, Instant, problems } from '../schemas/common.js';
+import { Closed, DataOf, IdParams, type IdParamsT, Instant, Name, problems } from '../schemas/common.js';
 
 const CarrierSchema = Closed(
   {
@@ -16,12 +16,7 @@ const CarrierSchema = Closed(
 );
 const CreateCarrier = Closed({
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', examples: ['bcbsma'] }),
-  name: Type.String({
-    minLength: 1,
-    maxLength: 200,
-    pattern: '\\S',
-    examples: ['Blue Cross Blue Shield of Massachusetts'],
-  }),
+  name: Name(200, { examples: ['Blue Cross Blue Shield of Massachusetts'] }),
 });
 
 const view = (c: Carrier) => ({ id: c.id, name: c.name, createdAt: c.createdAt.toISOString() });

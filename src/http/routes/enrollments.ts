@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { type IsoDate, isoDate } from '../../domain/dates.js';
 import type { EnrollmentProjection } from '../../domain/enrollment.js';
+import { tidyName } from '../../domain/names.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
@@ -26,6 +27,7 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
       const answered = await opts.billing.checkout(
         {
           ...b,
+          planName: tidyName(b.planName),
           coverageStart: b.coverageStart ? (isoDate(b.coverageStart) as IsoDate) : undefined,
           selectedAt: b.selectedAt ? new Date(b.selectedAt) : undefined,
         },

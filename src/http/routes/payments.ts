@@ -7,7 +7,9 @@ import {
   PAYMENT_METHODS,
   type PaymentMethod,
 } from '../../domain/channels.js';
-import { assertNoCardNumber, type Payment } from '../../domain/payment.js';
+import { DomainError } from '../../domain/errors.js';
+import type { Payment } from '../../domain/payment.js';
+import type { Principal } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
 import type { PaymentService } from '../../services/payments.js';
 import { principalOf } from '../plugins/auth.js';
@@ -56,13 +58,12 @@ export function paymentView(p: Payment) {
 const created = (p: Payment) => ({ status: 201, body: paymentView(p) });
 
 /**
- * R20 and R19 come before schema validation: a full card number is refused wherever it appears,
- * and a method the channel does not take is refused before its details are looked at.
+ * R19 comes before schema validation: a method the channel does not take is refused before its
+ * details are looked at (after the card screen, which runs before every route's validation).
  */
 async function screenPayment(request: FastifyRequest) {
   const body = request.body as Record<string, unknown> | undefined;
   if (!body || typeof body !== 'object') return;
-  assertNoCardNumber(body);
   const { channel, method } = body;
   if (
     typeof channel === 'string' &&

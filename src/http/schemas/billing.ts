@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { MEMBER_ID_PATTERN } from '../../domain/accounts.js';
 import { COVERAGE_TYPES, ENROLLMENT_FLAGS, ENROLLMENT_STATUSES } from '../../domain/enrollment.js';
 import { INVOICE_STATUSES } from '../../domain/invoice.js';
-import { Cents, CentsOrZero, Closed, Instant, IsoDate, Nullable, PageQuery, StringEnum } from './common.js';
+import { Cents, CentsOrZero, Closed, Instant, IsoDate, Name, Nullable, PageQuery, StringEnum } from './common.js';
 
 /** Request fields: a union of literals (typed for the handlers). Responses use `StringEnum`. */
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -26,8 +26,8 @@ const MailingAddress = Closed({
 export const CreateAccount = Closed(
   {
     memberId: MemberId,
-    firstName: Type.String({ minLength: 1, maxLength: 100, examples: ['Maria'] }),
-    lastName: Type.String({ minLength: 1, maxLength: 100, examples: ['Santos'] }),
+    firstName: Name(100, { examples: ['Maria'] }),
+    lastName: Name(100, { examples: ['Santos'] }),
     mailingAddress: MailingAddress,
     phoneNumbers: Type.Array(Type.String({ minLength: 7, maxLength: 25, examples: ['+16175550100'] }), {
       maxItems: 5,
@@ -69,7 +69,7 @@ export const Checkout = Closed(
     memberId: MemberId,
     carrierId: Type.String({ minLength: 1, maxLength: 63, examples: ['bcbsma'] }),
     coverageType: literals(COVERAGE_TYPES),
-    planName: Type.String({ minLength: 1, maxLength: 200, examples: ['ConnectorCare Plan Type II'] }),
+    planName: Name(200, { examples: ['ConnectorCare Plan Type II'] }),
     monthlyPremiumCents: Cents('What the member owes each month'),
     coverageStart: Type.Optional(FirstOfMonth('Requested start; default: the earliest whose due date has not passed')),
     selectedAt: Type.Optional(Instant('When the member checked out; default: the service clock')),

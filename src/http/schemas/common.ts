@@ -20,6 +20,15 @@ export function StringEnum<T extends string>(values: readonly T[], options: Reco
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }
 
+/**
+ * Every name a request carries (people, carriers, plans, payees, API keys). SPEC conventions: a name
+ * must contain a letter or digit, so blank, white-space-only (any Unicode space) and punctuation-only
+ * names are 400. Routes store names tidied (`tidyName`) and match them by `nameKey`.
+ */
+export const NAME_PATTERN = '[\\p{L}\\p{N}]';
+export const Name = (maxLength: number, options: Record<string, unknown> = {}) =>
+  Type.String({ minLength: 1, maxLength, pattern: NAME_PATTERN, ...options });
+
 export const IsoDate = (description?: string) =>
   Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', ...(description ? { description } : {}) });
 export const Instant = (description?: string) =>

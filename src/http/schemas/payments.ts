@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { CHANNELS, PAYMENT_METHODS } from '../../domain/channels.js';
-import { CARD_BRANDS, PAYMENT_STATUSES } from '../../domain/payment.js';
+import { CARD_BRANDS, CARD_TOKEN_PATTERN, PAYMENT_STATUSES } from '../../domain/payment.js';
 import { MemberId } from './billing.js';
-import { Cents, CentsOrZero, Closed, Instant, Nullable, PageQuery, StringEnum } from './common.js';
+import { Cents, CentsOrZero, Closed, Instant, Name, Nullable, PageQuery, StringEnum } from './common.js';
 
 /** Request fields: a union of literals (typed for the handlers). Responses use `StringEnum`. */
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -27,8 +27,8 @@ export const PaymentRequestSchema = Closed(
     remittance: Type.Optional(
       Closed({
         memberId: Type.Optional(Type.String({ maxLength: 32 })),
-        firstName: Type.Optional(Type.String({ maxLength: 100 })),
-        lastName: Type.Optional(Type.String({ maxLength: 100 })),
+        firstName: Type.Optional(Name(100)),
+        lastName: Type.Optional(Name(100)),
         mailingAddress: Type.Optional(
           Closed({
             line1: Type.Optional(Type.String({ maxLength: 200 })),
@@ -38,7 +38,7 @@ export const PaymentRequestSchema = Closed(
             postalCode: Type.Optional(Type.String({ maxLength: 10 })),
           }),
         ),
-        carrierName: Type.Optional(Type.String({ maxLength: 200 })),
+        carrierName: Type.Optional(Name(200)),
       }),
     ),
     bankAccount: Type.Optional(
@@ -49,15 +49,20 @@ export const PaymentRequestSchema = Closed(
     ),
     card: Type.Optional(
       Closed({
-        token: Text(200, { description: 'Processor token; never a card number', examples: ['tok_visa_4242'] }),
+        token: Type.String({
+          pattern: CARD_TOKEN_PATTERN,
+          maxLength: 200,
+          description: "The card processor's token (prefix, underscore, letters and digits); never a card number",
+          examples: ['tok_visa_4242'],
+        }),
         brand: literals(CARD_BRANDS),
         last4: Type.String({ pattern: '^\\d{4}$' }),
         expMonth: Type.Integer({ minimum: 1, maximum: 12 }),
         expYear: Type.Integer({ minimum: 2000, maximum: 2100 }),
       }),
     ),
-    check: Type.Optional(Closed({ checkNumber: Text(30), payableTo: Text(200) })),
-    moneyOrder: Type.Optional(Closed({ serialNumber: Text(30), payableTo: Text(200) })),
+    check: Type.Optional(Closed({ checkNumber: Text(30), payableTo: Name(200) })),
+    moneyOrder: Type.Optional(Closed({ serialNumber: Text(30), payableTo: Name(200) })),
   },
   {
     examples: [

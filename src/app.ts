@@ -89,6 +89,17 @@ function validatorFactory() {
   };
 }
 
+/**
+ * TRUST_PROXY for fastify: addresses and CIDRs as they are; a hop count as a trust function, since
+ * fastify 5.12 trusts nothing for a bare number (fail closed) while TRUST_PROXY=n means "n proxies".
+ */
+function fastifyTrustProxy(
+  setting: Config['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return setting > 0 ? (_address, hop) => hop < setting : false;
+  return setting;
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, database } = opts;
   const clock = opts.clock ?? new ServiceClock();
@@ -103,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       ? { loggerInstance: loggerOption as FastifyBaseLogger }
       : { logger: loggerOption as FastifyServerOptions['logger'] }),
     requestIdHeader: 'x-request-id',
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
@@ -150,11 +162,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   // Pollers send If-None-Match; an unchanged page answers 304 with no body.
   await app.register(etag, { weak: true });
-  await app.register(authPlugin, {
-    apiKeys,
-    authFailuresPerMinute: config.authFailuresPerMinute,
-  });
-  // Per-key rate limit, counted after authentication so each API key has its own budget.
+  // Per-key rate limit, counted after authentication so each API key has its own budget. The auth
+  // plugin uses the same plugin's `createRateLimit` for its failure budget, so it registers after.
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -168,6 +177,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           statusCode: 429,
         },
       ),
+  });
+  await app.register(authPlugin, {
+    apiKeys,
+    authFailuresPerMinute: config.authFailuresPerMinute,
   });
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

@@ -12,7 +12,8 @@ import { type BusinessCalendar, massachusettsCalendar } from './domain/calendar.
 import { ServiceClock } from './domain/clock.js';
 import { openapiOptions } from './http/openapi.js';
 import authPlugin from './http/plugins/auth.js';
-import errorsPlugin from './http/plugins/errors.js';
+import errorsPlugin, { clientErrorHandler, frameworkErrors, ROUTER_OPTIONS } from './http/plugins/errors.js';
+import headersPlugin, { requestIdOf } from './http/plugins/headers.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
 import accountRoutes from './http/routes/accounts.js';
@@ -113,9 +114,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(loggerOption && typeof (loggerOption as FastifyBaseLogger).child === 'function'
       ? { loggerInstance: loggerOption as FastifyBaseLogger }
       : { logger: loggerOption as FastifyServerOptions['logger'] }),
-    requestIdHeader: 'x-request-id',
+    // The client's X-Request-Id is kept only in a safe format (requestIdOf), else a UUID is made.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    routerOptions: ROUTER_OPTIONS,
+    frameworkErrors,
+    clientErrorHandler,
     trustProxy: fastifyTrustProxy(config.trustProxy),
-    genReqId: () => crypto.randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     // Node checks request timeouts on this interval (default 30 s); keep it well inside the timeout.
@@ -160,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const apiKeys = new ApiKeyStore(database.db, apiKeyCache);
 
   await app.register(errorsPlugin);
+  await app.register(headersPlugin);
   // Pollers send If-None-Match; an unchanged page answers 304 with no body.
   await app.register(etag, { weak: true });
   // Per-key rate limit, counted after authentication so each API key has its own budget. The auth

@@ -16,6 +16,7 @@ import errorsPlugin, { clientErrorHandler, frameworkErrors, ROUTER_OPTIONS } fro
 import headersPlugin, { requestIdOf } from './http/plugins/headers.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
+import { childLoggerFactory } from './http/requestLog.js';
 import accountRoutes from './http/routes/accounts.js';
 import apiKeyRoutes from './http/routes/apiKeys.js';
 import carrierRoutes from './http/routes/carriers.js';
@@ -90,6 +91,15 @@ function validatorFactory() {
   };
 }
 
+/** The docs' CSP from @fastify/swagger-ui, tightened: never framed, no forced https upgrade, no external validator. */
+function docsCsp(header: string): string {
+  return header
+    .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+    .replace(/\s*upgrade-insecure-requests;?/, '')
+    .replace(' validator.swagger.io', '')
+    .trim();
+}
+
 /**
  * TRUST_PROXY for fastify: addresses and CIDRs as they are; a hop count as a trust function, since
  * fastify 5.12 trusts nothing for a bare number (fail closed) while TRUST_PROXY=n means "n proxies".
@@ -117,6 +127,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // The client's X-Request-Id is kept only in a safe format (requestIdOf), else a UUID is made.
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // Access logs name the route pattern and query keys, never paths or query values (Member IDs, phones).
+    childLoggerFactory,
     routerOptions: ROUTER_OPTIONS,
     frameworkErrors,
     clientErrorHandler,
@@ -189,7 +201,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     authFailuresPerMinute: config.authFailuresPerMinute,
   });
   await app.register(swagger, openapiOptions);
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true },
+    // swagger-ui's own policy (its inline script hashes), never framed, and usable over plain http.
+    staticCSP: true,
+    transformStaticCSP: docsCsp,
+  });
   await app.register(metricsPlugin);
   if (apiKeyCache) {
     const lookups = new Counter({

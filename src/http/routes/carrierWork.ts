@@ -85,7 +85,7 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         { confirmedAt: b.confirmedAt ? new Date(b.confirmedAt) : undefined, carrierPolicyId: b.carrierPolicyId },
         principalOf(request),
       );
-      return enrollmentView(e);
+      return enrollmentView(e, principalOf(request));
     },
   );
 
@@ -128,7 +128,10 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         request.query.after,
       );
       return {
-        data: page.data.map((e) => ({ ...enrollmentView(e), businessDaysOverdue: e.businessDaysOverdue })),
+        data: page.data.map((e) => ({
+          ...enrollmentView(e, principalOf(request)),
+          businessDaysOverdue: e.businessDaysOverdue,
+        })),
         nextCursor: page.nextCursor,
       };
     },

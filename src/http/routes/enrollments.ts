@@ -30,7 +30,7 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
         },
         principalOf(request),
       );
-      return reply.code(201).send(enrollmentView(enrollment));
+      return reply.code(201).send(enrollmentView(enrollment, principalOf(request)));
     },
   );
 
@@ -45,8 +45,10 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
         response: { 200: EnrollmentSchema, ...problems(404) },
       },
     },
-    async (request) =>
-      enrollmentView(await opts.billing.getEnrollment(request.params.id, scopeOf(principalOf(request)))),
+    async (request) => {
+      const viewer = principalOf(request);
+      return enrollmentView(await opts.billing.getEnrollment(request.params.id, scopeOf(viewer)), viewer);
+    },
   );
 
   app.get<{ Querystring: Static<typeof EnrollmentsQuery> }>(
@@ -62,8 +64,9 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
     },
     async (request) => {
       const { limit, after, ...filter } = request.query;
-      const page = await opts.billing.listEnrollments(filter, scopeOf(principalOf(request)), limit ?? 100, after);
-      return { data: page.data.map(enrollmentView), nextCursor: page.nextCursor };
+      const viewer = principalOf(request);
+      const page = await opts.billing.listEnrollments(filter, scopeOf(viewer), limit ?? 100, after);
+      return { data: page.data.map((e) => enrollmentView(e, viewer)), nextCursor: page.nextCursor };
     },
   );
 
@@ -82,6 +85,7 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
     async (request) =>
       enrollmentView(
         await opts.billing.cancelEnrollment(request.params.id, request.body?.reason, principalOf(request)),
+        principalOf(request),
       ),
   );
 }

@@ -17,12 +17,14 @@ import { type BusinessCalendar, massachusettsCalendar } from './domain/calendar.
 import { ServiceClock } from './domain/clock.js';
 import { openapiOptions } from './http/openapi.js';
 import authPlugin from './http/plugins/auth.js';
-import cardScreenPlugin, { cardSafeUrl } from './http/plugins/cardScreen.js';
-import errorsPlugin from './http/plugins/errors.js';
+import cardScreenPlugin from './http/plugins/cardScreen.js';
+import errorsPlugin, { clientErrorHandler, frameworkErrors, ROUTER_OPTIONS } from './http/plugins/errors.js';
+import headersPlugin, { requestIdOf } from './http/plugins/headers.js';
 import idempotencyPlugin from './http/plugins/idempotency.js';
 import jsonBodyPlugin from './http/plugins/jsonBody.js';
 import metricsPlugin from './http/plugins/metrics.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
+import { childLoggerFactory, requestLogView } from './http/requestLog.js';
 import accountRoutes from './http/routes/accounts.js';
 import apiKeyRoutes from './http/routes/apiKeys.js';
 import carrierRoutes from './http/routes/carriers.js';
@@ -79,18 +81,11 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * Log serializers: fastify's own request fields, with card numbers masked in the URL (the access log
- * line is written before any hook could refuse the request).
+ * Log serializers: a request is logged by its route pattern and query keys only (src/http/requestLog.ts),
+ * never its raw path or query values, which can hold Member IDs, phone numbers or a card number
+ * (the access log line is written before any hook could refuse the request).
  */
-export const LOG_SERIALIZERS = {
-  req: (req: FastifyRequest) => ({
-    method: req.method,
-    url: cardSafeUrl(req.url),
-    host: cardSafeUrl(req.host),
-    remoteAddress: req.ip,
-    remotePort: req.socket?.remotePort,
-  }),
-};
+export const LOG_SERIALIZERS = { req: requestLogView };
 
 /**
  * Bodies are validated without any type coercion (`amountCents: true` is a 400, never 1);
@@ -112,6 +107,26 @@ function validatorFactory() {
   };
 }
 
+/** The docs' CSP from @fastify/swagger-ui, tightened: never framed, no forced https upgrade, no external validator. */
+function docsCsp(header: string): string {
+  return header
+    .replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+    .replace(/\s*upgrade-insecure-requests;?/, '')
+    .replace(' validator.swagger.io', '')
+    .trim();
+}
+
+/**
+ * TRUST_PROXY for fastify: addresses and CIDRs as they are; a hop count as a trust function, since
+ * fastify 5.12 trusts nothing for a bare number (fail closed) while TRUST_PROXY=n means "n proxies".
+ */
+function fastifyTrustProxy(
+  setting: Config['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return setting > 0 ? (_address, hop) => hop < setting : false;
+  return setting;
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, database } = opts;
   const clock = opts.clock ?? new ServiceClock();
@@ -125,8 +140,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ...(loggerOption && typeof (loggerOption as FastifyBaseLogger).child === 'function'
       ? { loggerInstance: loggerOption as FastifyBaseLogger }
       : { logger: loggerOption as FastifyServerOptions['logger'] }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // The client's X-Request-Id is kept only in a safe format (requestIdOf), else a UUID is made.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    // Access logs name the route pattern and query keys, never paths or query values (Member IDs, phones).
+    childLoggerFactory,
+    routerOptions: ROUTER_OPTIONS,
+    frameworkErrors,
+    clientErrorHandler,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     // Node checks request timeouts on this interval (default 30 s); keep it well inside the timeout.
@@ -173,13 +195,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(jsonBodyPlugin);
   await app.register(cardScreenPlugin);
+  await app.register(headersPlugin);
   // Pollers send If-None-Match; an unchanged page answers 304 with no body.
   await app.register(etag, { weak: true });
-  await app.register(authPlugin, {
-    apiKeys,
-    authFailuresPerMinute: config.authFailuresPerMinute,
-  });
-  // Per-key rate limit, counted after authentication so each API key has its own budget.
+  // Per-key rate limit, counted after authentication so each API key has its own budget. The auth
+  // plugin uses the same plugin's `createRateLimit` for its failure budget, so it registers after.
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -194,6 +214,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         },
       ),
   });
+  await app.register(authPlugin, {
+    apiKeys,
+    authFailuresPerMinute: config.authFailuresPerMinute,
+  });
   const idempotency = new IdempotencyService(
     database.db,
     clock,
@@ -201,7 +225,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
   await app.register(idempotencyPlugin, { idempotency });
   await app.register(swagger, openapiOptions);
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true },
+    // swagger-ui's own policy (its inline script hashes), never framed, and usable over plain http.
+    staticCSP: true,
+    transformStaticCSP: docsCsp,
+  });
   await app.register(metricsPlugin);
   if (apiKeyCache) {
     const lookups = new Counter({

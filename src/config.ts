@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export interface Config {
@@ -21,6 +22,12 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Failed authentications per minute per client address before 429. */
   authFailuresPerMinute: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed when finding the client address: false (none, the
+   * default), the proxies' addresses/CIDRs (or proxy-addr's names loopback, linklocal, uniquelocal),
+   * or a hop count.
+   */
+  trustProxy: false | number | string[];
   /** Cache API-key lookups in memory, invalidated by LISTEN/NOTIFY (docs/decisions.md, "API-key cache"). */
   apiKeyCache: boolean;
 }
@@ -56,6 +63,34 @@ function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean
   if (['on', 'true', '1'].includes(raw)) return true;
   if (['off', 'false', '0'].includes(raw)) return false;
   throw new ConfigError(name, `must be on or off, got "${raw}"`);
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: unset/false, a hop count, or comma-separated addresses, CIDRs and proxy-addr names. */
+function trustProxy(env: NodeJS.ProcessEnv): false | number | string[] {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 32) throw new ConfigError('TRUST_PROXY', `hop count must be between 0 and 32, got ${hops}`);
+    return hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (PROXY_NAMES.includes(entry)) continue;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be false, a hop count, or comma-separated proxy addresses/CIDRs (or ${PROXY_NAMES.join(', ')}); got "${entry}"`,
+      );
+    }
+  }
+  return entries;
 }
 
 /**
@@ -121,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    trustProxy: trustProxy(env),
     apiKeyCache: onOff(env, 'API_KEY_CACHE', true),
   };
 }

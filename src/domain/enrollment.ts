@@ -2,6 +2,7 @@ import type { BusinessCalendar } from './calendar.js';
 import { addDays, addMonths, businessDateOf, type IsoDate, isFirstOfMonth, startOfBusinessDay } from './dates.js';
 import { earliestCoverageStart, isByDueDate, paymentDueDate } from './deadlines.js';
 import { DomainError } from './errors.js';
+import type { Principal, Role } from './principal.js';
 
 export const ENROLLMENT_STATUSES = ['pending_payment', 'awaiting_confirmation', 'confirmed', 'cancelled'] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
@@ -46,7 +47,10 @@ export interface HistoryEntry {
   from: string | null;
   to: string;
   reason: string | null;
+  /** The API key id that made the change, or SYSTEM_ACTOR. */
   actor: string;
+  /** The role of that key, when read back (null for the system or a key no longer known). */
+  actorRole?: Role | null;
 }
 
 export interface Enrollment {
@@ -78,6 +82,17 @@ export interface Enrollment {
 }
 
 export const SYSTEM_ACTOR = 'system';
+
+/**
+ * The history actor a caller may see. Ops and connector systems see API key ids; a carrier sees its
+ * own key's id and everyone else only by role (`ops`, `connector`, `carrier`, `system`): the ids of
+ * other principals' keys are not the carrier's business.
+ */
+export function actorSeenBy(viewer: Principal, h: HistoryEntry): string {
+  if (viewer.role !== 'carrier' || h.actor === viewer.keyId) return h.actor;
+  if (h.actor === SYSTEM_ACTOR) return SYSTEM_ACTOR;
+  return h.actorRole ?? 'unknown';
+}
 /** R7/R8: the coverage start a checkout gets, decided by the business date of `selectedAt`. */
 export function checkoutCoverageStart(requested: IsoDate | undefined, selectedAt: Date): IsoDate {
   const businessDate = businessDateOf(selectedAt);

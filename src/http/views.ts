@@ -1,7 +1,8 @@
 import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
-import type { EnrollmentProjection } from '../domain/enrollment.js';
+import { actorSeenBy, type EnrollmentProjection } from '../domain/enrollment.js';
 import { balanceCents, expectedDelivery, invoiceStatus, paymentSlip } from '../domain/invoice.js';
+import type { Principal } from '../domain/principal.js';
 import type { InvoiceDetail } from '../store/invoices.js';
 
 /** Domain objects to API shapes: the contract does not follow the schema of a table. */
@@ -19,7 +20,8 @@ export function accountView(a: Account) {
   };
 }
 
-export function enrollmentView(e: EnrollmentProjection) {
+/** An enrollment as `viewer` may see it (history actors: `actorSeenBy`). */
+export function enrollmentView(e: EnrollmentProjection, viewer: Principal) {
   return {
     id: e.id,
     memberId: e.memberId,
@@ -50,7 +52,7 @@ export function enrollmentView(e: EnrollmentProjection) {
       from: h.from,
       to: h.to,
       reason: h.reason,
-      actor: h.actor,
+      actor: actorSeenBy(viewer, h),
     })),
   };
 }

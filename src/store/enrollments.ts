@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
 import type { Enrollment, EnrollmentFlag, EnrollmentStatus, HistoryEntry } from '../domain/enrollment.js';
-import type { Scope } from '../domain/principal.js';
+import type { Role, Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
@@ -11,8 +11,16 @@ export type EnrollmentJoinedRow = EnrollmentRow & {
   subscriber_last_name: string;
 };
 
-function toHistory(r: EnrollmentHistoryRow): HistoryEntry {
-  return { at: r.at, type: r.type, from: r.from_value, to: r.to_value, reason: r.reason, actor: r.actor };
+function toHistory(r: EnrollmentHistoryRow & { actor_role: Role | null }): HistoryEntry {
+  return {
+    at: r.at,
+    type: r.type,
+    from: r.from_value,
+    to: r.to_value,
+    reason: r.reason,
+    actor: r.actor,
+    actorRole: r.actor_role,
+  };
 }
 
 export function historyRow(enrollmentId: string, h: HistoryEntry) {
@@ -109,8 +117,10 @@ export class EnrollmentStore {
   private historyInline(scope: Scope) {
     return this.base(scope).select(
       sql<HistoryJson[]>`(select coalesce(json_agg(json_build_object('at', h.at, 'type', h.type, 'from', h.from_value,
-        'to', h.to_value, 'reason', h.reason, 'actor', h.actor) order by h.id), '[]'::json)
-        from enrollment_history h where h.enrollment_id = e.id)`.as('history_json'),
+        'to', h.to_value, 'reason', h.reason, 'actor', h.actor, 'actorRole', k.role) order by h.id), '[]'::json)
+        from enrollment_history h left join api_keys k on k.id = h.actor where h.enrollment_id = e.id)`.as(
+        'history_json',
+      ),
     );
   }
 
@@ -126,14 +136,16 @@ export class EnrollmentStore {
   private async withHistory(rows: EnrollmentJoinedRow[]): Promise<Enrollment[]> {
     if (rows.length === 0) return [];
     const history = await this.db
-      .selectFrom('enrollment_history')
-      .selectAll()
+      .selectFrom('enrollment_history as h')
+      .leftJoin('api_keys as k', 'k.id', 'h.actor')
+      .selectAll('h')
+      .select('k.role as actor_role')
       .where(
-        'enrollment_id',
+        'h.enrollment_id',
         'in',
         rows.map((r) => r.id),
       )
-      .orderBy('id')
+      .orderBy('h.id')
       .execute();
     const byId = new Map<string, HistoryEntry[]>();
     for (const h of history) {

@@ -277,7 +277,7 @@ t.test('repeated failed authentications from one client get 429 with Retry-After
   }
   t.same(statuses, [401, 401, 401, 429]);
   const good = await ctx.request({ method: 'GET', url: '/v1/carriers' });
-  t.equal(good.statusCode, 429, 'the client stays blocked for the rest of the window, even with a good key');
+  t.equal(good.statusCode, 200, 'a valid key is never refused by the failure limiter');
 });
 
 t.test('a per-key rate limit answers 429 problem+json', async (t) => {

@@ -1,9 +1,12 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
 import { DomainError, type ErrorKind } from '../../domain/errors.js';
 import { type Problem, problem, sendProblem } from '../problem.js';
 import { cardSafeUrl } from './cardScreen.js';
+import { applyResponseHeaders, rawResponseHeaders } from './headers.js';
 
 const KIND_STATUS = {
   not_found: 404,
@@ -51,9 +54,16 @@ export function domainProblem(err: unknown): Problem | null {
   return problem(KIND_STATUS[err.kind], err.code, err.title, err.message, err.extra);
 }
 
+/**
+ * Router limits. A path parameter is bounded by the request line (Node refuses headers over 16 KiB),
+ * not by the router: an over-long id reaches authentication (401 without a key) and then the route's
+ * own parameter schema (400) or lookup (404), instead of a router 414 that skips both.
+ */
+export const ROUTER_OPTIONS = { maxParamLength: 16_384 } as const;
+
 async function errorsPlugin(app: FastifyInstance) {
   // A second router that knows every (method, path) lets an unknown method on a known path be 405.
-  const known = FindMyWay();
+  const known = FindMyWay(ROUTER_OPTIONS);
   const methodsByPath = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -70,8 +80,10 @@ async function errorsPlugin(app: FastifyInstance) {
     const shown = cardSafeUrl(path);
     const found = known.find('GET', path);
     const routePath = (found?.store as { path?: string } | undefined)?.path;
-    if (routePath) {
-      const allowed = [...(methodsByPath.get(routePath) ?? [])].filter((m) => m !== 'HEAD');
+    const methods = routePath ? (methodsByPath.get(routePath) ?? new Set<string>()) : undefined;
+    // A route that exists for this method and still calls for a 404 (a missing docs asset) is a 404.
+    if (methods && !methods.has(request.method)) {
+      const allowed = [...methods].filter((m) => m !== 'HEAD');
       reply.header('allow', allowed.join(', '));
       return sendProblem(
         reply,
@@ -135,6 +147,71 @@ async function errorsPlugin(app: FastifyInstance) {
       ),
     );
   });
+}
+
+/** Errors fastify raises before routing (no route context, so no hooks run: headers are set here). */
+const FRAMEWORK_CODES: Record<string, { status: number; code: string; title: string; detail: string }> = {
+  FST_ERR_BAD_URL: {
+    status: 400,
+    code: 'malformed_url',
+    title: 'Malformed URL',
+    detail: 'The path holds an invalid percent-escape.',
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    code: 'uri_too_long',
+    title: 'URI too long',
+    detail: 'A path parameter is too long.',
+  },
+  FST_ERR_ASYNC_CONSTRAINT: {
+    status: 400,
+    code: 'malformed_request',
+    title: 'Malformed request',
+    detail: 'The request could not be routed.',
+  },
+};
+
+/** fastify's `frameworkErrors`: routing failures as problem+json (the URL is not echoed: it is not valid). */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = FRAMEWORK_CODES[error.code] ?? {
+    status: 400,
+    code: 'malformed_request',
+    title: 'Malformed request',
+    detail: 'The request could not be routed.',
+  };
+  reply.header('x-request-id', request.id);
+  applyResponseHeaders(reply, request.url);
+  sendProblem(reply, { ...problem(mapped.status, mapped.code, mapped.title, mapped.detail), instance: '' });
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; code: string; detail: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', detail: 'The request took too long to arrive.' },
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', detail: 'The request line or headers are too large.' },
+};
+
+/**
+ * fastify's `clientErrorHandler`: what Node's HTTP parser refuses (bad request line, unknown method,
+ * oversized headers, slow requests) never reaches a route, so the problem is written to the socket here.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[err.code ?? ''];
+  const status = known?.status ?? 400;
+  const body = JSON.stringify(
+    problem(
+      status,
+      known?.code ?? 'malformed_request',
+      STATUS_CODES[status] ?? 'Bad Request',
+      known?.detail ?? 'The request is not valid HTTP.',
+    ),
+  );
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n${rawResponseHeaders()}Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** Connection-level failures: the request can be retried once the database is back. */

@@ -84,7 +84,10 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         request.params.id,
         { confirmedAt: b.confirmedAt ? new Date(b.confirmedAt) : undefined, carrierPolicyId: b.carrierPolicyId },
         principalOf(request),
-        request.idempotent((e: EnrollmentProjection) => ({ status: 200, body: enrollmentView(e) })),
+        request.idempotent((e: EnrollmentProjection) => ({
+          status: 200,
+          body: enrollmentView(e, principalOf(request)),
+        })),
       );
       return reply.answer(answered);
     },
@@ -129,7 +132,10 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
         request.query.after,
       );
       return {
-        data: page.data.map((e) => ({ ...enrollmentView(e), businessDaysOverdue: e.businessDaysOverdue })),
+        data: page.data.map((e) => ({
+          ...enrollmentView(e, principalOf(request)),
+          businessDaysOverdue: e.businessDaysOverdue,
+        })),
         nextCursor: page.nextCursor,
       };
     },

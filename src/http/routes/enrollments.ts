@@ -32,7 +32,10 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
           selectedAt: b.selectedAt ? new Date(b.selectedAt) : undefined,
         },
         principalOf(request),
-        request.idempotent((e: EnrollmentProjection) => ({ status: 201, body: enrollmentView(e) })),
+        request.idempotent((e: EnrollmentProjection) => ({
+          status: 201,
+          body: enrollmentView(e, principalOf(request)),
+        })),
       );
       return reply.answer(answered);
     },
@@ -49,8 +52,10 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
         response: { 200: EnrollmentSchema, ...problems(404) },
       },
     },
-    async (request) =>
-      enrollmentView(await opts.billing.getEnrollment(request.params.id, scopeOf(principalOf(request)))),
+    async (request) => {
+      const viewer = principalOf(request);
+      return enrollmentView(await opts.billing.getEnrollment(request.params.id, scopeOf(viewer)), viewer);
+    },
   );
 
   app.get<{ Querystring: Static<typeof EnrollmentsQuery> }>(
@@ -66,8 +71,9 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
     },
     async (request) => {
       const { limit, after, ...filter } = request.query;
-      const page = await opts.billing.listEnrollments(filter, scopeOf(principalOf(request)), limit ?? 100, after);
-      return { data: page.data.map(enrollmentView), nextCursor: page.nextCursor };
+      const viewer = principalOf(request);
+      const page = await opts.billing.listEnrollments(filter, scopeOf(viewer), limit ?? 100, after);
+      return { data: page.data.map((e) => enrollmentView(e, viewer)), nextCursor: page.nextCursor };
     },
   );
 
@@ -84,7 +90,10 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
       },
     },
     async (request, reply) => {
-      const call = request.idempotent((e: EnrollmentProjection) => ({ status: 200, body: enrollmentView(e) }));
+      const call = request.idempotent((e: EnrollmentProjection) => ({
+        status: 200,
+        body: enrollmentView(e, principalOf(request)),
+      }));
       return reply.answer(
         await opts.billing.cancelEnrollment(request.params.id, request.body?.reason, principalOf(request), call),
       );

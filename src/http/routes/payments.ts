@@ -209,7 +209,7 @@ export default async function paymentRoutes(
     },
     async (request) => {
       const page = await opts.payments.flagged(request.query.limit ?? 100, request.query.after);
-      return { data: page.data.map(enrollmentView), nextCursor: page.nextCursor };
+      return { data: page.data.map((e) => enrollmentView(e, principalOf(request))), nextCursor: page.nextCursor };
     },
   );
 }

@@ -94,7 +94,10 @@ const History = Closed({
   from: Nullable(Type.String()),
   to: Type.String(),
   reason: Nullable(Type.String()),
-  actor: Type.String({ description: 'API key id, or "system"' }),
+  actor: Type.String({
+    description:
+      'API key id, or "system". A carrier sees its own key id and other actors by role: "ops", "connector", "carrier" or "system".',
+  }),
 });
 
 export const EnrollmentSchema = Closed({

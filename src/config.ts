@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { DatabaseLimits } from './store/db.js';
 
 export interface Config {
   nodeEnv: string;
@@ -23,6 +24,9 @@ export interface Config {
   authFailuresPerMinute: number;
   /** Cache API-key lookups in memory, invalidated by LISTEN/NOTIFY (docs/decisions.md, "API-key cache"). */
   apiKeyCache: boolean;
+  // --- Database time limits (docs/decisions.md, "Database time limits") ---
+  databaseLimits: DatabaseLimits;
+  // --- end of database time limits ---
 }
 
 export class ConfigError extends Error {
@@ -83,6 +87,35 @@ function encryptionKey(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string)
   return { id, key };
 }
 
+// --- Database time limits (docs/decisions.md, "Database time limits") ---
+/** Defaults fit the 30 s request timeout: a lock wait gives up at 5 s, a statement at 15 s. */
+function databaseLimits(env: NodeJS.ProcessEnv, requestTimeoutMs: number): DatabaseLimits {
+  const statementTimeoutMs = int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000);
+  const lockTimeoutMs = int(env, 'DATABASE_LOCK_TIMEOUT_MS', 5_000, 0, 3_600_000);
+  const limits: DatabaseLimits = {
+    lockTimeoutMs,
+    statementTimeoutMs,
+    idleInTransactionTimeoutMs: int(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    // After the server's own limit, so that one normally fires first and the connection stays usable.
+    queryTimeoutMs: int(
+      env,
+      'DATABASE_QUERY_TIMEOUT_MS',
+      statementTimeoutMs > 0 ? statementTimeoutMs + 5_000 : 0,
+      0,
+      3_600_000,
+    ),
+    startupParameters: onOff(env, 'DATABASE_STARTUP_PARAMETERS', true),
+  };
+  if (lockTimeoutMs === 0 || lockTimeoutMs >= requestTimeoutMs) {
+    throw new ConfigError(
+      'DATABASE_LOCK_TIMEOUT_MS',
+      `must be above 0 and below REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
+  return limits;
+}
+// --- end of database time limits ---
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const dataDir = path.resolve(env.DATA_DIR ?? '.data');
@@ -105,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (allowTestClock && nodeEnv === 'production') {
     throw new ConfigError('ALLOW_TEST_CLOCK', 'must not be true when NODE_ENV=production');
   }
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
   return {
     nodeEnv,
     databaseUrl,
@@ -116,11 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataEncryptionKey: encryptionKey(env, nodeEnv, dataDir),
     dataDir,
     deadlineSweepIntervalMs: int(env, 'DEADLINE_SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
-    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
+    requestTimeoutMs,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1_024, 10_485_760),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     apiKeyCache: onOff(env, 'API_KEY_CACHE', true),
+    databaseLimits: databaseLimits(env, requestTimeoutMs),
   };
 }

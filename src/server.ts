@@ -36,7 +36,7 @@ async function main() {
     databaseUrl = embedded.urlFor('billing');
   }
 
-  const database = createDatabase(databaseUrl, logger, config.databasePoolSize);
+  const database = createDatabase(databaseUrl, logger, config.databasePoolSize, config.databaseLimits);
   const migrated = await migrateToLatest(database.db);
   logger.info({ applied: migrated.results?.map((r) => r.migrationName) ?? [] }, 'migrations current');
 

@@ -40,9 +40,9 @@ export async function testApp(
   opts: { env?: Record<string, string>; logger?: pino.Logger } = {},
 ): Promise<TestContext> {
   const clone = await cloneTemplate();
-  const database = createDatabase(clone.url, pino({ level: 'silent' }), 5);
-  const clock = new ServiceClock();
   const config = testConfig(opts.env);
+  const database = createDatabase(clone.url, pino({ level: 'silent' }), 5, config.databaseLimits);
+  const clock = new ServiceClock();
   const app = await buildApp({
     config,
     database,

@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
-import { DomainError, type ErrorKind } from '../../domain/errors.js';
+import { DomainError, ERROR_CATALOGUE, type ErrorCode, type ErrorKind } from '../../domain/errors.js';
+import { CLIENT_QUERY_TIMEOUT_MESSAGE } from '../../store/db.js';
 import { type Problem, problem, sendProblem } from '../problem.js';
 
 const KIND_STATUS = {
@@ -11,6 +12,7 @@ const KIND_STATUS = {
   invalid: 400,
   unauthorized: 401,
   forbidden: 403,
+  unavailable: 503,
 } as const satisfies Record<ErrorKind, number>;
 
 /** Errors thrown by fastify itself or its plugins, mapped to stable codes. */
@@ -116,6 +118,20 @@ async function errorsPlugin(app: FastifyInstance) {
       { err: { type: error.name, message: error.message, code: pgLike.code, stack: error.stack } },
       'unhandled error',
     );
+    if (isDatabaseTimeout(pgLike)) {
+      // The transaction was rolled back (or, for a client timeout, its session closed): nothing of
+      // the request was written, so the same request can be sent again.
+      reply.header('retry-after', '2');
+      return sendProblem(
+        reply,
+        problem(
+          503,
+          'database_timeout' satisfies ErrorCode,
+          ERROR_CATALOGUE.database_timeout.title,
+          'The database did not answer in time (busy or locked); retry shortly.',
+        ),
+      );
+    }
     if (isDatabaseUnavailable(pgLike)) {
       reply.header('retry-after', '5');
       return sendProblem(
@@ -133,6 +149,15 @@ async function errorsPlugin(app: FastifyInstance) {
       ),
     );
   });
+}
+
+/**
+ * Time limits (docs/decisions.md, "Database time limits"): 57014 query_canceled (statement_timeout),
+ * 55P03 lock_not_available (lock_timeout), 25P03 idle_in_transaction_session_timeout, and pg's own
+ * client-side `query_timeout`.
+ */
+export function isDatabaseTimeout(err: { code?: string; message?: string }): boolean {
+  return ['57014', '55P03', '25P03'].includes(err.code ?? '') || err.message === CLIENT_QUERY_TIMEOUT_MESSAGE;
 }
 
 /** Connection-level failures: the request can be retried once the database is back. */

@@ -27,6 +27,12 @@ export interface Config {
   // --- Database time limits (docs/decisions.md, "Database time limits") ---
   databaseLimits: DatabaseLimits;
   // --- end of database time limits ---
+  // --- Migrations (docs/decisions.md, "Migrations during a deploy") ---
+  /** Migrations need a session (advisory lock, CREATE INDEX CONCURRENTLY): not a transaction-mode pooler. */
+  migrationDatabaseUrl: string | undefined;
+  /** Longest wait of a migration for any lock; then it fails and the next start retries it. */
+  migrationLockTimeoutMs: number;
+  // --- end of migrations ---
 }
 
 export class ConfigError extends Error {
@@ -116,6 +122,17 @@ function databaseLimits(env: NodeJS.ProcessEnv, requestTimeoutMs: number): Datab
 }
 // --- end of database time limits ---
 
+// --- Migrations (docs/decisions.md, "Migrations during a deploy") ---
+function migrationDatabaseUrl(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): string | undefined {
+  const url = env.MIGRATION_DATABASE_URL || undefined;
+  if (url && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError('MIGRATION_DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  if (url && !databaseUrl) throw new ConfigError('MIGRATION_DATABASE_URL', 'needs DATABASE_URL as well');
+  return url;
+}
+// --- end of migrations ---
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const dataDir = path.resolve(env.DATA_DIR ?? '.data');
@@ -157,5 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     apiKeyCache: onOff(env, 'API_KEY_CACHE', true),
     databaseLimits: databaseLimits(env, requestTimeoutMs),
+    // --- Migrations ---
+    migrationDatabaseUrl: migrationDatabaseUrl(env, databaseUrl),
+    migrationLockTimeoutMs: int(env, 'MIGRATION_LOCK_TIMEOUT_MS', 3_000, 100, 60_000),
   };
 }

@@ -37,7 +37,13 @@ async function main() {
   }
 
   const database = createDatabase(databaseUrl, logger, config.databasePoolSize, config.databaseLimits);
-  const migrated = await migrateToLatest(database.db);
+  // Migrations need a session of their own (not a transaction-mode pooler): MIGRATION_DATABASE_URL.
+  const migrationDatabase = config.migrationDatabaseUrl
+    ? createDatabase(config.migrationDatabaseUrl, logger, 1, config.databaseLimits)
+    : database;
+  const migrated = await migrateToLatest(migrationDatabase.db, {
+    lockTimeoutMs: config.migrationLockTimeoutMs,
+  }).finally(() => (migrationDatabase === database ? undefined : migrationDatabase.close()));
   logger.info({ applied: migrated.results?.map((r) => r.migrationName) ?? [] }, 'migrations current');
 
   const apiKeys = new ApiKeyStore(database.db);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseLimits } from './store/db.js';
@@ -11,8 +11,14 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bootstrapOpsKey: string | undefined;
   allowTestClock: boolean;
-  /** 32-byte AES-256 key for encrypting bank account numbers, with its id (for rotation). */
-  dataEncryptionKey: { id: string; key: Buffer };
+  // --- Encryption keys (docs/decisions.md, "Encryption keys and rotation") ---
+  /** AES-256 keys for sensitive columns, with their ids; the first encrypts, every one decrypts. */
+  dataEncryptionKeys: { id: string; key: Buffer }[];
+  /** Keys the idempotency fingerprint (an HMAC of the request); independent of the data keys. */
+  idempotencyHmacKey: Buffer;
+  /** Fingerprints stored by releases that derived the HMAC key from a data key still match. */
+  idempotencyLegacyHmacKeys: Buffer[];
+  // --- end of encryption keys ---
   dataDir: string;
   deadlineSweepIntervalMs: number;
   requestTimeoutMs: number;
@@ -68,30 +74,73 @@ function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean
   throw new ConfigError(name, `must be on or off, got "${raw}"`);
 }
 
-/**
- * DATA_ENCRYPTION_KEY is `<keyId>:<base64 32 bytes>` or just base64 (key id "k1").
- * Outside production a missing key is generated once and kept under the data directory.
- */
-function encryptionKey(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string): { id: string; key: Buffer } {
-  let raw = env.DATA_ENCRYPTION_KEY;
-  if (!raw) {
-    if (nodeEnv === 'production') throw new ConfigError('DATA_ENCRYPTION_KEY', 'is required when NODE_ENV=production');
-    const file = path.join(dataDir, 'data-encryption.key');
-    if (existsSync(file)) {
-      raw = readFileSync(file, 'utf8').trim();
-    } else {
-      raw = `local1:${randomBytes(32).toString('base64')}`;
-      mkdirSync(dataDir, { recursive: true });
-      writeFileSync(file, `${raw}\n`, { mode: 0o600 });
-    }
-  }
-  const [id, b64] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : ['k1', raw];
-  const key = Buffer.from(b64, 'base64');
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-    throw new ConfigError('DATA_ENCRYPTION_KEY', 'must be "<keyId>:<base64 of 32 bytes>"');
-  }
-  return { id, key };
+// --- Encryption keys (docs/decisions.md, "Encryption keys and rotation") ---
+type DataKey = { id: string; key: Buffer };
+
+/** `<keyId>:<base64 of 32 bytes>[,<keyId>:<base64>...]`; a bare base64 key is id "k1" (the old single form). */
+function parseDataKeys(variable: string, raw: string): DataKey[] {
+  const keys = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const [id, b64] = part.includes(':') ? (part.split(':', 2) as [string, string]) : ['k1', part];
+      const key = Buffer.from(b64, 'base64');
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+        throw new ConfigError(variable, 'must be "<keyId>:<base64 of 32 bytes>", comma-separated, current key first');
+      }
+      return { id, key };
+    });
+  if (keys.length === 0) throw new ConfigError(variable, 'names no key');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError(variable, 'repeats a key id');
+  return keys;
 }
+
+/** A secret kept in a file under the data directory, made on first use (local runs only). */
+function localSecret(dataDir: string, file: string, make: () => string): string {
+  const full = path.join(dataDir, file);
+  if (existsSync(full)) return readFileSync(full, 'utf8').trim();
+  const value = make();
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(full, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+/**
+ * DATA_ENCRYPTION_KEYS (a list, current first) or DATA_ENCRYPTION_KEY (one key, as before). Outside
+ * production a missing key is generated once and kept under the data directory (that file may hold
+ * a list too).
+ */
+function dataEncryptionKeys(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string): DataKey[] {
+  const list = env.DATA_ENCRYPTION_KEYS || undefined;
+  const single = env.DATA_ENCRYPTION_KEY || undefined;
+  if (list && single) throw new ConfigError('DATA_ENCRYPTION_KEYS', 'and DATA_ENCRYPTION_KEY: set one, not both');
+  if (list) return parseDataKeys('DATA_ENCRYPTION_KEYS', list);
+  if (single) return parseDataKeys('DATA_ENCRYPTION_KEY', single);
+  if (nodeEnv === 'production') {
+    throw new ConfigError('DATA_ENCRYPTION_KEYS', '(or DATA_ENCRYPTION_KEY) is required when NODE_ENV=production');
+  }
+  const raw = localSecret(dataDir, 'data-encryption.key', () => `local1:${randomBytes(32).toString('base64')}`);
+  return parseDataKeys('DATA_ENCRYPTION_KEYS', raw);
+}
+
+/** IDEMPOTENCY_HMAC_KEY: base64 of at least 32 random bytes; generated locally like the data key. */
+function idempotencyHmacKey(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string): Buffer {
+  let raw = env.IDEMPOTENCY_HMAC_KEY || undefined;
+  if (!raw) {
+    if (nodeEnv === 'production') throw new ConfigError('IDEMPOTENCY_HMAC_KEY', 'is required when NODE_ENV=production');
+    raw = localSecret(dataDir, 'idempotency-hmac.key', () => randomBytes(32).toString('base64'));
+  }
+  const key = Buffer.from(raw, 'base64');
+  if (key.length < 32) throw new ConfigError('IDEMPOTENCY_HMAC_KEY', 'must be base64 of at least 32 bytes');
+  return key;
+}
+
+/** How releases before issue 11 keyed the fingerprint: from the data key. Kept only to compare. */
+function legacyHmacKeys(keys: DataKey[]): Buffer[] {
+  return keys.map((k) => createHmac('sha256', k.key).update('idempotency-fingerprint').digest());
+}
+// --- end of encryption keys ---
 
 // --- Database time limits (docs/decisions.md, "Database time limits") ---
 /** Defaults fit the 30 s request timeout: a lock wait gives up at 5 s, a statement at 15 s. */
@@ -156,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('ALLOW_TEST_CLOCK', 'must not be true when NODE_ENV=production');
   }
   const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
+  const dataKeys = dataEncryptionKeys(env, nodeEnv, dataDir);
   return {
     nodeEnv,
     databaseUrl,
@@ -164,7 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevel as Config['logLevel'],
     bootstrapOpsKey,
     allowTestClock,
-    dataEncryptionKey: encryptionKey(env, nodeEnv, dataDir),
+    // --- Encryption keys ---
+    dataEncryptionKeys: dataKeys,
+    idempotencyHmacKey: idempotencyHmacKey(env, nodeEnv, dataDir),
+    idempotencyLegacyHmacKeys: legacyHmacKeys(dataKeys),
     dataDir,
     deadlineSweepIntervalMs: int(env, 'DEADLINE_SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
     requestTimeoutMs,

@@ -51,11 +51,22 @@ function canonical(value: unknown): string {
  * sent for committed work and a retry after a crash either replays it or redoes it, never both.
  * While the first request runs, the same key answers 409 `idempotency_key_in_flight`.
  */
+/** A request's fingerprint: the one stored for new keys, and the ones older releases stored that still match. */
+export interface Fingerprint {
+  current: Buffer;
+  accepted: readonly Buffer[];
+}
+
 export class IdempotencyService {
+  /**
+   * `hmacKey` keys new fingerprints (IDEMPOTENCY_HMAC_KEY); `legacyHmacKeys` only match fingerprints
+   * stored before it existed, so keys sent before an upgrade keep replaying (docs/decisions.md).
+   */
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly hmacKey: Buffer,
+    private readonly legacyHmacKeys: readonly Buffer[] = [],
   ) {}
 
   /** Forgets keys past the retention period (called by the background sweep). */
@@ -66,16 +77,16 @@ export class IdempotencyService {
   }
 
   /** Keyed hash: request bodies can hold account numbers, so a plain hash could be brute-forced. */
-  fingerprint(method: string, route: string, body: unknown): Buffer {
-    return createHmac('sha256', this.hmacKey)
-      .update(`${method} ${route}\n${canonical(body)}`)
-      .digest();
+  fingerprint(method: string, route: string, body: unknown): Fingerprint {
+    const text = `${method} ${route}\n${canonical(body)}`;
+    const mac = (key: Buffer) => createHmac('sha256', key).update(text).digest();
+    return { current: mac(this.hmacKey), accepted: this.legacyHmacKeys.map(mac) };
   }
 
   async run(
     principal: Principal,
     key: string | undefined,
-    requestHash: Buffer,
+    requestHash: Fingerprint,
     work: IdempotentWork,
     asOutcome: (err: unknown) => Outcome | null,
     options: RunOptions = {},
@@ -93,7 +104,7 @@ export class IdempotencyService {
   private once(
     principal: Principal,
     key: string | undefined,
-    requestHash: Buffer,
+    requestHash: Fingerprint,
     work: IdempotentWork,
     asOutcome: (err: unknown) => Outcome | null,
     options: RunOptions,
@@ -113,7 +124,8 @@ export class IdempotencyService {
         );
       }
       if (begun.found) {
-        if (!begun.found.requestHash.equals(requestHash)) {
+        const stored = begun.found.requestHash;
+        if (![requestHash.current, ...requestHash.accepted].some((h) => h.equals(stored))) {
           throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
         }
         return { status: begun.found.status, body: begun.found.body, replayed: true };
@@ -121,7 +133,14 @@ export class IdempotencyService {
       const savepoint = !options.writesOnlyAtEnd;
       if (savepoint) await store.savepoint('idempotent_work');
       const scope: IdempotentScope = {
-        recordFor: (o) => ({ apiKeyId: principal.keyId, key, requestHash, status: o.status, body: o.body, at: now }),
+        recordFor: (o) => ({
+          apiKeyId: principal.keyId,
+          key,
+          requestHash: requestHash.current,
+          status: o.status,
+          body: o.body,
+          at: now,
+        }),
       };
       let outcome: Outcome;
       let recorded = false;

@@ -22,12 +22,14 @@ export interface TestContext {
 }
 
 export const TEST_ENCRYPTION_KEY = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_HMAC_KEY = Buffer.alloc(32, 8).toString('base64');
 
 export function testConfig(env: Record<string, string> = {}) {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    IDEMPOTENCY_HMAC_KEY: TEST_HMAC_KEY,
     ALLOW_TEST_CLOCK: 'true',
     DEADLINE_SWEEP_INTERVAL_MS: '0',
     ...env,

@@ -143,10 +143,14 @@ function legacyHmacKeys(keys: DataKey[]): Buffer[] {
 // --- end of encryption keys ---
 
 // --- Database time limits (docs/decisions.md, "Database time limits") ---
-/** Defaults fit the 30 s request timeout: a lock wait gives up at 5 s, a statement at 15 s. */
+/**
+ * Defaults fit the 30 s request timeout: a lock wait gives up at 5 s, a statement at 15 s (each at
+ * most half a shorter request timeout).
+ */
 function databaseLimits(env: NodeJS.ProcessEnv, requestTimeoutMs: number): DatabaseLimits {
-  const statementTimeoutMs = int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000);
-  const lockTimeoutMs = int(env, 'DATABASE_LOCK_TIMEOUT_MS', 5_000, 0, 3_600_000);
+  const half = Math.floor(requestTimeoutMs / 2);
+  const statementTimeoutMs = int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', Math.min(15_000, half), 0, 3_600_000);
+  const lockTimeoutMs = int(env, 'DATABASE_LOCK_TIMEOUT_MS', Math.min(5_000, half), 0, 3_600_000);
   const limits: DatabaseLimits = {
     lockTimeoutMs,
     statementTimeoutMs,

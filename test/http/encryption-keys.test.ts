@@ -100,8 +100,8 @@ t.test(
     ]);
     const rows = await storedRows(ctx);
     t.same(
-      rows.map((r) => r.key_id),
-      ids.map((id) => (id === ids[2] ? 'k2' : 'k1')).sort(),
+      Object.fromEntries(rows.map((r) => [r.id, r.key_id])),
+      Object.fromEntries(ids.map((id) => [id, id === ids[2] ? 'k2' : 'k1'])),
       'old rows name k1, the new one k2',
     );
     for (const [i, id] of ids.entries()) {

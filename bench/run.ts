@@ -166,6 +166,7 @@ try {
       LOG_LEVEL: 'warn',
       BOOTSTRAP_OPS_KEY: OPS,
       DATA_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
+      IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
       RATE_LIMIT_PER_MINUTE: '10000000',
       DEADLINE_SWEEP_INTERVAL_MS: '0',
       DATABASE_POOL_SIZE: '20',

@@ -15,16 +15,35 @@ import { type Kysely, sql } from 'kysely';
  */
 const SHOWN_TO = sql`(case when type like 'enrollment.%' or type = 'payment.returned' then carrier_id end)`;
 
+/** Index builds run outside a transaction (migrations/README.md): writers of events never wait for them. */
+export const transaction = false;
+
+/** True when the index exists and is valid (a concurrent build that failed half way leaves it invalid). */
+async function validIndex(db: Kysely<any>, name: string): Promise<boolean> {
+  const r = await sql<{ valid: boolean }>`
+    select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
+    where c.relname = ${name}`.execute(db);
+  return r.rows[0]?.valid === true;
+}
+
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`create index events_carrier_feed on events (${SHOWN_TO}, tx, id) where ${SHOWN_TO} is not null`.execute(db);
-  await sql`create statistics events_carrier_feed_shown_to on ${SHOWN_TO} from events`.execute(db);
+  if (!(await validIndex(db, 'events_carrier_feed'))) {
+    await sql`drop index concurrently if exists events_carrier_feed`.execute(db);
+    await sql`create index concurrently events_carrier_feed on events (${SHOWN_TO}, tx, id) where ${SHOWN_TO} is not null`.execute(
+      db,
+    );
+  }
+  await sql`create statistics if not exists events_carrier_feed_shown_to on ${SHOWN_TO} from events`.execute(db);
   // Nothing reads by (carrier_id, tx, id) any more; one index entry less for every event written.
-  await sql`drop index events_carrier_position`.execute(db);
+  await sql`drop index concurrently if exists events_carrier_position`.execute(db);
   await sql`analyze events`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`create index events_carrier_position on events (carrier_id, tx, id)`.execute(db);
-  await sql`drop statistics events_carrier_feed_shown_to`.execute(db);
-  await sql`drop index events_carrier_feed`.execute(db);
+  if (!(await validIndex(db, 'events_carrier_position'))) {
+    await sql`drop index concurrently if exists events_carrier_position`.execute(db);
+    await sql`create index concurrently events_carrier_position on events (carrier_id, tx, id)`.execute(db);
+  }
+  await sql`drop statistics if exists events_carrier_feed_shown_to`.execute(db);
+  await sql`drop index concurrently if exists events_carrier_feed`.execute(db);
 }

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import etag from '@fastify/etag';
 import rateLimit from '@fastify/rate-limit';
@@ -221,7 +220,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const idempotency = new IdempotencyService(
     database.db,
     clock,
-    createHmac('sha256', config.dataEncryptionKey.key).update('idempotency-fingerprint').digest(),
+    config.idempotencyHmacKey,
+    config.idempotencyLegacyHmacKeys,
   );
   await app.register(idempotencyPlugin, { idempotency });
   await app.register(swagger, openapiOptions);
@@ -264,7 +264,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(accountRoutes, { billing });
   await app.register(enrollmentRoutes, { billing });
   await app.register(invoiceRoutes, { billing });
-  const cipher = new FieldCipher(config.dataEncryptionKey);
+  const cipher = new FieldCipher(config.dataEncryptionKeys);
   const payments = new PaymentService(database.db, clock, calendar, cipher, billing);
   await app.register(paymentRoutes, { payments, billing });
   await app.register(carrierWorkRoutes, { carriers: new CarrierService(database.db, clock, calendar, billing) });

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { DatabaseLimits } from './store/db.js';
 
 export interface Config {
   nodeEnv: string;
@@ -11,8 +12,14 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bootstrapOpsKey: string | undefined;
   allowTestClock: boolean;
-  /** 32-byte AES-256 key for encrypting bank account numbers, with its id (for rotation). */
-  dataEncryptionKey: { id: string; key: Buffer };
+  // --- Encryption keys (docs/decisions.md, "Encryption keys and rotation") ---
+  /** AES-256 keys for sensitive columns, with their ids; the first encrypts, every one decrypts. */
+  dataEncryptionKeys: { id: string; key: Buffer }[];
+  /** Keys the idempotency fingerprint (an HMAC of the request); independent of the data keys. */
+  idempotencyHmacKey: Buffer;
+  /** Fingerprints stored by releases that derived the HMAC key from a data key still match. */
+  idempotencyLegacyHmacKeys: Buffer[];
+  // --- end of encryption keys ---
   dataDir: string;
   deadlineSweepIntervalMs: number;
   requestTimeoutMs: number;
@@ -30,6 +37,15 @@ export interface Config {
   trustProxy: false | number | string[];
   /** Cache API-key lookups in memory, invalidated by LISTEN/NOTIFY (docs/decisions.md, "API-key cache"). */
   apiKeyCache: boolean;
+  // --- Database time limits (docs/decisions.md, "Database time limits") ---
+  databaseLimits: DatabaseLimits;
+  // --- end of database time limits ---
+  // --- Migrations (docs/decisions.md, "Migrations during a deploy") ---
+  /** Migrations need a session (advisory lock, CREATE INDEX CONCURRENTLY): not a transaction-mode pooler. */
+  migrationDatabaseUrl: string | undefined;
+  /** Longest wait of a migration for any lock; then it fails and the next start retries it. */
+  migrationLockTimeoutMs: number;
+  // --- end of migrations ---
 }
 
 export class ConfigError extends Error {
@@ -93,30 +109,117 @@ function trustProxy(env: NodeJS.ProcessEnv): false | number | string[] {
   return entries;
 }
 
-/**
- * DATA_ENCRYPTION_KEY is `<keyId>:<base64 32 bytes>` or just base64 (key id "k1").
- * Outside production a missing key is generated once and kept under the data directory.
- */
-function encryptionKey(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string): { id: string; key: Buffer } {
-  let raw = env.DATA_ENCRYPTION_KEY;
-  if (!raw) {
-    if (nodeEnv === 'production') throw new ConfigError('DATA_ENCRYPTION_KEY', 'is required when NODE_ENV=production');
-    const file = path.join(dataDir, 'data-encryption.key');
-    if (existsSync(file)) {
-      raw = readFileSync(file, 'utf8').trim();
-    } else {
-      raw = `local1:${randomBytes(32).toString('base64')}`;
-      mkdirSync(dataDir, { recursive: true });
-      writeFileSync(file, `${raw}\n`, { mode: 0o600 });
-    }
-  }
-  const [id, b64] = raw.includes(':') ? (raw.split(':', 2) as [string, string]) : ['k1', raw];
-  const key = Buffer.from(b64, 'base64');
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-    throw new ConfigError('DATA_ENCRYPTION_KEY', 'must be "<keyId>:<base64 of 32 bytes>"');
-  }
-  return { id, key };
+// --- Encryption keys (docs/decisions.md, "Encryption keys and rotation") ---
+type DataKey = { id: string; key: Buffer };
+
+/** `<keyId>:<base64 of 32 bytes>[,<keyId>:<base64>...]`; a bare base64 key is id "k1" (the old single form). */
+function parseDataKeys(variable: string, raw: string): DataKey[] {
+  const keys = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const [id, b64] = part.includes(':') ? (part.split(':', 2) as [string, string]) : ['k1', part];
+      const key = Buffer.from(b64, 'base64');
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+        throw new ConfigError(variable, 'must be "<keyId>:<base64 of 32 bytes>", comma-separated, current key first');
+      }
+      return { id, key };
+    });
+  if (keys.length === 0) throw new ConfigError(variable, 'names no key');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError(variable, 'repeats a key id');
+  return keys;
 }
+
+/** A secret kept in a file under the data directory, made on first use (local runs only). */
+function localSecret(dataDir: string, file: string, make: () => string): string {
+  const full = path.join(dataDir, file);
+  if (existsSync(full)) return readFileSync(full, 'utf8').trim();
+  const value = make();
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(full, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+/**
+ * DATA_ENCRYPTION_KEYS (a list, current first) or DATA_ENCRYPTION_KEY (one key, as before). Outside
+ * production a missing key is generated once and kept under the data directory (that file may hold
+ * a list too).
+ */
+function dataEncryptionKeys(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string): DataKey[] {
+  const list = env.DATA_ENCRYPTION_KEYS || undefined;
+  const single = env.DATA_ENCRYPTION_KEY || undefined;
+  if (list && single) throw new ConfigError('DATA_ENCRYPTION_KEYS', 'and DATA_ENCRYPTION_KEY: set one, not both');
+  if (list) return parseDataKeys('DATA_ENCRYPTION_KEYS', list);
+  if (single) return parseDataKeys('DATA_ENCRYPTION_KEY', single);
+  if (nodeEnv === 'production') {
+    throw new ConfigError('DATA_ENCRYPTION_KEYS', '(or DATA_ENCRYPTION_KEY) is required when NODE_ENV=production');
+  }
+  const raw = localSecret(dataDir, 'data-encryption.key', () => `local1:${randomBytes(32).toString('base64')}`);
+  return parseDataKeys('DATA_ENCRYPTION_KEYS', raw);
+}
+
+/** IDEMPOTENCY_HMAC_KEY: base64 of at least 32 random bytes; generated locally like the data key. */
+function idempotencyHmacKey(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string): Buffer {
+  let raw = env.IDEMPOTENCY_HMAC_KEY || undefined;
+  if (!raw) {
+    if (nodeEnv === 'production') throw new ConfigError('IDEMPOTENCY_HMAC_KEY', 'is required when NODE_ENV=production');
+    raw = localSecret(dataDir, 'idempotency-hmac.key', () => randomBytes(32).toString('base64'));
+  }
+  const key = Buffer.from(raw, 'base64');
+  if (key.length < 32) throw new ConfigError('IDEMPOTENCY_HMAC_KEY', 'must be base64 of at least 32 bytes');
+  return key;
+}
+
+/** How releases before issue 11 keyed the fingerprint: from the data key. Kept only to compare. */
+function legacyHmacKeys(keys: DataKey[]): Buffer[] {
+  return keys.map((k) => createHmac('sha256', k.key).update('idempotency-fingerprint').digest());
+}
+// --- end of encryption keys ---
+
+// --- Database time limits (docs/decisions.md, "Database time limits") ---
+/**
+ * Defaults fit the 30 s request timeout: a lock wait gives up at 5 s, a statement at 15 s (each at
+ * most half a shorter request timeout).
+ */
+function databaseLimits(env: NodeJS.ProcessEnv, requestTimeoutMs: number): DatabaseLimits {
+  const half = Math.floor(requestTimeoutMs / 2);
+  const statementTimeoutMs = int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', Math.min(15_000, half), 0, 3_600_000);
+  const lockTimeoutMs = int(env, 'DATABASE_LOCK_TIMEOUT_MS', Math.min(5_000, half), 0, 3_600_000);
+  const limits: DatabaseLimits = {
+    lockTimeoutMs,
+    statementTimeoutMs,
+    idleInTransactionTimeoutMs: int(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    // After the server's own limit, so that one normally fires first and the connection stays usable.
+    queryTimeoutMs: int(
+      env,
+      'DATABASE_QUERY_TIMEOUT_MS',
+      statementTimeoutMs > 0 ? statementTimeoutMs + 5_000 : 0,
+      0,
+      3_600_000,
+    ),
+    startupParameters: onOff(env, 'DATABASE_STARTUP_PARAMETERS', true),
+  };
+  if (lockTimeoutMs === 0 || lockTimeoutMs >= requestTimeoutMs) {
+    throw new ConfigError(
+      'DATABASE_LOCK_TIMEOUT_MS',
+      `must be above 0 and below REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
+  return limits;
+}
+// --- end of database time limits ---
+
+// --- Migrations (docs/decisions.md, "Migrations during a deploy") ---
+function migrationDatabaseUrl(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): string | undefined {
+  const url = env.MIGRATION_DATABASE_URL || undefined;
+  if (url && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError('MIGRATION_DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  if (url && !databaseUrl) throw new ConfigError('MIGRATION_DATABASE_URL', 'needs DATABASE_URL as well');
+  return url;
+}
+// --- end of migrations ---
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
@@ -140,6 +243,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (allowTestClock && nodeEnv === 'production') {
     throw new ConfigError('ALLOW_TEST_CLOCK', 'must not be true when NODE_ENV=production');
   }
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
+  const dataKeys = dataEncryptionKeys(env, nodeEnv, dataDir);
   return {
     nodeEnv,
     databaseUrl,
@@ -148,15 +253,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevel as Config['logLevel'],
     bootstrapOpsKey,
     allowTestClock,
-    dataEncryptionKey: encryptionKey(env, nodeEnv, dataDir),
+    // --- Encryption keys ---
+    dataEncryptionKeys: dataKeys,
+    idempotencyHmacKey: idempotencyHmacKey(env, nodeEnv, dataDir),
+    idempotencyLegacyHmacKeys: legacyHmacKeys(dataKeys),
     dataDir,
     deadlineSweepIntervalMs: int(env, 'DEADLINE_SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
-    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
+    requestTimeoutMs,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1_024, 10_485_760),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     trustProxy: trustProxy(env),
     apiKeyCache: onOff(env, 'API_KEY_CACHE', true),
+    databaseLimits: databaseLimits(env, requestTimeoutMs),
+    // --- Migrations ---
+    migrationDatabaseUrl: migrationDatabaseUrl(env, databaseUrl),
+    migrationLockTimeoutMs: int(env, 'MIGRATION_LOCK_TIMEOUT_MS', 3_000, 100, 60_000),
   };
 }

@@ -40,13 +40,28 @@ async function main() {
     databaseUrl = embedded.urlFor('billing');
   }
 
-  const database = createDatabase(databaseUrl, logger, config.databasePoolSize);
-  const migrated = await migrateToLatest(database.db);
+  const database = createDatabase(databaseUrl, logger, config.databasePoolSize, config.databaseLimits);
+  // Migrations need a session of their own (not a transaction-mode pooler): MIGRATION_DATABASE_URL.
+  const migrationDatabase = config.migrationDatabaseUrl
+    ? createDatabase(config.migrationDatabaseUrl, logger, 1, config.databaseLimits)
+    : database;
+  const migrated = await migrateToLatest(migrationDatabase.db, {
+    lockTimeoutMs: config.migrationLockTimeoutMs,
+  }).finally(() => (migrationDatabase === database ? undefined : migrationDatabase.close()));
   logger.info({ applied: migrated.results?.map((r) => r.migrationName) ?? [] }, 'migrations current');
 
   const apiKeys = new ApiKeyStore(database.db);
+  // A revoked key is never brought back by a restart: say so (id only, never the secret) and carry on.
+  const ensureOpsKey = async (id: string, name: string, secret: string, source: string): Promise<boolean> => {
+    if ((await apiKeys.ensureOpsKey(id, name, secret)) === 'active') return true;
+    logger.warn(
+      { keyId: id, source },
+      `${source} names an ops key that was revoked; it stays revoked (create a new ops key with POST /v1/api-keys)`,
+    );
+    return false;
+  };
   if (config.bootstrapOpsKey)
-    await apiKeys.ensureOpsKey('key_bootstrap_ops', 'bootstrap ops key', config.bootstrapOpsKey);
+    await ensureOpsKey('key_bootstrap_ops', 'bootstrap ops key', config.bootstrapOpsKey, 'BOOTSTRAP_OPS_KEY');
   let localOpsKey: string | undefined;
   if (embedded) {
     // A local ops key, kept beside the embedded data so a second start prints the same one.
@@ -57,7 +72,8 @@ async function main() {
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(file, `${localOpsKey}\n`, { mode: 0o600 });
     }
-    await apiKeys.ensureOpsKey('key_local_ops', 'local ops key', localOpsKey);
+    if (!(await ensureOpsKey('key_local_ops', 'local ops key', localOpsKey, 'the local ops key file')))
+      localOpsKey = undefined;
   }
 
   const app = await buildApp({ config, database, clock: new ServiceClock(), logger });

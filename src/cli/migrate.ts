@@ -7,7 +7,7 @@ import { migrateToLatest } from '../store/migrate.js';
 /** `npm run migrate`: bring the database (DATABASE_URL, else the embedded one) to the latest schema. */
 const config = loadConfig();
 const logger = pino({ level: config.logLevel });
-let url = config.databaseUrl;
+let url = config.migrationDatabaseUrl ?? config.databaseUrl;
 let stop: (() => Promise<void>) | undefined;
 if (!url) {
   const { ensureDatabase, startEmbeddedPostgres } = await import('../store/embedded.js');
@@ -19,9 +19,9 @@ if (!url) {
   url = embedded.urlFor('billing');
   stop = embedded.stop;
 }
-const database = createDatabase(url, logger, 2);
+const database = createDatabase(url, logger, 1, config.databaseLimits);
 try {
-  const result = await migrateToLatest(database.db);
+  const result = await migrateToLatest(database.db, { lockTimeoutMs: config.migrationLockTimeoutMs });
   for (const r of result.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
   logger.info('database schema is current');
 } finally {

@@ -17,6 +17,7 @@ const mode = process.argv[2];
 const config = loadConfig({
   NODE_ENV: 'development',
   DATA_ENCRYPTION_KEY: `k:${Buffer.alloc(32).toString('base64')}`,
+  IDEMPOTENCY_HMAC_KEY: Buffer.alloc(32).toString('base64'),
   LOG_LEVEL: 'silent',
 });
 const database = createDatabase('postgres://openapi@127.0.0.1:1/none', pino({ level: 'silent' }), 1);

@@ -2,7 +2,7 @@
  * The error catalogue: every refusal the domain can make, with a stable machine code.
  * The HTTP layer maps `kind` to a status; the domain never speaks HTTP.
  */
-export type ErrorKind = 'not_found' | 'conflict' | 'rule' | 'invalid' | 'unauthorized' | 'forbidden';
+export type ErrorKind = 'not_found' | 'conflict' | 'rule' | 'invalid' | 'unauthorized' | 'forbidden' | 'unavailable';
 
 export const ERROR_CATALOGUE = {
   not_found: { kind: 'not_found', title: 'Not found' },
@@ -41,6 +41,8 @@ export const ERROR_CATALOGUE = {
   not_unapplied: { kind: 'conflict', title: 'Payment is not unapplied' },
   invalid_cursor: { kind: 'invalid', title: 'Unknown cursor' },
   body_too_deep: { kind: 'invalid', title: 'JSON body nested too deep' },
+  // Infrastructure: nothing was changed, the same request can be sent again after `Retry-After`.
+  database_timeout: { kind: 'unavailable', title: 'The database did not answer in time' },
 } as const satisfies Record<string, { kind: ErrorKind; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

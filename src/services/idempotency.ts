@@ -19,7 +19,7 @@ export type Answered = Outcome & { replayed: boolean };
 export interface IdempotencyKey {
   apiKeyId: string;
   key: string;
-  requestHash: Buffer;
+  requestHash: Fingerprint;
 }
 
 /**
@@ -63,12 +63,23 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** A request's fingerprint: the one stored for new keys, and the ones older releases stored that still match. */
+export interface Fingerprint {
+  current: Buffer;
+  accepted: readonly Buffer[];
+}
+
 /** Request fingerprints and the retention sweep. The HMAC key is injected (its own configuration). */
 export class IdempotencyService {
+  /**
+   * `hmacKey` keys new fingerprints (IDEMPOTENCY_HMAC_KEY); `legacyHmacKeys` only match fingerprints
+   * stored before it existed, so keys sent before an upgrade keep replaying (docs/decisions.md).
+   */
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly hmacKey: Buffer,
+    private readonly legacyHmacKeys: readonly Buffer[] = [],
   ) {}
 
   /** Forgets keys past the retention period (called by the background sweep). */
@@ -79,10 +90,10 @@ export class IdempotencyService {
   }
 
   /** Keyed hash: request bodies can hold account numbers, so a plain hash could be brute-forced. */
-  fingerprint(method: string, route: string, body: unknown): Buffer {
-    return createHmac('sha256', this.hmacKey)
-      .update(`${method} ${route}\n${canonicalJson(body)}`)
-      .digest();
+  fingerprint(method: string, route: string, body: unknown): Fingerprint {
+    const text = `${method} ${route}\n${canonicalJson(body)}`;
+    const mac = (key: Buffer) => createHmac('sha256', key).update(text).digest();
+    return { current: mac(this.hmacKey), accepted: this.legacyHmacKeys.map(mac) };
   }
 }
 
@@ -152,7 +163,8 @@ export class IdempotentTransactions {
       );
     }
     if (!begun.found) return { fresh: true };
-    if (!begun.found.requestHash.equals(key.requestHash)) {
+    const stored = begun.found.requestHash;
+    if (![key.requestHash.current, ...key.requestHash.accepted].some((h) => h.equals(stored))) {
       throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
     }
     return { replay: { status: begun.found.status, body: begun.found.body, replayed: true } };
@@ -176,7 +188,7 @@ export class IdempotentTransactions {
     const record = (o: Outcome & { stored?: unknown }): IdempotencyRecord => ({
       apiKeyId: key.apiKeyId,
       key: key.key,
-      requestHash: key.requestHash,
+      requestHash: key.requestHash.current,
       status: o.status,
       body: 'stored' in o ? o.stored : o.body,
       at,

@@ -87,20 +87,25 @@ export class ApiKeyStore {
   /**
    * Makes sure an ops key with exactly this secret exists (BOOTSTRAP_OPS_KEY, local runs). It may
    * replace the secret of an existing key, so caches drop whatever they hold for this key id.
+   * A revoked key stays revoked whatever the secret (revocation is final; nothing is changed and
+   * nothing notified): the caller answers `'revoked'` with a warning and keeps starting.
    */
-  async ensureOpsKey(id: string, name: string, secret: string): Promise<void> {
-    await this.changeAndNotify(id, async (trx) => {
-      await trx
+  async ensureOpsKey(id: string, name: string, secret: string): Promise<'active' | 'revoked'> {
+    const written = await this.changeAndNotify(id, async (trx) => {
+      const row = await trx
         .insertInto('api_keys')
         .values({ id, secret_hash: hashSecret(secret), role: 'ops', carrier_id: null, name })
         .onConflict((oc) =>
           oc
             .column('id')
-            .doUpdateSet({ secret_hash: hashSecret(secret), revoked_at: null, role: 'ops', carrier_id: null }),
+            .doUpdateSet({ secret_hash: hashSecret(secret), role: 'ops', carrier_id: null })
+            .where('api_keys.revoked_at', 'is', null),
         )
-        .execute();
-      return true;
+        .returning('id')
+        .executeTakeFirst();
+      return row !== undefined;
     });
+    return written ? 'active' : 'revoked';
   }
 
   /** Returns once the revocation is committed and every listening instance has dropped the key. */

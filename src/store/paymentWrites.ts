@@ -9,6 +9,7 @@ import { type EnrollmentJoinedRow, historyRow, toEnrollment } from './enrollment
 import { eventRow, type NewEvent } from './events.js';
 import type { IdempotencyRecord } from './idempotency.js';
 import { toInvoice } from './invoices.js';
+import { BANK_ACCOUNT_COLUMN } from './keyRotation.js';
 import { ReconciliationStore } from './reconciliations.js';
 import type { DB, InvoiceRow } from './schema.js';
 
@@ -111,7 +112,7 @@ export class PaymentWriteStore {
       let encrypted: { keyId: string; blob: Buffer } | null = null;
       if (req.bankAccount) {
         if (!this.cipher) throw new Error('PaymentWriteStore needs a cipher to store bank accounts');
-        encrypted = this.cipher.encrypt(req.bankAccount.accountNumber, 'payments.bank_account');
+        encrypted = this.cipher.encrypt(req.bankAccount.accountNumber, { column: BANK_ACCOUNT_COLUMN, rowId: p.id });
       }
       payment = {
         ...payment,

@@ -77,6 +77,7 @@ export async function startService(
       LOG_LEVEL: 'warn',
       BOOTSTRAP_OPS_KEY: OPS,
       DATA_ENCRYPTION_KEY: ENCRYPTION,
+      IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
       RATE_LIMIT_PER_MINUTE: '10000000',
       DEADLINE_SWEEP_INTERVAL_MS: '0',
       ...env,

@@ -22,12 +22,14 @@ export interface TestContext {
 }
 
 export const TEST_ENCRYPTION_KEY = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const TEST_HMAC_KEY = Buffer.alloc(32, 8).toString('base64');
 
 export function testConfig(env: Record<string, string> = {}) {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    IDEMPOTENCY_HMAC_KEY: TEST_HMAC_KEY,
     ALLOW_TEST_CLOCK: 'true',
     DEADLINE_SWEEP_INTERVAL_MS: '0',
     ...env,
@@ -40,9 +42,9 @@ export async function testApp(
   opts: { env?: Record<string, string>; logger?: pino.Logger } = {},
 ): Promise<TestContext> {
   const clone = await cloneTemplate();
-  const database = createDatabase(clone.url, pino({ level: 'silent' }), 5);
-  const clock = new ServiceClock();
   const config = testConfig(opts.env);
+  const database = createDatabase(clone.url, pino({ level: 'silent' }), 5, config.databaseLimits);
+  const clock = new ServiceClock();
   const app = await buildApp({
     config,
     database,

@@ -127,13 +127,20 @@ t.test('a bank payment keeps the account number only encrypted and shows the las
   t.equal(blob.indexOf(Buffer.from(CANARY_ACCOUNT)), -1, 'the plaintext is not inside the stored bytes');
   const [keyId, keyB64] = TEST_ENCRYPTION_KEY.split(':') as [string, string];
   t.equal(row.bank_account_key_id, keyId, 'the data key id is stored beside the ciphertext');
-  const cipher = new FieldCipher({ id: keyId, key: Buffer.from(keyB64, 'base64') });
+  const cipher = new FieldCipher([{ id: keyId, key: Buffer.from(keyB64, 'base64') }]);
   t.equal(
-    cipher.decrypt(row.bank_account_key_id as string, blob, 'payments.bank_account'),
+    cipher.decrypt(row.bank_account_key_id as string, blob, { column: 'payments.bank_account', rowId: p.id }).plaintext,
     CANARY_ACCOUNT,
     'the ciphertext decrypts to the canary',
   );
-  t.throws(() => cipher.decrypt(keyId, blob, 'payments.other_column'), 'bound to its column (AAD)');
+  t.throws(
+    () => cipher.decrypt(keyId, blob, { column: 'payments.other_column', rowId: p.id }),
+    'bound to its column (AAD)',
+  );
+  t.throws(
+    () => cipher.decrypt(keyId, blob, { column: 'payments.bank_account', rowId: 'pay_other' }),
+    'and to its row',
+  );
 
   // Replay and reuse of the key carry the canary too.
   const replay = await pay(body, key);

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
-import { DomainError, type ErrorKind } from '../../domain/errors.js';
+import { DomainError, ERROR_CATALOGUE, type ErrorCode, type ErrorKind } from '../../domain/errors.js';
+import { CLIENT_QUERY_TIMEOUT_MESSAGE } from '../../store/db.js';
 import { type Problem, problem, sendProblem } from '../problem.js';
 import { cardSafeUrl } from './cardScreen.js';
 import { applyResponseHeaders, rawResponseHeaders } from './headers.js';
@@ -15,6 +16,7 @@ const KIND_STATUS = {
   invalid: 400,
   unauthorized: 401,
   forbidden: 403,
+  unavailable: 503,
 } as const satisfies Record<ErrorKind, number>;
 
 /** Errors thrown by fastify itself or its plugins, mapped to stable codes. */
@@ -130,6 +132,20 @@ async function errorsPlugin(app: FastifyInstance) {
       { err: { type: error.name, message: error.message, code: pgLike.code, stack: error.stack } },
       'unhandled error',
     );
+    if (isDatabaseTimeout(pgLike)) {
+      // The transaction was rolled back (or, for a client timeout, its session closed): nothing of
+      // the request was written, so the same request can be sent again.
+      reply.header('retry-after', '2');
+      return sendProblem(
+        reply,
+        problem(
+          503,
+          'database_timeout' satisfies ErrorCode,
+          ERROR_CATALOGUE.database_timeout.title,
+          'The database did not answer in time (busy or locked); retry shortly.',
+        ),
+      );
+    }
     if (isDatabaseUnavailable(pgLike)) {
       reply.header('retry-after', '5');
       return sendProblem(
@@ -212,6 +228,15 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     );
   }
   socket.destroy(err);
+}
+
+/**
+ * Time limits (docs/decisions.md, "Database time limits"): 57014 query_canceled (statement_timeout),
+ * 55P03 lock_not_available (lock_timeout), 25P03 idle_in_transaction_session_timeout, and pg's own
+ * client-side `query_timeout`.
+ */
+export function isDatabaseTimeout(err: { code?: string; message?: string }): boolean {
+  return ['57014', '55P03', '25P03'].includes(err.code ?? '') || err.message === CLIENT_QUERY_TIMEOUT_MESSAGE;
 }
 
 /** Connection-level failures: the request can be retried once the database is back. */

@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { cloneTemplate } from '../helpers/db.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SECRET = `bootstrap-${'s3cret'.repeat(6)}`;
+
+interface Started {
+  child: ChildProcess;
+  base: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts src/server.ts as its own process (the way an operator does) and waits until it listens. */
+async function startServer(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  child.stdout?.on('data', (c) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        clearInterval(timer);
+        resolve(m[1]);
+      }
+    }, 50);
+    exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${out}`));
+    });
+  });
+  return {
+    child,
+    base,
+    output: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+t.test('a revoked BOOTSTRAP_OPS_KEY stays revoked after a restart, with a warning and a normal start', async (t) => {
+  const clone = await cloneTemplate();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'billing-bootstrap-'));
+  t.teardown(async () => {
+    await clone.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const env = {
+    NODE_ENV: 'test',
+    DATABASE_URL: clone.url,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    BOOTSTRAP_OPS_KEY: SECRET,
+    DATA_ENCRYPTION_KEY: `t1:${Buffer.alloc(32, 3).toString('base64')}`,
+    IDEMPOTENCY_HMAC_KEY: Buffer.alloc(32, 4).toString('base64'),
+    DEADLINE_SWEEP_INTERVAL_MS: '0',
+  };
+  const call = (base: string, init: RequestInit = {}) =>
+    fetch(`${base}/v1/payment-deadlines?year=2026`, { ...init, headers: { authorization: `Bearer ${SECRET}` } });
+
+  const first = await startServer(env);
+  t.teardown(() => first.stop());
+  t.equal((await call(first.base)).status, 200, 'the bootstrap key works');
+  const revoked = await fetch(`${first.base}/v1/api-keys/key_bootstrap_ops`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${SECRET}` },
+  });
+  t.equal(revoked.status, 200, 'ops revokes it');
+  t.equal((await call(first.base)).status, 401, 'revoked at once');
+  await first.stop();
+
+  const second = await startServer(env);
+  t.teardown(() => second.stop());
+  t.equal((await call(second.base)).status, 401, 'still revoked after the restart');
+  t.equal((await fetch(`${second.base}/health`)).status, 200, 'and the service started normally');
+  const log = second.output();
+  const warning = log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string; keyId?: string })
+    .find((l) => l.level === 40 && /revoked/.test(l.msg));
+  t.ok(warning, 'the start logs a warning that the key is revoked');
+  t.equal(warning?.keyId, 'key_bootstrap_ops', 'naming the key id');
+  t.notMatch(log, SECRET, 'the secret is never logged');
+  await second.stop();
+});

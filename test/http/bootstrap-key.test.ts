@@ -17,11 +17,20 @@ interface Started {
 
 /** Starts src/server.ts as its own process (the way an operator does) and waits until it listens. */
 async function startServer(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    // The test's own TypeScript loader (tap's under `npm test`), not tsx: tap merges the child's coverage
+    // with the tests', and tsx's compiled ranges would not line up with those of the same files here.
+    [
+      ...(process.execArgv.some((a) => a.includes('@tapjs/typescript')) ? process.execArgv : ['--import', 'tsx']),
+      'src/server.ts',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    },
+  );
   let out = '';
   child.stdout?.on('data', (c) => {
     out += c.toString();

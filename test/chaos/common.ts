@@ -11,6 +11,7 @@ import { admin, serverOf } from '../../src/store/serverAdmin.js';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const OPS = `chaos-ops-${randomBytes(12).toString('hex')}`;
 const ENCRYPTION = `chaos:${randomBytes(32).toString('base64')}`;
+const HMAC_KEY = Buffer.alloc(32, 9).toString('base64');
 
 /** A fresh, migrated database with `n` pending enrollments (premium 45,000 each); returns their ids. */
 export async function freshDatabase(
@@ -77,7 +78,8 @@ export async function startService(
       LOG_LEVEL: 'warn',
       BOOTSTRAP_OPS_KEY: OPS,
       DATA_ENCRYPTION_KEY: ENCRYPTION,
-      IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
+      // The same key at every start: a retry after a restart must still match its fingerprint.
+      IDEMPOTENCY_HMAC_KEY: HMAC_KEY,
       RATE_LIMIT_PER_MINUTE: '10000000',
       DEADLINE_SWEEP_INTERVAL_MS: '0',
       ...env,

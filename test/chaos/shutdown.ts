@@ -11,7 +11,11 @@ import { freshDatabase, OPS, paymentBody, startService } from './common.js';
 
 const db = await freshDatabase(`billing_chaos_shutdown_${process.pid}`, 1);
 const port = 41_000 + Math.floor(Math.random() * 1000);
-const service = await startService(db.url, port, { DATABASE_POOL_SIZE: '25' });
+const service = await startService(db.url, port, {
+  DATABASE_POOL_SIZE: '25',
+  // The payments wait on this script's lock on purpose, longer than the default 5 s lock wait.
+  DATABASE_LOCK_TIMEOUT_MS: '15000',
+});
 const enrollmentId = db.enrollmentIds[0] as string;
 
 const locker = new pg.Client({ connectionString: db.url });
@@ -52,6 +56,6 @@ await db.drop();
 
 const completed = statuses.filter((s) => s === 201).length;
 console.log(
-  `shutdown check: ${completed}/20 in-flight requests completed with 201, ${stored} stored; a request after SIGTERM got ${later}; exit code ${code}`,
+  `shutdown check: ${completed}/20 in-flight requests completed with 201${completed === 20 ? '' : ` (${statuses.join(' ')})`}, ${stored} stored; a request after SIGTERM got ${later}; exit code ${code}`,
 );
 if (completed !== 20 || stored !== 20 || code !== 0 || later === 201) process.exit(1);

@@ -225,14 +225,15 @@ export class PaymentService {
     switch (target.kind) {
       case 'invoice': {
         const ctx = await writes.context({ invoiceNumber: target.invoiceNumber });
-        if (!ctx.invoice || ctx.invoice.voided || !ctx.enrollment)
-          return notFoundOr(ctx.invoice?.memberId ?? null, `No payable invoice ${target.invoiceNumber}.`);
+        // R24: a void invoice still names its enrollment: the money is recorded there (as credit).
+        if (!ctx.invoice || !ctx.enrollment)
+          return notFoundOr(ctx.invoice?.memberId ?? null, `No invoice ${target.invoiceNumber}.`);
         return { context: { ...ctx, enrollment: ctx.enrollment }, invoiceId: ctx.invoice.id };
       }
       case 'enrollment': {
         const ctx = await writes.context({ enrollmentId: target.enrollmentId });
-        if (!ctx.enrollment || ctx.enrollment.status === 'cancelled')
-          return notFoundOr(null, `No active enrollment ${target.enrollmentId}.`);
+        // R24: a cancelled enrollment's money is recorded as its credit (for ops to refund).
+        if (!ctx.enrollment) return notFoundOr(null, `No enrollment ${target.enrollmentId}.`);
         return { context: { ...ctx, enrollment: ctx.enrollment } };
       }
       case 'phone':

@@ -71,8 +71,16 @@ export class PaymentWriteStore {
     const r = await sql<{ ctx: Json }>`select payment_context(${enrollmentId}, ${invoiceNumber}) as ctx`.execute(
       this.db,
     );
-    const ctx = r.rows[0]?.ctx ?? {};
+    let ctx = r.rows[0]?.ctx ?? {};
     const inv = ctx.invoice as Json | null | undefined;
+    // payment_context stops at a void invoice; R24 still records the money on its enrollment, so read
+    // (and lock) that enrollment too (a second round trip, only for this rare case).
+    if (inv?.voided && !ctx.enrollment) {
+      const again = await sql<{
+        ctx: Json;
+      }>`select payment_context(${inv.enrollment_id as string}, null) as ctx`.execute(this.db);
+      ctx = { ...(again.rows[0]?.ctx ?? {}), invoice: inv };
+    }
     const invoices = ((ctx.invoices as Json[] | undefined) ?? []).map(invoiceFromJson);
     const binder = invoices.find((i) => i.isBinder)?.id ?? null;
     return {

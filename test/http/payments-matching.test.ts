@@ -472,30 +472,12 @@ t.test('R23/R10: a check received by the due date but applied by ops later keeps
 t.test('R23: online and phone payments that match nothing are 422 target_not_found and leave no record', async (t) => {
   await setClock(ctx, DEC_10);
   const e = await newEnrollment(ctx, { carrierId: harbor.id, coverageStart: '2027-01-01' });
-  const cancelled = await newEnrollment(ctx, {
-    memberId: e.memberId,
-    carrierId: dentalCarrier.id,
-    coverageType: 'dental',
-    coverageStart: '2027-01-01',
-  });
-  const cancelledBinder = await binderOf(ctx, cancelled);
-  const cancel = await ctx.request({
-    method: 'POST',
-    url: `/v1/enrollments/${cancelled.id}/cancellation`,
-    payload: {},
-  });
-  expectStatus(cancel, 200);
   const before = await paymentCount(ctx);
   const cases: [string, Record<string, unknown>][] = [
     ['online, unknown invoice number', { channel: 'online', method: 'checking', invoiceNumber: '9999999999' }],
     ['online, unknown enrollment', { channel: 'online', method: 'savings', enrollmentId: 'enr_doesnotexist' }],
     ['phone, unknown invoice number', { channel: 'phone', method: 'checking', invoiceNumber: '9999999999' }],
     ['phone, unknown enrollment', { channel: 'phone', method: 'savings', enrollmentId: 'enr_doesnotexist' }],
-    [
-      'online, voided invoice of a cancelled enrollment',
-      { channel: 'online', method: 'checking', invoiceNumber: cancelledBinder.invoiceNumber },
-    ],
-    ['phone, cancelled enrollment', { channel: 'phone', method: 'checking', enrollmentId: cancelled.id }],
   ];
   for (const [label, body] of cases) {
     const res = await pay(ctx, { amountCents: 45000, ...bankAccount(), ...body }, { key: connector.secret });
@@ -505,6 +487,53 @@ t.test('R23: online and phone payments that match nothing are 422 target_not_fou
   t.equal(await paymentCount(ctx), before, 'no payment row at all');
   t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
 });
+
+t.test(
+  "R24: money naming a void invoice or a cancelled enrollment is recorded as that enrollment's credit, on every channel and by ops",
+  async (t) => {
+    await setClock(ctx, DEC_10);
+    const cancelled = await newEnrollment(ctx, { carrierId: harbor.id, coverageStart: '2027-01-01' });
+    const voidBinder = await binderOf(ctx, cancelled);
+    expectStatus(
+      await ctx.request({ method: 'POST', url: `/v1/enrollments/${cancelled.id}/cancellation`, payload: {} }),
+      200,
+    );
+    const cases: [string, Record<string, unknown>][] = [
+      [
+        'online, the void binder',
+        { channel: 'online', method: 'checking', ...bankAccount(), invoiceNumber: voidBinder.invoiceNumber },
+      ],
+      [
+        'phone, the cancelled enrollment',
+        { channel: 'phone', method: 'savings', ...bankAccount(), enrollmentId: cancelled.id },
+      ],
+      ["mail, the void binder's slip", mailCheck({ slip: { invoiceNumber: voidBinder.invoiceNumber } })],
+    ];
+    let credit = 0;
+    for (const [label, body] of cases) {
+      const p = await payOk(ctx, { amountCents: 500, ...body }, { key: connector.secret });
+      t.equal(p.status, 'received', `${label}: recorded`);
+      t.strictSame(appliedTo(p), [], `${label}: nothing applied to a void invoice`);
+      t.equal(p.creditedCents, 500, `${label}: credited`);
+      t.equal(p.unappliedCents, 0, `${label}: not left unapplied`);
+      credit += 500;
+      t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, credit, `${label}: the enrollment holds it`);
+    }
+    // Ops places unapplied mail on the cancelled enrollment: credit there too.
+    const lost = await payOk(ctx, {
+      amountCents: 700,
+      ...mailCheck({
+        remittance: { memberId: newMemberId(), firstName: 'No', lastName: 'Body', carrierName: 'Harbor Health Plan' },
+      }),
+    });
+    t.equal(lost.status, 'unapplied');
+    const applied = await applyUnapplied(ctx, lost.id, { enrollmentId: cancelled.id });
+    expectStatus(applied, 200);
+    t.equal((applied.json() as PaymentJson).creditedCents, 700);
+    t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, credit + 700);
+    t.equal((await getEnrollmentView(ctx, cancelled.id)).status, 'cancelled', 'still cancelled');
+  },
+);
 
 t.test(
   'R24: a payment naming the enrollment pays its oldest open invoice first; a named invoice is paid alone',

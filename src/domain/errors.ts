@@ -41,6 +41,8 @@ export const ERROR_CATALOGUE = {
   not_unapplied: { kind: 'conflict', title: 'Payment is not unapplied' },
   invalid_cursor: { kind: 'invalid', title: 'Unknown cursor' },
   body_too_deep: { kind: 'invalid', title: 'JSON body nested too deep' },
+  invalid_character: { kind: 'invalid', title: 'Text holds a character that is not allowed' },
+  duplicate_json_key: { kind: 'invalid', title: 'JSON object with a repeated member name' },
   // Infrastructure: nothing was changed, the same request can be sent again after `Retry-After`.
   database_timeout: { kind: 'unavailable', title: 'The database did not answer in time' },
 } as const satisfies Record<string, { kind: ErrorKind; title: string }>;

@@ -20,7 +20,8 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,200})$/;
+// The scheme name is case-insensitive (RFC 9110 11.1): `bearer` and `BEARER` are the same scheme.
+const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{16,200})$/i;
 const PROBLEM_REF = { $ref: 'Problem#' };
 
 function unauthorized(reply: FastifyReply, detail: string) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { assertNoCardNumber, containsCardNumber, maskCardNumbers } from '../../domain/cardScreen.js';
+import { assertNoNulCharacter } from '../../domain/text.js';
 
 /**
  * SPEC conventions, "Card data", for every route: before schema validation (so unknown fields and
@@ -10,12 +11,14 @@ import { assertNoCardNumber, containsCardNumber, maskCardNumbers } from '../../d
  */
 async function cardScreenPlugin(app: FastifyInstance) {
   app.addHook('preValidation', async (request: FastifyRequest) => {
-    assertNoCardNumber([
+    const parts = [
       ['params', request.params],
       ['query', request.query],
       ['headers', { 'idempotency-key': request.headers['idempotency-key'] }],
       ['body', request.body],
-    ]);
+    ] as const;
+    assertNoCardNumber(parts);
+    assertNoNulCharacter(parts);
   });
 }
 

@@ -1,40 +1,77 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { containsCardNumber } from '../../domain/cardScreen.js';
 import { DomainError } from '../../domain/errors.js';
 
 /** Deepest nesting of arrays and objects a JSON body may have; ours need 3. */
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Whether a JSON text nests arrays/objects deeper than `max`, found by one pass over the text (brackets
- * inside strings do not count), before anything parses or walks it: a 30,000-deep body would otherwise
- * overflow the stack of a recursive walk.
+ * One pass over a JSON text, before anything parses or walks it: `too_deep` when arrays/objects nest
+ * deeper than `max` (a 30,000-deep body would overflow a recursive walk), `duplicate_key` when an object
+ * repeats a member name (JSON.parse keeps the last one silently, so `{"reason":"<card>","reason":"ok"}`
+ * would hide a value from every screen that looks at the parsed body). Names are compared decoded
+ * (`"a"` and `"\u0061"` are the same). Malformed text is left to the parser.
  */
-export function jsonDepthExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
+export function scanJson(text: string, max: number): 'too_deep' | 'duplicate_key' | null {
+  // One frame per open bracket: the member names seen so far (objects) or null (arrays).
+  const frames: (Set<string> | null)[] = [];
+  let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
+    if (c === 0x22) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      const names = frames.at(-1);
+      if (expectKey && names) {
+        let name: string;
+        try {
+          name = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          return null; // not JSON: the parser answers
+        }
+        if (names.has(name)) return 'duplicate_key';
+        names.add(name);
+        expectKey = false;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (frames.length >= max) return 'too_deep';
+      frames.push(c === 0x7b ? new Set<string>() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      frames.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      expectKey = frames.at(-1) != null;
+    }
   }
-  return false;
+  return null;
 }
 
-/** The JSON body parser: fastify's own (prototype-poisoning checks included), after a depth bound. */
+/** The JSON body parser: fastify's own (prototype-poisoning checks included), after the scan above. */
 async function jsonBodyPlugin(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+    const found = scanJson(body as string, MAX_JSON_DEPTH);
+    if (found === 'too_deep') {
       done(
         new DomainError('body_too_deep', `JSON bodies may nest arrays and objects at most ${MAX_JSON_DEPTH} deep.`),
+        undefined,
+      );
+      return;
+    }
+    if (found === 'duplicate_key') {
+      // The screens only see the parsed body, where the hidden value is gone: a card number anywhere in
+      // the text of such a body is still refused as one (SPEC "Card data"), else the body is malformed.
+      done(
+        containsCardNumber(body as string)
+          ? new DomainError('card_number_not_allowed', 'A full card number was sent.', { field: 'body' })
+          : new DomainError('duplicate_json_key', 'A JSON object in the body repeats a member name.'),
         undefined,
       );
       return;

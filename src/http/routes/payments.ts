@@ -7,9 +7,7 @@ import {
   PAYMENT_METHODS,
   type PaymentMethod,
 } from '../../domain/channels.js';
-import { DomainError } from '../../domain/errors.js';
 import type { Payment } from '../../domain/payment.js';
-import type { Principal } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
 import type { PaymentService } from '../../services/payments.js';
 import { principalOf } from '../plugins/auth.js';

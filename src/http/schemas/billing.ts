@@ -13,7 +13,7 @@ export const MemberId = Type.String({
   examples: ['100200300400'],
 });
 export const FirstOfMonth = (description: string) =>
-  Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-01$', description, examples: ['2027-01-01'] });
+  Type.String({ format: 'date', pattern: '^[12]\\d{3}-\\d{2}-01$', description, examples: ['2027-01-01'] });
 
 const MailingAddress = Closed({
   line1: Type.String({ minLength: 1, maxLength: 200, examples: ['1 Ashburton Place'] }),

@@ -29,10 +29,16 @@ export const NAME_PATTERN = '[\\p{L}\\p{N}]';
 export const Name = (maxLength: number, options: Record<string, unknown> = {}) =>
   Type.String({ minLength: 1, maxLength, pattern: NAME_PATTERN, ...options });
 
+/**
+ * Calendar dates and instants of this service's business lie in the years 1000-2999 (docs/decisions.md):
+ * a year like 0099 (which JavaScript dates read as 1999) or 9999 (whose due dates run past 9999-12-31) is
+ * a 400, not a date the rules would compute with.
+ */
+const YEAR = '[12]\\d{3}';
 export const IsoDate = (description?: string) =>
-  Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', ...(description ? { description } : {}) });
+  Type.String({ format: 'date', pattern: `^${YEAR}-\\d{2}-\\d{2}$`, ...(description ? { description } : {}) });
 export const Instant = (description?: string) =>
-  Type.String({ format: 'date-time', ...(description ? { description } : {}) });
+  Type.String({ format: 'date-time', pattern: `^${YEAR}-`, ...(description ? { description } : {}) });
 export const Cents = (description?: string) =>
   Type.Integer({ minimum: 1, maximum: 100_000_000_00, ...(description ? { description } : {}) });
 export const CentsOrZero = (description?: string) =>

@@ -1,0 +1,107 @@
+import t from 'tap';
+import { testApp } from '../helpers/app.js';
+import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
+import { expectProblem } from '../helpers/payments.js';
+
+// Defects an independent black-box review found after the issue-11 hardening (docs/reliability.md):
+// each was a 500, a missed refusal or a refused valid key.
+const ctx = await testApp(t);
+const carrier = await newCarrier(ctx, { name: 'Review Health' });
+
+t.test('I5: a NUL character in the path, the query or the body is 400 invalid_character, never a 500', async (t) => {
+  await setClock(ctx, '2026-12-10T10:00:00-05:00');
+  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+  const cases: [string, Parameters<typeof ctx.request>[0]][] = [
+    ['path', { method: 'GET', url: '/v1/enrollments/x%00' }],
+    ['path of a POST', { method: 'POST', url: '/v1/enrollments/x%00/cancellation', payload: {} }],
+    ['query', { method: 'GET', url: '/v1/enrollments?carrierId=x%00' }],
+    ['body value', { method: 'POST', url: '/v1/carriers', payload: { id: 'nul-carrier', name: 'a\u0000b' } }],
+    [
+      'nested body value',
+      { method: 'POST', url: `/v1/enrollments/${e.id}/cancellation`, payload: { reason: 'x\u0000' } },
+    ],
+    ['body key', { method: 'POST', url: '/v1/carriers', payload: { id: 'nul-key', name: 'Fine', 'x\u0000': 1 } }],
+  ];
+  for (const [label, req] of cases) {
+    expectProblem(t, await ctx.request(req), 400, 'invalid_character', label);
+  }
+  const after = await ctx.request({ method: 'GET', url: `/v1/enrollments/${e.id}` });
+  t.equal(after.json().status, 'pending_payment', 'the cancellation with a NUL changed nothing');
+});
+
+t.test('I5: dates outside the years 1000-2999 are 400, not a 500 or a hang', async (t) => {
+  expectProblem(
+    t,
+    await ctx.request({ method: 'POST', url: '/v1/billing-runs', payload: { coverageMonth: '0099-01-01' } }),
+    400,
+    'validation_failed',
+    'a billing run for year 99',
+  );
+  expectProblem(
+    t,
+    await ctx.request({
+      method: 'POST',
+      url: '/v1/enrollments',
+      payload: {
+        memberId: '100000000001',
+        carrierId: carrier.id,
+        coverageType: 'health',
+        planName: 'Gold',
+        monthlyPremiumCents: 100,
+        coverageStart: '0001-01-01',
+      },
+    }),
+    400,
+    'validation_failed',
+    'a coverage start in year 1',
+  );
+  expectProblem(
+    t,
+    await ctx.request({ method: 'PUT', url: '/v1/ops/clock', payload: { now: '9999-12-24T12:00:00Z' } }),
+    400,
+    'validation_failed',
+    'the test clock in year 9999',
+  );
+  t.equal((await ctx.request({ method: 'GET', url: '/health' })).statusCode, 200, 'still answering');
+});
+
+t.test('Card data: a card number hidden by a repeated JSON member name is still refused', async (t) => {
+  await setClock(ctx, '2026-12-10T10:00:00-05:00');
+  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+  const raw = (url: string, payload: string) =>
+    ctx.request({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+  expectProblem(
+    t,
+    await raw('/v1/carriers', '{"id":"dupk1","name":"4111 1111 1111 1111","name":"Good Carrier"}'),
+    422,
+    'card_number_not_allowed',
+    'carrier name',
+  );
+  expectProblem(
+    t,
+    await raw(`/v1/enrollments/${e.id}/cancellation`, '{"reason":"4111111111111111","\\u0072eason":"ok"}'),
+    422,
+    'card_number_not_allowed',
+    'cancellation reason (the repeated name escaped)',
+  );
+  expectProblem(
+    t,
+    await raw('/v1/carriers', '{"id":"dupk2","name":"A","name":"B"}'),
+    400,
+    'duplicate_json_key',
+    'a repeated name without a card number',
+  );
+  t.equal((await ctx.request({ method: 'GET', url: `/v1/enrollments/${e.id}` })).json().status, 'pending_payment');
+  t.equal((await ctx.request({ method: 'GET', url: '/v1/carriers/dupk1' })).statusCode, 404, 'nothing stored');
+});
+
+t.test('Auth: the Bearer scheme name is case-insensitive, so a valid key is not counted as a failure', async (t) => {
+  for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+    const res = await ctx.app.inject({
+      method: 'GET',
+      url: '/v1/carriers',
+      headers: { authorization: `${scheme} ${ctx.opsKey}` },
+    });
+    t.equal(res.statusCode, 200, scheme);
+  }
+});

@@ -29,7 +29,8 @@ const only = process.argv
 const want = (group: 'reads' | 'polling' | 'payments' | 'billing') => !only || only.includes(group);
 if (only && write) throw new Error('--write needs the full run (no --only)');
 const ROOT = path.resolve(import.meta.dirname, '..');
-const N = smoke ? 2_000 : 200_000;
+// Smoke runs seed enough pending binders for four one-second payment runs on a quiet machine too.
+const N = smoke ? 20_000 : 200_000;
 const DURATION = smoke ? 1 : 8;
 const DB = `billing_perf_${process.pid}`;
 const OPS = `bench-ops-${randomBytes(12).toString('hex')}`;

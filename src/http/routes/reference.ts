@@ -23,7 +23,7 @@ const ChannelRule = Closed({
   ),
 });
 
-const DeadlinesQuery = Closed({ year: Type.Integer({ minimum: 1900, maximum: 9999, examples: [2021] }) });
+const DeadlinesQuery = Closed({ year: Type.Integer({ minimum: 1900, maximum: 2999, examples: [2021] }) });
 const Deadline = Closed({
   coverageStart: IsoDate('First day of the coverage month'),
   paymentDueDate: IsoDate('The 23rd of the month before (R1)'),

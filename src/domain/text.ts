@@ -1,23 +1,31 @@
 import { DomainError } from './errors.js';
 
 /**
- * PostgreSQL text cannot hold U+0000, and no field of ours has a use for it: a request whose text
- * (any value or key, at any depth, in the path, the query or the body) carries one is a 400, found
- * before anything is stored or looked up (it was a 500 from the database).
+ * Control characters other than tab, line feed and carriage return (C0, DEL, C1). PostgreSQL text
+ * cannot hold U+0000 (it was a 500 from the database), and the others have no use in any field of
+ * ours but to hide things: a card number separated by U+0001 would slip past the card screen.
  */
-export function assertNoNulCharacter(parts: readonly (readonly [string, unknown])[]): void {
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this rule's purpose.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/**
+ * A request whose text (any value or key, at any depth, in the path, the query, the body or the stored
+ * Idempotency-Key header) carries a control character is a 400, found before anything is stored or
+ * looked up.
+ */
+export function assertNoControlCharacter(parts: readonly (readonly [string, unknown])[]): void {
   const stack: [string, unknown][] = parts.map(([part, value]) => [part, value] as [string, unknown]);
   while (stack.length > 0) {
     const [path, value] = stack.pop() as [string, unknown];
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) refuse(path);
+      if (CONTROL.test(value)) refuse(path);
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => {
         stack.push([`${path}[${i}]`, v]);
       });
     } else if (value && typeof value === 'object') {
       for (const [key, v] of Object.entries(value)) {
-        if (key.includes('\u0000')) refuse(path);
+        if (CONTROL.test(key)) refuse(path);
         stack.push([`${path}.${key}`, v]);
       }
     }
@@ -25,5 +33,9 @@ export function assertNoNulCharacter(parts: readonly (readonly [string, unknown]
 }
 
 function refuse(field: string): never {
-  throw new DomainError('invalid_character', 'Text may not contain the NUL character (U+0000).', { field });
+  throw new DomainError(
+    'invalid_character',
+    'Text may not contain control characters (other than tab and line breaks).',
+    { field },
+  );
 }

@@ -298,12 +298,15 @@ export class EnrollmentStore {
     return rows.map((r) => r.id);
   }
 
-  /** R22: the account's active enrollments with a carrier of this (normalised) name. */
-  async byCarrierName(memberId: string, carrierNameKey: string): Promise<{ id: string; owes: boolean }[]> {
+  /** R22: the account's enrollments with a carrier of this (normalised) name, cancelled ones included (R24). */
+  async byCarrierName(
+    memberId: string,
+    carrierNameKey: string,
+  ): Promise<{ id: string; owes: boolean; cancelled: boolean }[]> {
     const rows = await this.db
       .selectFrom('enrollments as e')
       .innerJoin('carriers as c', 'c.id', 'e.carrier_id')
-      .select(['e.id'])
+      .select(['e.id', 'e.status'])
       .select(({ exists, selectFrom }) =>
         exists(
           selectFrom('invoices as i')
@@ -313,11 +316,10 @@ export class EnrollmentStore {
         ).as('owes'),
       )
       .where('e.member_id', '=', memberId)
-      .where('e.status', '!=', 'cancelled')
       .where('c.name_key', '=', carrierNameKey)
       .orderBy('e.seq')
       .execute();
-    return rows.map((r) => ({ id: r.id, owes: Boolean(r.owes) }));
+    return rows.map((r) => ({ id: r.id, owes: Boolean(r.owes), cancelled: r.status === 'cancelled' }));
   }
 
   /**

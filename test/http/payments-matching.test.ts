@@ -536,6 +536,47 @@ t.test(
 );
 
 t.test(
+  "R22/R24: mail without slip for a carrier whose only enrollment is cancelled is that enrollment's credit; an active one is preferred",
+  async (t) => {
+    await setClock(ctx, DEC_10);
+    const cancelled = await newEnrollment(ctx, { carrierId: harbor.id, coverageStart: '2027-01-01' });
+    expectStatus(
+      await ctx.request({ method: 'POST', url: `/v1/enrollments/${cancelled.id}/cancellation`, payload: {} }),
+      200,
+    );
+    const remittance = {
+      memberId: cancelled.memberId,
+      firstName: 'Maria',
+      lastName: 'Santos',
+      carrierName: 'harbor  health plan',
+    };
+    const toCancelled = await payOk(ctx, { amountCents: 2500, ...mailCheck({ remittance }) });
+    t.equal(toCancelled.status, 'received');
+    t.equal(toCancelled.creditedCents, 2500, 'credited, not left unapplied');
+    t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, 2500);
+
+    // The member enrols again with the same carrier and pays the binder: mail now goes to the active one.
+    const again = await newEnrollment(ctx, {
+      memberId: cancelled.memberId,
+      carrierId: harbor.id,
+      coverageStart: '2027-01-01',
+    });
+    const binder = await binderOf(ctx, again);
+    await payOk(ctx, {
+      channel: 'online',
+      method: 'checking',
+      amountCents: binder.amountDueCents,
+      invoiceNumber: binder.invoiceNumber,
+      ...bankAccount(),
+    });
+    const extra = await payOk(ctx, { amountCents: 300, ...mailCheck({ remittance }) });
+    t.equal(extra.creditedCents, 300);
+    t.equal((await getEnrollmentView(ctx, again.id)).creditCents, 300, 'the active enrollment holds it');
+    t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, 2500, 'the cancelled one is unchanged');
+  },
+);
+
+t.test(
   'R24: a payment naming the enrollment pays its oldest open invoice first; a named invoice is paid alone',
   async (t) => {
     await setClock(ctx, DEC_10);

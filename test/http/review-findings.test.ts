@@ -8,26 +8,48 @@ import { expectProblem } from '../helpers/payments.js';
 const ctx = await testApp(t);
 const carrier = await newCarrier(ctx, { name: 'Review Health' });
 
-t.test('I5: a NUL character in the path, the query or the body is 400 invalid_character, never a 500', async (t) => {
-  await setClock(ctx, '2026-12-10T10:00:00-05:00');
-  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
-  const cases: [string, Parameters<typeof ctx.request>[0]][] = [
-    ['path', { method: 'GET', url: '/v1/enrollments/x%00' }],
-    ['path of a POST', { method: 'POST', url: '/v1/enrollments/x%00/cancellation', payload: {} }],
-    ['query', { method: 'GET', url: '/v1/enrollments?carrierId=x%00' }],
-    ['body value', { method: 'POST', url: '/v1/carriers', payload: { id: 'nul-carrier', name: 'a\u0000b' } }],
-    [
-      'nested body value',
-      { method: 'POST', url: `/v1/enrollments/${e.id}/cancellation`, payload: { reason: 'x\u0000' } },
-    ],
-    ['body key', { method: 'POST', url: '/v1/carriers', payload: { id: 'nul-key', name: 'Fine', 'x\u0000': 1 } }],
-  ];
-  for (const [label, req] of cases) {
-    expectProblem(t, await ctx.request(req), 400, 'invalid_character', label);
-  }
-  const after = await ctx.request({ method: 'GET', url: `/v1/enrollments/${e.id}` });
-  t.equal(after.json().status, 'pending_payment', 'the cancellation with a NUL changed nothing');
-});
+t.test(
+  'I5: a NUL or other control character in the path, the query or the body is 400 invalid_character, never a 500',
+  async (t) => {
+    await setClock(ctx, '2026-12-10T10:00:00-05:00');
+    const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+    const cases: [string, Parameters<typeof ctx.request>[0]][] = [
+      ['path', { method: 'GET', url: '/v1/enrollments/x%00' }],
+      ['path of a POST', { method: 'POST', url: '/v1/enrollments/x%00/cancellation', payload: {} }],
+      ['query', { method: 'GET', url: '/v1/enrollments?carrierId=x%00' }],
+      ['body value', { method: 'POST', url: '/v1/carriers', payload: { id: 'nul-carrier', name: 'a\u0000b' } }],
+      [
+        'nested body value',
+        { method: 'POST', url: `/v1/enrollments/${e.id}/cancellation`, payload: { reason: 'x\u0000' } },
+      ],
+      ['body key', { method: 'POST', url: '/v1/carriers', payload: { id: 'nul-key', name: 'Fine', 'x\u0000': 1 } }],
+      [
+        'a card number separated by U+0001',
+        {
+          method: 'POST',
+          url: '/v1/carriers',
+          payload: { id: 'ctl-card', name: '4111\u00011111\u00011111\u00011111' },
+        },
+      ],
+      [
+        'escape character in a name',
+        { method: 'POST', url: '/v1/carriers', payload: { id: 'ctl-esc', name: 'A\u001bB' } },
+      ],
+    ];
+    for (const [label, req] of cases) {
+      expectProblem(t, await ctx.request(req), 400, 'invalid_character', label);
+    }
+    const after = await ctx.request({ method: 'GET', url: `/v1/enrollments/${e.id}` });
+    t.equal(after.json().status, 'pending_payment', 'the cancellation with a NUL changed nothing');
+    t.equal((await ctx.request({ method: 'GET', url: '/v1/carriers/ctl-card' })).statusCode, 404, 'nothing stored');
+    const tabbed = await ctx.request({
+      method: 'POST',
+      url: `/v1/enrollments/${e.id}/cancellation`,
+      payload: { reason: 'moved\tout of state\r\nby mail' },
+    });
+    t.equal(tabbed.statusCode, 200, 'tabs and line breaks are still text');
+  },
+);
 
 t.test('I5: dates outside the years 1000-2999 are 400, not a 500 or a hang', async (t) => {
   expectProblem(

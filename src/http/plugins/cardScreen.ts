@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { assertNoCardNumber, containsCardNumber, maskCardNumbers } from '../../domain/cardScreen.js';
-import { assertNoNulCharacter } from '../../domain/text.js';
+import { assertNoControlCharacter } from '../../domain/text.js';
 
 /**
  * SPEC conventions, "Card data", for every route: before schema validation (so unknown fields and
@@ -18,7 +18,7 @@ async function cardScreenPlugin(app: FastifyInstance) {
       ['body', request.body],
     ] as const;
     assertNoCardNumber(parts);
-    assertNoNulCharacter(parts);
+    assertNoControlCharacter(parts);
   });
 }
 

@@ -261,3 +261,24 @@ export interface Payment {
   returnReasonCode: string | null;
   createdAt: Date;
 }
+
+/** A member's enrollment with the carrier named on a check's remittance (R22). */
+export interface RemittanceCandidate {
+  id: string;
+  owes: boolean;
+  cancelled: boolean;
+}
+
+/**
+ * R22/R24: which enrollment a mail payment without a slip pays: the one with that carrier that owes
+ * money; else the one active enrollment (an overpayment is its credit); else the one cancelled
+ * enrollment (credit there, for ops to refund). Anything else is ambiguous: null, and the payment
+ * waits unapplied for ops (R23).
+ */
+export function pickRemittanceEnrollment(candidates: readonly RemittanceCandidate[]): string | null {
+  const only = (list: readonly RemittanceCandidate[]) => (list.length === 1 ? (list[0]?.id ?? null) : null);
+  const owing = candidates.filter((c) => c.owes);
+  if (owing.length > 0) return only(owing);
+  const active = candidates.filter((c) => !c.cancelled);
+  return active.length > 0 ? only(active) : only(candidates);
+}

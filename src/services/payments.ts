@@ -15,6 +15,7 @@ import {
   type PaymentStatus,
   type PaymentTarget,
   paymentTarget,
+  pickRemittanceEnrollment,
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
 import { decideReturn, type Reconciliation } from '../domain/reconcile.js';
@@ -272,15 +273,9 @@ export class PaymentService {
           nameKey(account.lastName) === nameKey(target.lastName);
         if (!account || !namesMatch) return { unapplied: true, memberId: account ? account.memberId : null };
         const candidates = await enrollments.byCarrierName(account.memberId, nameKey(target.carrierName));
-        // R22/R24: the one enrollment with this carrier that owes money; else the one active enrollment
-        // (an overpayment is its credit); else the one cancelled enrollment (credit there, for ops to
-        // refund). Anything else is ambiguous: unapplied, for ops (R23).
-        const owing = candidates.filter((c) => c.owes);
-        const active = candidates.filter((c) => !c.cancelled);
-        const only = (list: typeof candidates) => (list.length === 1 ? list[0] : undefined);
-        const pick = owing.length > 0 ? only(owing) : active.length > 0 ? only(active) : only(candidates);
+        const pick = pickRemittanceEnrollment(candidates);
         if (!pick) return { unapplied: true, memberId: account.memberId };
-        return { context: await locked(pick.id) };
+        return { context: await locked(pick) };
       }
     }
   }

@@ -1,6 +1,7 @@
 /** Shared plumbing for the chaos checks: a fresh database, a seeded set of enrollments, the service as a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
@@ -58,6 +59,22 @@ export interface Service {
   child: ChildProcess;
   base: string;
   exited: Promise<number | null>;
+}
+
+/**
+ * A port nothing listens on now, chosen by the kernel. A random pick in 40000-43999 could fall on an
+ * ephemeral port another connection held (Linux hands them out from 32768), and the service then
+ * failed to listen and the check waited 30 s for nothing.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Starts the built service (run `npm run build` first) and waits until it is ready. */

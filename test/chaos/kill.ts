@@ -7,13 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { freshDatabase, OPS, paymentBody, type Service, startService } from './common.js';
+import { freePort, freshDatabase, OPS, paymentBody, type Service, startService } from './common.js';
 
 const TOTAL = Number(process.env.CHAOS_PAYMENTS ?? 1000);
 const KILLS = 3;
 const CONCURRENCY = 10;
 const db = await freshDatabase(`billing_chaos_kill_${process.pid}`, 100);
-const port = 40_000 + Math.floor(Math.random() * 1000);
+const port = await freePort();
 let service: Service = await startService(db.url, port);
 
 const acked = new Map<string, string>(); // idempotency key -> payment id

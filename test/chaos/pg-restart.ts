@@ -11,14 +11,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/store/embedded.js';
-import { freshDatabase, OPS, paymentBody, ROOT, startService } from './common.js';
+import { freePort, freshDatabase, OPS, paymentBody, ROOT, startService } from './common.js';
 
 const dataDir = path.join(ROOT, '.data/pg-chaos');
 const pgPort = 54350;
 let embedded = await startEmbeddedPostgres({ dataDir, port: pgPort });
 process.env.DATABASE_URL = embedded.urlFor('postgres');
 const db = await freshDatabase('billing_chaos_restart', 20);
-const service = await startService(db.url, 43_000 + Math.floor(Math.random() * 1000));
+const service = await startService(db.url, await freePort());
 
 const acked = new Map<string, string>();
 const statuses = new Map<string, number>();

@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { freshDatabase, OPS, paymentBody, startService } from './common.js';
+import { freePort, freshDatabase, OPS, paymentBody, startService } from './common.js';
 
 const db = await freshDatabase(`billing_chaos_shutdown_${process.pid}`, 1);
-const port = 41_000 + Math.floor(Math.random() * 1000);
+const port = await freePort();
 const service = await startService(db.url, port, {
   DATABASE_POOL_SIZE: '25',
   // The payments wait on this script's lock on purpose, longer than the default 5 s lock wait.

@@ -8,11 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { freshDatabase, OPS, paymentBody, startService } from './common.js';
+import { freePort, freshDatabase, OPS, paymentBody, startService } from './common.js';
 
 const TOTAL = Number(process.env.CHAOS_PAYMENTS ?? 300);
 const db = await freshDatabase(`billing_chaos_term_${process.pid}`, 50);
-const port = 42_000 + Math.floor(Math.random() * 1000);
+const port = await freePort();
 const service = await startService(db.url, port);
 
 const acked = new Map<string, string>();

@@ -14,12 +14,12 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { massachusettsCalendar } from '../src/domain/calendar.js';
-import { ServiceClock } from '../src/domain/clock.js';
 import type { IsoDate } from '../src/domain/dates.js';
+import { ServiceClock } from '../src/infra/clock.js';
+import { createDatabase } from '../src/infra/db.js';
+import { migrateToLatest } from '../src/infra/migrate.js';
 import { BillingService } from '../src/services/billing.js';
-import { createDatabase } from '../src/store/db.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { admin, serverOf } from '../src/store/serverAdmin.js';
+import { admin, serverOf } from '../test/helpers/serverAdmin.js';
 
 const N = Number(process.argv[2] ?? 500_000);
 const DB = `billing_bench_${process.pid}`;
@@ -30,7 +30,7 @@ let stop: (() => Promise<void>) | undefined;
 if (process.env.DATABASE_URL) {
   ({ server: serverUrl, adminDb } = serverOf(process.env.DATABASE_URL));
 } else {
-  const { startEmbeddedPostgres } = await import('../src/store/embedded.js');
+  const { startEmbeddedPostgres } = await import('../src/infra/embedded.js');
   const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/pg-bench'), port: 54331 });
   serverUrl = embedded.serverUrl;
   stop = embedded.stop;

@@ -14,10 +14,10 @@ import pg from 'pg';
 import pino from 'pino';
 import { businessDateOf } from '../src/domain/dates.js';
 import { earliestCoverageStart, paymentDueDate } from '../src/domain/deadlines.js';
-import { createDatabase } from '../src/store/db.js';
+import { createDatabase } from '../src/infra/db.js';
+import { migrateToLatest } from '../src/infra/migrate.js';
 import { encodePosition } from '../src/store/feed.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { admin, serverOf } from '../src/store/serverAdmin.js';
+import { admin, serverOf } from '../test/helpers/serverAdmin.js';
 
 const smoke = process.argv.includes('--smoke');
 const write = process.argv.includes('--write');
@@ -100,7 +100,7 @@ let stopEmbedded: (() => Promise<void>) | undefined;
 if (process.env.DATABASE_URL) {
   ({ server: serverUrl, adminDb } = serverOf(process.env.DATABASE_URL));
 } else {
-  const { startEmbeddedPostgres } = await import('../src/store/embedded.js');
+  const { startEmbeddedPostgres } = await import('../src/infra/embedded.js');
   const embedded = await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.data/pg-bench'), port: 54331 });
   serverUrl = embedded.serverUrl;
   stopEmbedded = embedded.stop;

@@ -8,7 +8,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from './config.js';
 import { type BusinessCalendar, massachusettsCalendar } from './domain/calendar.js';
-import { ServiceClock } from './domain/clock.js';
 import { openapiOptions } from './http/openapi.js';
 import authPlugin from './http/plugins/auth.js';
 import cardScreenPlugin from './http/plugins/cardScreen.js';
@@ -29,16 +28,18 @@ import healthRoutes from './http/routes/health.js';
 import invoiceRoutes from './http/routes/invoices.js';
 import paymentRoutes from './http/routes/payments.js';
 import referenceRoutes from './http/routes/reference.js';
+import { ApiKeyCache, type ApiKeyCacheOptions } from './infra/apiKeyCache.js';
+import { ServiceClock } from './infra/clock.js';
+import type { Database } from './infra/db.js';
 import { AdminService } from './services/admin.js';
 import { BillingService } from './services/billing.js';
 import { CarrierService } from './services/carriers.js';
 import { IdempotencyService } from './services/idempotency.js';
 import { PaymentService } from './services/payments.js';
-import { ApiKeyCache, type ApiKeyCacheOptions } from './store/apiKeyCache.js';
 import { ApiKeyStore } from './store/apiKeys.js';
-import { CarrierStore } from './store/carriers.js';
 import { FieldCipher } from './store/crypto.js';
-import type { Database } from './store/db.js';
+import { classifyStorageError } from './store/errors.js';
+import { HealthStore } from './store/health.js';
 
 export interface AppOptions {
   config: Config;
@@ -186,7 +187,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (apiKeyCache) app.addHook('onClose', async () => apiKeyCache.close());
   const apiKeys = new ApiKeyStore(database.db, apiKeyCache);
 
-  await app.register(errorsPlugin);
+  await app.register(errorsPlugin, { classifyStorageError });
   await app.register(jsonBodyPlugin);
   await app.register(cardScreenPlugin);
   await app.register(headersPlugin);
@@ -248,12 +249,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  const carriers = new CarrierStore(database.db);
-  await app.register(healthRoutes, { database });
+  const health = new HealthStore(database.db);
+  await app.register(healthRoutes, { readiness: () => health.readiness() });
   await app.register(referenceRoutes);
-  const admin = new AdminService(database.db, clock);
-  await app.register(carrierRoutes, { carriers, admin });
-  await app.register(apiKeyRoutes, { apiKeys, admin, clock });
+  const admin = new AdminService(database.db, clock, apiKeys);
+  await app.register(carrierRoutes, { admin });
+  await app.register(apiKeyRoutes, { admin });
   await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
   const billing = new BillingService(database.db, clock, calendar, { log: app.log });
   await app.register(accountRoutes, { billing });

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import type { DatabaseLimits } from './store/db.js';
+import type { DatabaseLimits } from './infra/db.js';
 
 export interface Config {
   nodeEnv: string;

@@ -4,11 +4,11 @@ import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { buildApp, LOG_SERIALIZERS, REDACT_PATHS } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { ServiceClock } from './domain/clock.js';
+import { ServiceClock } from './infra/clock.js';
+import { createDatabase } from './infra/db.js';
+import type { EmbeddedDatabase } from './infra/embedded.js';
+import { migrateToLatest } from './infra/migrate.js';
 import { ApiKeyStore, newSecret } from './store/apiKeys.js';
-import { createDatabase } from './store/db.js';
-import type { EmbeddedDatabase } from './store/embedded.js';
-import { migrateToLatest } from './store/migrate.js';
 
 let embedded: EmbeddedDatabase | undefined;
 
@@ -34,7 +34,7 @@ async function main() {
     const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
     logger.info({ dataDir: path.join(config.dataDir, 'pg'), port }, 'DATABASE_URL unset: starting embedded PostgreSQL');
     // Imported only here: production images do not ship the embedded binaries.
-    const { ensureDatabase, startEmbeddedPostgres } = await import('./store/embedded.js');
+    const { ensureDatabase, startEmbeddedPostgres } = await import('./infra/embedded.js');
     embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port });
     await ensureDatabase(embedded.serverUrl, 'billing');
     databaseUrl = embedded.urlFor('billing');

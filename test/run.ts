@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { createDatabase } from '../src/store/db.js';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/store/embedded.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { admin, serverOf } from '../src/store/serverAdmin.js';
+import { createDatabase } from '../src/infra/db.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/infra/embedded.js';
+import { migrateToLatest } from '../src/infra/migrate.js';
+import { admin, serverOf } from './helpers/serverAdmin.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const TEMPLATE = `billing_test_template_${process.pid}`;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../config.js';
-import { createDatabase } from '../store/db.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { createDatabase } from '../infra/db.js';
+import { migrateToLatest } from '../infra/migrate.js';
 
 /** `npm run migrate`: bring the database (DATABASE_URL, else the embedded one) to the latest schema. */
 const config = loadConfig();
@@ -10,7 +10,7 @@ const logger = pino({ level: config.logLevel });
 let url = config.migrationDatabaseUrl ?? config.databaseUrl;
 let stop: (() => Promise<void>) | undefined;
 if (!url) {
-  const { ensureDatabase, startEmbeddedPostgres } = await import('../store/embedded.js');
+  const { ensureDatabase, startEmbeddedPostgres } = await import('../infra/embedded.js');
   const embedded = await startEmbeddedPostgres({
     dataDir: path.join(config.dataDir, 'pg'),
     port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),

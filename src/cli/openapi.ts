@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
-import { createDatabase } from '../store/db.js';
+import { createDatabase } from '../infra/db.js';
 
 /**
  * Generates the OpenAPI document from the route schemas. `--write` updates openapi/openapi.json;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../config.js';
+import { createDatabase } from '../infra/db.js';
 import { FieldCipher } from '../store/crypto.js';
-import { createDatabase } from '../store/db.js';
 import { reencryptAll } from '../store/keyRotation.js';
 
 /**
@@ -16,7 +16,7 @@ const logger = pino({ level: config.logLevel });
 let url = config.databaseUrl;
 let stop: (() => Promise<void>) | undefined;
 if (!url) {
-  const { ensureDatabase, startEmbeddedPostgres } = await import('../store/embedded.js');
+  const { ensureDatabase, startEmbeddedPostgres } = await import('../infra/embedded.js');
   const embedded = await startEmbeddedPostgres({
     dataDir: path.join(config.dataDir, 'pg'),
     port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),

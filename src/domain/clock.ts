@@ -3,25 +3,11 @@ export interface Clock {
   now(): Date;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
-
-/** The service clock (SPEC): real time, or frozen at an instant when a test clock is allowed. */
-export class ServiceClock implements Clock {
-  private frozenAt: Date | null = null;
-
-  now(): Date {
-    return this.frozenAt ? new Date(this.frozenAt.getTime()) : new Date();
-  }
-
-  freeze(at: Date): void {
-    this.frozenAt = new Date(at.getTime());
-  }
-
-  reset(): void {
-    this.frozenAt = null;
-  }
-
-  get frozen(): boolean {
-    return this.frozenAt !== null;
-  }
+/** The service clock's control port (SPEC test clock): freeze at an instant, or go back to real time. */
+export interface SettableClock extends Clock {
+  freeze(at: Date): void;
+  reset(): void;
+  readonly frozen: boolean;
 }
+
+export const systemClock: Clock = { now: () => new Date() };

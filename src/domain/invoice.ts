@@ -95,3 +95,11 @@ export function projectBinder<T extends Invoice>(
   if (i.isBinder) return { ...i, coverageMonth: last.to, dueDate: paymentDueDate(last.to) };
   return i.coverageMonth <= last.to ? { ...i, voidedAt: last.at } : i;
 }
+
+/** An invoice with what its slip and projection need from its enrollment, account and carrier. */
+export interface InvoiceDetail extends Invoice {
+  subscriber: { firstName: string; lastName: string };
+  carrierId: string;
+  carrierName: string;
+  enrollment: { status: EnrollmentStatus; coverageStart: IsoDate };
+}

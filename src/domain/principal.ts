@@ -18,3 +18,18 @@ export function scopeOf(principal: Principal): Scope {
 }
 
 export const UNSCOPED: Scope = { carrierId: null };
+
+/** An API key as ops see it (the secret is never kept: only its hash). */
+export interface ApiKey {
+  id: string;
+  role: Role;
+  carrierId: string | null;
+  name: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** The port authentication asks: which principal, if any, a presented secret stands for. */
+export interface PrincipalLookup {
+  principalForSecret(secret: string): Promise<Principal | null>;
+}

@@ -1,9 +1,9 @@
 import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { actorSeenBy, type EnrollmentProjection } from '../domain/enrollment.js';
+import type { InvoiceDetail } from '../domain/invoice.js';
 import { balanceCents, expectedDelivery, invoiceStatus, paymentSlip } from '../domain/invoice.js';
 import type { Principal } from '../domain/principal.js';
-import type { InvoiceDetail } from '../store/invoices.js';
 
 /** Domain objects to API shapes: the contract does not follow the schema of a table. */
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

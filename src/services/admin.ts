@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, notFound } from '../domain/errors.js';
 import type { Role } from '../domain/principal.js';
 import { type ApiKey, ApiKeyStore } from '../store/apiKeys.js';
 import { type Carrier, CarrierStore } from '../store/carriers.js';
@@ -11,7 +11,11 @@ import { type Answered, type Idempotent, IdempotentTransactions } from './idempo
 export class AdminService {
   private readonly idempotent: IdempotentTransactions;
 
-  constructor(db: Kysely<DB>, clock: Clock) {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly clock: Clock,
+    private readonly apiKeys: ApiKeyStore,
+  ) {
     this.idempotent = new IdempotentTransactions(db, clock);
   }
 
@@ -33,5 +37,22 @@ export class AdminService {
       }
       return new ApiKeyStore(trx).create(input);
     });
+  }
+
+  /** Revocation takes effect on the next request on every instance (the key cache is notified). */
+  async revokeApiKey(id: string): Promise<ApiKey> {
+    const key = await this.apiKeys.revoke(id, this.clock.now());
+    if (!key) throw notFound('API key', id);
+    return key;
+  }
+
+  listCarriers(): Promise<Carrier[]> {
+    return new CarrierStore(this.db).list();
+  }
+
+  async getCarrier(id: string): Promise<Carrier> {
+    const carrier = await new CarrierStore(this.db).get(id);
+    if (!carrier) throw notFound('carrier', id);
+    return carrier;
   }
 }

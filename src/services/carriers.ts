@@ -3,13 +3,13 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf } from '../domain/dates.js';
 import { businessDaysOverdue, confirm, type EnrollmentProjection, projectEnrollment } from '../domain/enrollment.js';
-import { notFound } from '../domain/errors.js';
-import { FEED_START, type FeedEvent, type FeedPosition } from '../domain/events.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { FEED_START, type FeedEvent } from '../domain/events.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { businessTimestamp } from '../domain/timestamps.js';
 import { EnrollmentStore } from '../store/enrollments.js';
 import { appendEvents } from '../store/events.js';
-import { readFeed } from '../store/feed.js';
+import { decodePosition, encodePosition, readFeed } from '../store/feed.js';
 import { type Notice, NoticeStore } from '../store/notices.js';
 import type { Page } from '../store/pagination.js';
 import type { DB } from '../store/schema.js';
@@ -102,8 +102,18 @@ export class CarrierService {
     };
   }
 
-  /** R27: a page of the feed and the position the next poll starts from. */
-  feed(after: FeedPosition | null, scope: Scope, limit: number): Promise<{ events: FeedEvent[]; next: FeedPosition }> {
-    return readFeed(this.db, after ?? FEED_START, scope, limit);
+  /**
+   * R27: a page of the feed and the opaque cursor the next poll starts from. A cursor this feed did
+   * not hand out is 400 `invalid_cursor`.
+   */
+  async feed(
+    after: string | undefined,
+    scope: Scope,
+    limit: number,
+  ): Promise<{ events: FeedEvent[]; nextCursor: string }> {
+    const position = after === undefined || after === '' ? FEED_START : decodePosition(after);
+    if (!position) throw new DomainError('invalid_cursor', 'The cursor is not one this feed handed out.');
+    const page = await readFeed(this.db, position, scope, limit);
+    return { events: page.events, nextCursor: encodePosition(page.next) };
   }
 }

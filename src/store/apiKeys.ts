@@ -1,17 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import type { Principal, Role } from '../domain/principal.js';
-import { type ApiKeyCache, REVOKED_CHANNEL } from './apiKeyCache.js';
+import type { ApiKey, Principal, PrincipalLookup, Role } from '../domain/principal.js';
+import { type ApiKeyCache, REVOKED_CHANNEL } from '../infra/apiKeyCache.js';
 import type { ApiKeyRow, DB } from './schema.js';
 
-export interface ApiKey {
-  id: string;
-  role: Role;
-  carrierId: string | null;
-  name: string;
-  createdAt: Date;
-  revokedAt: Date | null;
-}
+export type { ApiKey };
 
 /**
  * Secrets are 32 random bytes, so a single SHA-256 is enough to store them safely (no
@@ -40,7 +33,7 @@ function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-export class ApiKeyStore {
+export class ApiKeyStore implements PrincipalLookup {
   /** With a cache, lookups may be answered from memory; every change that can invalidate a key notifies. */
   constructor(
     private readonly db: Kysely<DB>,

@@ -1,14 +1,11 @@
 import type { Kysely } from 'kysely';
+import type { Carrier } from '../domain/carrier.js';
 import { DomainError } from '../domain/errors.js';
 import { nameKey } from '../domain/names.js';
 import { isUniqueViolation } from './errors.js';
 import type { CarrierRow, DB } from './schema.js';
 
-export interface Carrier {
-  id: string;
-  name: string;
-  createdAt: Date;
-}
+export type { Carrier };
 
 function toCarrier(row: Pick<CarrierRow, 'id' | 'name' | 'created_at'>): Carrier {
   return { id: row.id, name: row.name, createdAt: row.created_at };

@@ -1,3 +1,5 @@
+import { CLIENT_QUERY_TIMEOUT_MESSAGE } from '../infra/db.js';
+
 /** PostgreSQL SQLSTATE helpers. */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string };
@@ -12,4 +14,33 @@ export function isForeignKeyViolation(err: unknown, constraint?: string): boolea
 export function isSerializationFailure(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   return code === '40001' || code === '40P01';
+}
+
+/**
+ * Time limits (docs/decisions.md, "Database time limits"): 57014 query_canceled (statement_timeout),
+ * 55P03 lock_not_available (lock_timeout), 25P03 idle_in_transaction_session_timeout, and pg's own
+ * client-side `query_timeout`.
+ */
+export function isDatabaseTimeout(err: { code?: string; message?: string }): boolean {
+  return ['57014', '55P03', '25P03'].includes(err.code ?? '') || err.message === CLIENT_QUERY_TIMEOUT_MESSAGE;
+}
+
+/** Connection-level failures: the request can be retried once the database is back. */
+export function isDatabaseUnavailable(err: { code?: string; message?: string }): boolean {
+  const code = err.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(
+      code,
+    ) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      err.message ?? '',
+    )
+  );
+}
+
+/** How the HTTP layer answers a storage failure: 503 `database_timeout`, 503 `database_unavailable`, or as any other 500. */
+export function classifyStorageError(err: { code?: string; message?: string }): 'timeout' | 'unavailable' | null {
+  if (isDatabaseTimeout(err)) return 'timeout';
+  if (isDatabaseUnavailable(err)) return 'unavailable';
+  return null;
 }

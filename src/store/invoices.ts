@@ -1,18 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
 import type { EnrollmentStatus } from '../domain/enrollment.js';
-import type { Delivery, Invoice, InvoiceStatus } from '../domain/invoice.js';
+import type { Delivery, Invoice, InvoiceDetail, InvoiceStatus } from '../domain/invoice.js';
 import type { Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, InvoiceRow } from './schema.js';
 
-/** An invoice with what its slip and projection need from its enrollment, account and carrier. */
-export interface InvoiceDetail extends Invoice {
-  subscriber: { firstName: string; lastName: string };
-  carrierId: string;
-  carrierName: string;
-  enrollment: { status: EnrollmentStatus; coverageStart: IsoDate };
-}
+export type { InvoiceDetail };
 
 type DetailRow = InvoiceRow & {
   first_name: string;

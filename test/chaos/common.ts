@@ -5,9 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { createDatabase } from '../../src/store/db.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import { admin, serverOf } from '../../src/store/serverAdmin.js';
+import { createDatabase } from '../../src/infra/db.js';
+import { migrateToLatest } from '../../src/infra/migrate.js';
+import { admin, serverOf } from '../helpers/serverAdmin.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const OPS = `chaos-ops-${randomBytes(12).toString('hex')}`;

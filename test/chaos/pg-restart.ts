@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../../src/store/embedded.js';
+import { startEmbeddedPostgres } from '../../src/infra/embedded.js';
 import { freePort, freshDatabase, OPS, paymentBody, ROOT, startService } from './common.js';
 
 const dataDir = path.join(ROOT, '.data/pg-chaos');

@@ -2,10 +2,10 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { ServiceClock } from '../../src/domain/clock.js';
 import type { Role } from '../../src/domain/principal.js';
+import { ServiceClock } from '../../src/infra/clock.js';
+import { createDatabase, type Database } from '../../src/infra/db.js';
 import { ApiKeyStore } from '../../src/store/apiKeys.js';
-import { createDatabase, type Database } from '../../src/store/db.js';
 import { cloneTemplate } from './db.js';
 
 interface Teardown {

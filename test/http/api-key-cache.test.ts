@@ -4,16 +4,16 @@ import pino from 'pino';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { ConfigError } from '../../src/config.js';
-import { ServiceClock } from '../../src/domain/clock.js';
 import type { Principal } from '../../src/domain/principal.js';
 import {
   ACK_CHANNEL,
   type ApiKeyCacheOptions,
   LISTENER_APPLICATION_NAME,
   PrincipalCache,
-} from '../../src/store/apiKeyCache.js';
+} from '../../src/infra/apiKeyCache.js';
+import { ServiceClock } from '../../src/infra/clock.js';
+import { createDatabase, type Database } from '../../src/infra/db.js';
 import { ApiKeyStore } from '../../src/store/apiKeys.js';
-import { createDatabase, type Database } from '../../src/store/db.js';
 import { testConfig } from '../helpers/app.js';
 import { cloneTemplate } from '../helpers/db.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
-import { isDatabaseTimeout, isDatabaseUnavailable } from '../../src/http/plugins/errors.js';
+import { isDatabaseTimeout, isDatabaseUnavailable } from '../../src/store/errors.js';
 import { type TestContext, testApp } from '../helpers/app.js';
 import { newEnrollment, setClock } from '../helpers/factories.js';
 import { bankAccount, PROBLEM_TYPE } from '../helpers/payments.js';

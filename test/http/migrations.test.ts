@@ -4,12 +4,12 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import t from 'tap';
-import { createDatabase } from '../../src/store/db.js';
-import { migrateDownTo, migrateToLatest, migrationsCurrent } from '../../src/store/migrate.js';
-import { admin, serverOf } from '../../src/store/serverAdmin.js';
+import { createDatabase } from '../../src/infra/db.js';
+import { migrateDownTo, migrateToLatest, migrationsCurrent } from '../../src/infra/migrate.js';
 import { type TestContext, testApp } from '../helpers/app.js';
 import { newEnrollment, setClock } from '../helpers/factories.js';
 import { bankAccount } from '../helpers/payments.js';
+import { admin, serverOf } from '../helpers/serverAdmin.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const REAL = path.join(ROOT, 'migrations');

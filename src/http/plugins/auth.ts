@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Principal, Role } from '../../domain/principal.js';
-import type { ApiKeyStore } from '../../store/apiKeys.js';
+import type { Principal, PrincipalLookup, Role } from '../../domain/principal.js';
 import { problem, sendProblem } from '../problem.js';
 
 declare module 'fastify' {
@@ -41,7 +40,7 @@ function operationId(route: RouteOptions): string {
   return method.toLowerCase() + words.join('');
 }
 
-async function authPlugin(app: FastifyInstance, opts: { apiKeys: ApiKeyStore; authFailuresPerMinute: number }) {
+async function authPlugin(app: FastifyInstance, opts: { apiKeys: PrincipalLookup; authFailuresPerMinute: number }) {
   app.decorateRequest('principal', null);
   // Failed authentications per client (request.ip honours TRUST_PROXY), counted only when one fails:
   // a valid key is looked up and passes before this budget is ever consulted (docs/decisions.md).

@@ -4,7 +4,6 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
 import { DomainError, ERROR_CATALOGUE, type ErrorCode, type ErrorKind } from '../../domain/errors.js';
-import { CLIENT_QUERY_TIMEOUT_MESSAGE } from '../../store/db.js';
 import { type Problem, problem, sendProblem } from '../problem.js';
 import { cardSafeUrl } from './cardScreen.js';
 import { applyResponseHeaders, rawResponseHeaders } from './headers.js';
@@ -63,7 +62,12 @@ export function domainProblem(err: unknown): Problem | null {
  */
 export const ROUTER_OPTIONS = { maxParamLength: 16_384 } as const;
 
-async function errorsPlugin(app: FastifyInstance) {
+/** Storage failures are told apart by the store (it knows its driver's codes), never by HTTP. */
+export interface ErrorsOptions {
+  classifyStorageError: (err: { code?: string; message?: string }) => 'timeout' | 'unavailable' | null;
+}
+
+async function errorsPlugin(app: FastifyInstance, opts: ErrorsOptions) {
   // A second router that knows every (method, path) lets an unknown method on a known path be 405.
   const known = FindMyWay(ROUTER_OPTIONS);
   const methodsByPath = new Map<string, Set<string>>();
@@ -132,7 +136,8 @@ async function errorsPlugin(app: FastifyInstance) {
       { err: { type: error.name, message: error.message, code: pgLike.code, stack: error.stack } },
       'unhandled error',
     );
-    if (isDatabaseTimeout(pgLike)) {
+    const storage = opts.classifyStorageError(pgLike);
+    if (storage === 'timeout') {
       // The transaction was rolled back (or, for a client timeout, its session closed): nothing of
       // the request was written, so the same request can be sent again.
       reply.header('retry-after', '2');
@@ -146,7 +151,7 @@ async function errorsPlugin(app: FastifyInstance) {
         ),
       );
     }
-    if (isDatabaseUnavailable(pgLike)) {
+    if (storage === 'unavailable') {
       reply.header('retry-after', '5');
       return sendProblem(
         reply,
@@ -228,28 +233,6 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     );
   }
   socket.destroy(err);
-}
-
-/**
- * Time limits (docs/decisions.md, "Database time limits"): 57014 query_canceled (statement_timeout),
- * 55P03 lock_not_available (lock_timeout), 25P03 idle_in_transaction_session_timeout, and pg's own
- * client-side `query_timeout`.
- */
-export function isDatabaseTimeout(err: { code?: string; message?: string }): boolean {
-  return ['57014', '55P03', '25P03'].includes(err.code ?? '') || err.message === CLIENT_QUERY_TIMEOUT_MESSAGE;
-}
-
-/** Connection-level failures: the request can be retried once the database is back. */
-export function isDatabaseUnavailable(err: { code?: string; message?: string }): boolean {
-  const code = err.code ?? '';
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(
-      code,
-    ) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-      err.message ?? '',
-    )
-  );
 }
 
 export default fp(errorsPlugin, { name: 'errors', fastify: '5.x' });

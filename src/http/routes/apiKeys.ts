@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
-import type { Clock } from '../../domain/clock.js';
-import { notFound } from '../../domain/errors.js';
 import { tidyName } from '../../domain/names.js';
-import { ROLES } from '../../domain/principal.js';
+import { type ApiKey, ROLES } from '../../domain/principal.js';
 import type { AdminService } from '../../services/admin.js';
-import type { ApiKey, ApiKeyStore } from '../../store/apiKeys.js';
 import { Closed, IdParams, type IdParamsT, Instant, Name, Nullable, problems, StringEnum } from '../schemas/common.js';
 
 const Role = StringEnum(ROLES);
@@ -39,10 +36,7 @@ const view = (k: ApiKey) => ({
   createdAt: k.createdAt.toISOString(),
 });
 
-export default async function apiKeyRoutes(
-  app: FastifyInstance,
-  opts: { apiKeys: ApiKeyStore; admin: AdminService; clock: Clock },
-) {
+export default async function apiKeyRoutes(app: FastifyInstance, opts: { admin: AdminService }) {
   app.post<{ Body: Static<typeof CreateKey> }>(
     '/v1/api-keys',
     {
@@ -79,8 +73,7 @@ export default async function apiKeyRoutes(
       },
     },
     async (request) => {
-      const key = await opts.apiKeys.revoke(request.params.id, opts.clock.now());
-      if (!key) throw notFound('API key', request.params.id);
+      const key = await opts.admin.revokeApiKey(request.params.id);
       return { ...view(key), revokedAt: key.revokedAt?.toISOString() ?? null };
     },
   );

@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { EnrollmentProjection } from '../../domain/enrollment.js';
-import { DomainError } from '../../domain/errors.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { CarrierService } from '../../services/carriers.js';
-import { decodePosition, encodePosition } from '../../store/feed.js';
 import { principalOf } from '../plugins/auth.js';
 import { EnrollmentSchema, MemberId } from '../schemas/billing.js';
 import {
@@ -156,12 +154,10 @@ export default async function carrierWorkRoutes(app: FastifyInstance, opts: { ca
     },
     async (request) => {
       const { after, limit } = request.query;
-      const position = after ? decodePosition(after) : null;
-      if (after && !position) throw new DomainError('invalid_cursor', 'The cursor is not one this feed handed out.');
-      const page = await opts.carriers.feed(position, scopeOf(principalOf(request)), limit ?? 100);
+      const page = await opts.carriers.feed(after, scopeOf(principalOf(request)), limit ?? 100);
       return {
         data: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
-        nextCursor: encodePosition(page.next),
+        nextCursor: page.nextCursor,
       };
     },
   );

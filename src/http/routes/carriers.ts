@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { notFound } from '../../domain/errors.js';
+import type { Carrier } from '../../domain/carrier.js';
 import { tidyName } from '../../domain/names.js';
 import type { AdminService } from '../../services/admin.js';
-import type { Carrier, CarrierStore } from '../../store/carriers.js';
 import { Closed, DataOf, IdParams, type IdParamsT, Instant, Name, problems } from '../schemas/common.js';
 
 const CarrierSchema = Closed(
@@ -21,10 +20,7 @@ const CreateCarrier = Closed({
 
 const view = (c: Carrier) => ({ id: c.id, name: c.name, createdAt: c.createdAt.toISOString() });
 
-export default async function carrierRoutes(
-  app: FastifyInstance,
-  opts: { carriers: CarrierStore; admin: AdminService },
-) {
+export default async function carrierRoutes(app: FastifyInstance, opts: { admin: AdminService }) {
   app.addSchema(CarrierSchema);
   const CarrierRef = Type.Unsafe<Static<typeof CarrierSchema>>({ $ref: 'Carrier#' });
 
@@ -51,7 +47,7 @@ export default async function carrierRoutes(
       config: { auth: ['ops', 'connector', 'carrier'] },
       schema: { tags: ['carriers'], summary: 'List carriers', response: { 200: DataOf(CarrierRef) } },
     },
-    async () => ({ data: (await opts.carriers.list()).map(view) }),
+    async () => ({ data: (await opts.admin.listCarriers()).map(view) }),
   );
 
   app.get<{ Params: IdParamsT }>(
@@ -65,10 +61,6 @@ export default async function carrierRoutes(
         response: { 200: CarrierRef, ...problems(404) },
       },
     },
-    async (request) => {
-      const carrier = await opts.carriers.get(request.params.id);
-      if (!carrier) throw notFound('carrier', request.params.id);
-      return view(carrier);
-    },
+    async (request) => view(await opts.admin.getCarrier(request.params.id)),
   );
 }

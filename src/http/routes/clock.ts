@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
-import type { ServiceClock } from '../../domain/clock.js';
+import type { SettableClock } from '../../domain/clock.js';
 import { problem, sendProblem } from '../problem.js';
 import { Closed, Instant, problems } from '../schemas/common.js';
 
@@ -8,7 +8,7 @@ const ClockBody = Closed({ now: Instant('The instant the service clock freezes a
 
 export default async function clockRoutes(
   app: FastifyInstance,
-  opts: { clock: ServiceClock; allowTestClock: boolean },
+  opts: { clock: SettableClock; allowTestClock: boolean },
 ) {
   const disabled = (reply: Parameters<typeof sendProblem>[0]) =>
     sendProblem(

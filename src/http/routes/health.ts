@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
-import type { Database } from '../../store/db.js';
-import { migrationsCurrent } from '../../store/migrate.js';
 import { problem, sendProblem } from '../problem.js';
 import { Closed, ProblemRef } from '../schemas/common.js';
 
-export default async function healthRoutes(app: FastifyInstance, opts: { database: Database }) {
-  // Migrations only change with a deploy (a restart), so once current they stay current.
-  let migrationsKnownCurrent = false;
+/** Asks the store whether the database answers and its migrations are current (throws when unreachable). */
+export type ReadinessCheck = () => Promise<'ready' | 'migrations_pending'>;
+
+export default async function healthRoutes(app: FastifyInstance, opts: { readiness: ReadinessCheck }) {
   app.get(
     '/health',
     {
@@ -41,9 +39,7 @@ export default async function healthRoutes(app: FastifyInstance, opts: { databas
     },
     async (request, reply) => {
       try {
-        await sql`select 1`.execute(opts.database.db);
-        if (!migrationsKnownCurrent) migrationsKnownCurrent = await migrationsCurrent(opts.database.db);
-        if (!migrationsKnownCurrent) {
+        if ((await opts.readiness()) === 'migrations_pending') {
           return sendProblem(
             reply,
             problem(503, 'migrations_pending', 'Not ready', 'Database migrations are not current.'),

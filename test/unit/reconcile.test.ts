@@ -1,54 +1,11 @@
 import t from 'tap';
 import { massachusettsCalendar } from '../../src/domain/calendar.js';
-import type { IsoDate } from '../../src/domain/dates.js';
 import type { Enrollment } from '../../src/domain/enrollment.js';
 import type { Invoice } from '../../src/domain/invoice.js';
 import { decideMissedDeadlines, decideReturn, type Reconciliation } from '../../src/domain/reconcile.js';
+import { binder, invoice, paidEnrollment } from '../helpers/domain.js';
 
 // R25 (new text) and R10 as decisions: one row per rule case.
-const enrollment = (over: Partial<Enrollment> = {}): Enrollment => ({
-  id: 'enr_1',
-  memberId: '100000000001',
-  carrierId: 'c',
-  coverageType: 'health',
-  planName: 'P',
-  monthlyPremiumCents: 45000,
-  status: 'awaiting_confirmation',
-  chosenCoverageStart: '2027-01-01' as IsoDate,
-  coverageStart: '2027-01-01' as IsoDate,
-  selectedAt: new Date('2026-12-05T15:00:00Z'),
-  binderInvoiceId: 'inv_b',
-  subscriber: { firstName: 'A', lastName: 'B' },
-  paidInFullAt: new Date('2026-12-05T15:00:00Z'),
-  confirmationExpectedBy: '2026-12-11' as IsoDate,
-  idCardExpectedBy: '2026-12-19' as IsoDate,
-  confirmedAt: null,
-  carrierPolicyId: null,
-  cancelledAt: null,
-  creditCents: 0,
-  flags: [],
-  createdAt: new Date('2026-12-05T15:00:00Z'),
-  history: [],
-  ...over,
-});
-const invoice = (id: string, month: string, over: Partial<Invoice> = {}): Invoice => ({
-  id,
-  invoiceNumber: id,
-  enrollmentId: 'enr_1',
-  memberId: '100000000001',
-  coverageMonth: month as IsoDate,
-  dueDate: `${month.slice(0, 8)}23` as IsoDate,
-  amountDueCents: 45000,
-  amountPaidCents: 0,
-  creditAppliedCents: 0,
-  isBinder: false,
-  delivery: 'mail',
-  issuedAt: new Date('2026-12-10T15:00:00Z'),
-  voidedAt: null,
-  ...over,
-});
-const binder = (over: Partial<Invoice> = {}) => invoice('inv_b', '2027-01-01', { isBinder: true, ...over });
-
 const returnOf = (over: {
   e?: Partial<Enrollment>;
   invoices: Invoice[];
@@ -57,7 +14,7 @@ const returnOf = (over: {
   now: string;
 }): Reconciliation =>
   decideReturn({
-    enrollment: enrollment(over.e),
+    enrollment: paidEnrollment(over.e),
     invoices: over.invoices,
     applications: over.applications,
     creditedCents: over.creditedCents ?? 0,
@@ -161,7 +118,7 @@ t.test('R25: credit freed by the move can pay the whole binder again', async (t)
 
 t.test('R10: the sweep voids the regular invoice of the month the binder moves into', async (t) => {
   const r = decideMissedDeadlines(
-    enrollment({ status: 'pending_payment', paidInFullAt: null }),
+    paidEnrollment({ status: 'pending_payment', paidInFullAt: null }),
     [binder(), invoice('inv_f', '2027-02-01', { amountPaidCents: 2000, creditAppliedCents: 2000 })],
     new Date('2026-12-28T15:00:00Z'),
   );
@@ -177,7 +134,7 @@ t.test('R10: the sweep voids the regular invoice of the month the binder moves i
   });
   t.equal(r?.enrollment?.creditDeltaCents, 0);
   t.equal(
-    decideMissedDeadlines(enrollment({ status: 'pending_payment' }), [binder()], new Date('2026-12-20T15:00:00Z')),
+    decideMissedDeadlines(paidEnrollment({ status: 'pending_payment' }), [binder()], new Date('2026-12-20T15:00:00Z')),
     null,
     'nothing before the due date',
   );

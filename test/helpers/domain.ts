@@ -3,9 +3,13 @@
  * domain (before any projection). Defaults: a health enrollment at 450.00 a month, chosen start
  * 2027-01-01 (due 2026-12-23), checked out on 2026-12-05, binder not paid yet.
  */
+import type { Test } from 'tap';
+import { massachusettsCalendar } from '../../src/domain/calendar.js';
 import type { IsoDate } from '../../src/domain/dates.js';
 import type { Enrollment } from '../../src/domain/enrollment.js';
 import type { Invoice } from '../../src/domain/invoice.js';
+import { decideReturn, type Reconciliation } from '../../src/domain/reconcile.js';
+import type { InvoiceChange } from '../../src/domain/settlement.js';
 
 export const PREMIUM = 45000;
 
@@ -73,3 +77,42 @@ export function invoice(id: string, month: string, over: Partial<Invoice> = {}):
 /** The binder invoice `inv_b` of 2027-01-01. */
 export const binder = (over: Partial<Invoice> = {}): Invoice =>
   invoice('inv_b', '2027-01-01', { isBinder: true, ...over });
+
+/** R25: the decision for returning payment `pay_1` (ACH R01, by ops), whose amount is its applications and credit. */
+export function returnDecision(r: {
+  enrollment: Enrollment;
+  invoices: Invoice[];
+  applications: { invoiceId: string; amountCents: number }[];
+  creditedCents?: number | undefined;
+  now: string;
+}): Reconciliation {
+  const creditedCents = r.creditedCents ?? 0;
+  return decideReturn({
+    enrollment: r.enrollment,
+    invoices: r.invoices,
+    applications: r.applications,
+    creditedCents,
+    paymentId: 'pay_1',
+    amountCents: r.applications.reduce((s, a) => s + a.amountCents, 0) + creditedCents,
+    reasonCode: 'R01',
+    now: new Date(r.now),
+    actor: 'key_ops',
+    calendar: massachusettsCalendar,
+  });
+}
+
+/** Asserts, per invoice id, the fields of its change that a row expects (others may be there too). */
+export function matchInvoiceChanges(
+  t: Test,
+  changes: InvoiceChange[],
+  expected: Record<string, Record<string, unknown>> | undefined,
+  msg: (what: string) => string,
+): void {
+  for (const [id, want] of Object.entries(expected ?? {})) {
+    t.match(
+      changes.find((c) => c.invoiceId === id),
+      want,
+      msg(`invoice ${id}`),
+    );
+  }
+}

@@ -1,11 +1,18 @@
 import t from 'tap';
-import { massachusettsCalendar } from '../../src/domain/calendar.js';
 import type { Enrollment } from '../../src/domain/enrollment.js';
 import type { DomainError } from '../../src/domain/errors.js';
 import type { Invoice } from '../../src/domain/invoice.js';
 import { assertReturnReason } from '../../src/domain/payment.js';
-import { decideMissedDeadlines, decideReturn, type Reconciliation } from '../../src/domain/reconcile.js';
-import { binder, enrollment, invoice, PREMIUM, paidEnrollment } from '../helpers/domain.js';
+import { decideMissedDeadlines, type Reconciliation } from '../../src/domain/reconcile.js';
+import {
+  binder,
+  enrollment,
+  invoice,
+  matchInvoiceChanges,
+  PREMIUM,
+  paidEnrollment,
+  returnDecision,
+} from '../helpers/domain.js';
 
 // R25 (returned payments) and R10 (the sweep) as decisions, from SPEC.md; reconcile.test.ts has the
 // cases of the binder moving on a return and of credit taken back, these rows add the rest.
@@ -139,19 +146,7 @@ const returnRows: ReturnRow[] = [
   },
 ];
 
-const runReturn = (r: ReturnRow): Reconciliation =>
-  decideReturn({
-    enrollment: r.enrollment,
-    invoices: r.invoices,
-    applications: r.applications,
-    creditedCents: r.creditedCents ?? 0,
-    paymentId: 'pay_1',
-    amountCents: r.applications.reduce((s, a) => s + a.amountCents, 0) + (r.creditedCents ?? 0),
-    reasonCode: 'R01',
-    now: at(r.now),
-    actor: 'key_ops',
-    calendar: massachusettsCalendar,
-  });
+const runReturn = (r: ReturnRow): Reconciliation => returnDecision(r);
 
 for (const r of returnRows) {
   t.test(`${r.rule}: ${r.name}`, async (t) => {
@@ -161,13 +156,7 @@ for (const r of returnRows) {
     for (const [field, value] of Object.entries(r.expect.enrollment)) {
       t.same((d.enrollment as Record<string, unknown> | null)?.[field], value, msg(`enrollment.${field}`));
     }
-    for (const [id, want] of Object.entries(r.expect.invoices ?? {})) {
-      t.match(
-        d.invoices.find((c) => c.invoiceId === id),
-        want,
-        msg(`invoice ${id}`),
-      );
-    }
+    matchInvoiceChanges(t, d.invoices, r.expect.invoices, msg);
     t.same(
       d.events.map((e) => e.type),
       r.expect.events,

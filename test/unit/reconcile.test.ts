@@ -1,9 +1,8 @@
 import t from 'tap';
-import { massachusettsCalendar } from '../../src/domain/calendar.js';
 import type { Enrollment } from '../../src/domain/enrollment.js';
 import type { Invoice } from '../../src/domain/invoice.js';
-import { decideMissedDeadlines, decideReturn, type Reconciliation } from '../../src/domain/reconcile.js';
-import { binder, invoice, paidEnrollment } from '../helpers/domain.js';
+import { decideMissedDeadlines, type Reconciliation } from '../../src/domain/reconcile.js';
+import { binder, invoice, paidEnrollment, returnDecision } from '../helpers/domain.js';
 
 // R25 (new text) and R10 as decisions: one row per rule case.
 const returnOf = (over: {
@@ -12,19 +11,7 @@ const returnOf = (over: {
   applications: { invoiceId: string; amountCents: number }[];
   creditedCents?: number;
   now: string;
-}): Reconciliation =>
-  decideReturn({
-    enrollment: paidEnrollment(over.e),
-    invoices: over.invoices,
-    applications: over.applications,
-    creditedCents: over.creditedCents ?? 0,
-    paymentId: 'pay_1',
-    amountCents: over.applications.reduce((s, a) => s + a.amountCents, 0) + (over.creditedCents ?? 0),
-    reasonCode: 'R01',
-    now: new Date(over.now),
-    actor: 'key_ops',
-    calendar: massachusettsCalendar,
-  });
+}): Reconciliation => returnDecision({ ...over, enrollment: paidEnrollment(over.e) });
 
 const byId = (r: Reconciliation, id: string) => r.invoices.find((c) => c.invoiceId === id);
 

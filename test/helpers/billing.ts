@@ -3,11 +3,9 @@
  * later slice's API does not exist yet, to the database), and re-derive check digits independently
  * of src/ so the tests do not trust the code they test.
  */
-import type { LightMyRequestResponse } from 'fastify';
 import type { TestContext } from './app.js';
 import type { EnrollmentJson } from './factories.js';
-
-export const PROBLEM = /^application\/problem\+json/;
+import { expectStatus } from './responses.js';
 
 export interface InvoiceJson {
   id: string;
@@ -49,33 +47,6 @@ export interface BillingRunJson {
   finishedAt: string;
 }
 
-/** Luhn (mod 10) check digit, written out here rather than imported from src/. */
-export function luhnDigit(digits: string): number {
-  let sum = 0;
-  let double = true; // the digit next to the check digit is doubled
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = Number(digits[i]);
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return (10 - (sum % 10)) % 10;
-}
-
-export function isLuhnValid(number: string): boolean {
-  return /^\d{2,}$/.test(number) && luhnDigit(number.slice(0, -1)) === Number(number.slice(-1));
-}
-
-/** Asserts the status and, on failure, shows the body so a broken test explains itself. */
-export function expectStatus(res: LightMyRequestResponse, status: number): void {
-  if (res.statusCode !== status) {
-    throw new Error(`expected HTTP ${status}, got ${res.statusCode}: ${res.body}`);
-  }
-}
-
 export async function getEnrollment(ctx: TestContext, id: string, key?: string): Promise<EnrollmentJson> {
   const res = await ctx.request({ method: 'GET', url: `/v1/enrollments/${id}`, ...(key ? { key } : {}) });
   expectStatus(res, 200);
@@ -92,6 +63,14 @@ export async function listInvoices(ctx: TestContext, query: string): Promise<Inv
   const res = await ctx.request({ method: 'GET', url: `/v1/invoices?${query}` });
   expectStatus(res, 200);
   return (res.json() as { data: InvoiceJson[] }).data;
+}
+
+export function invoicesOfEnrollment(ctx: TestContext, enrollmentId: string): Promise<InvoiceJson[]> {
+  return listInvoices(ctx, `enrollmentId=${enrollmentId}`);
+}
+
+export function binderOf(ctx: TestContext, e: Pick<EnrollmentJson, 'binderInvoiceId'>): Promise<InvoiceJson> {
+  return getInvoice(ctx, e.binderInvoiceId);
 }
 
 export function checkout(ctx: TestContext, payload: Record<string, unknown>, key?: string) {
@@ -124,8 +103,16 @@ export function billingRun(ctx: TestContext, coverageMonth: string, key?: string
   return ctx.request({ method: 'POST', url: '/v1/billing-runs', payload: { coverageMonth }, ...(key ? { key } : {}) });
 }
 
+/** A billing run that must succeed (201, or 200 when it issued nothing new). */
+export async function billingRunOk(ctx: TestContext, coverageMonth: string): Promise<void> {
+  const res = await billingRun(ctx, coverageMonth);
+  if (res.statusCode !== 200 && res.statusCode !== 201) {
+    throw new Error(`billing run failed: ${res.statusCode} ${res.body}`);
+  }
+}
+
 /** Rows of the event outbox for one enrollment (optionally of one type), in order. */
-export async function eventsOf(ctx: TestContext, enrollmentId: string, type?: string) {
+export function eventsOf(ctx: TestContext, enrollmentId: string, type?: string) {
   let q = ctx.database.db.selectFrom('events').selectAll().where('enrollment_id', '=', enrollmentId);
   if (type) q = q.where('type', '=', type);
   return q.orderBy('id').execute();
@@ -137,12 +124,22 @@ export function enrollmentRow(ctx: TestContext, id: string) {
 }
 
 /** Direct state changes for slices whose API does not exist yet (payments, carrier confirmation). */
-export async function setEnrollmentStatus(ctx: TestContext, id: string, status: 'confirmed' | 'awaiting_confirmation') {
+export async function setEnrollmentStatus(
+  ctx: TestContext,
+  id: string,
+  status: 'confirmed' | 'awaiting_confirmation',
+  confirmedAt = '2026-12-28T15:00:00Z',
+) {
   await ctx.database.db
     .updateTable('enrollments')
-    .set({ status, ...(status === 'confirmed' ? { confirmed_at: new Date('2026-12-28T15:00:00Z') } : {}) })
+    .set({ status, ...(status === 'confirmed' ? { confirmed_at: new Date(confirmedAt) } : {}) })
     .where('id', '=', id)
     .execute();
+}
+
+/** The carrier confirmation, written directly in the database. */
+export function confirmInDb(ctx: TestContext, enrollmentId: string, confirmedAt: string): Promise<void> {
+  return setEnrollmentStatus(ctx, enrollmentId, 'confirmed', confirmedAt);
 }
 
 export async function setBinderPaid(ctx: TestContext, enrollmentId: string, amountPaidCents: number) {

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 
-/** The Luhn check digit for a payload of ASCII digits. */
-export function luhnDigit(payload: string): string {
+/** The Luhn (mod 10) check digit for a payload of ASCII digits (the digit next to it is doubled). */
+export function luhnDigit(payload: string): number {
   let sum = 0;
   for (let i = 0; i < payload.length; i++) {
     let d = Number(payload[payload.length - 1 - i]);
@@ -16,7 +16,12 @@ export function luhnDigit(payload: string): string {
     }
     sum += d;
   }
-  return String((10 - (sum % 10)) % 10);
+  return (10 - (sum % 10)) % 10;
+}
+
+/** A digit string whose last digit is the Luhn check digit of the others. */
+export function isLuhnValid(number: string): boolean {
+  return /^\d{2,}$/.test(number) && luhnDigit(number.slice(0, -1)) === Number(number.slice(-1));
 }
 
 /** Code point of the zero of each digit form; NFKC maps the first three to ASCII, not the others. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { admin } from './serverAdmin.js';
 
 /** Each test file gets its own database, cloned from the template that test/run.ts migrated. */
 export function testDatabaseEnv() {
@@ -12,24 +12,14 @@ export function testDatabaseEnv() {
   return { server, template, adminDb };
 }
 
-async function admin(sqlText: string): Promise<void> {
-  const { server, adminDb } = testDatabaseEnv();
-  const client = new pg.Client({ connectionString: `${server}/${adminDb}` });
-  await client.connect();
-  try {
-    await client.query(sqlText);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function cloneTemplate(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const { server, template } = testDatabaseEnv();
+  const { server, template, adminDb } = testDatabaseEnv();
+  const onServer = (text: string) => admin(`${server}/${adminDb}`, text).then(() => {});
   const name = `billing_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   // Cloning can collide with another file's clone starting at the same instant; retry briefly.
   for (let attempt = 0; ; attempt++) {
     try {
-      await admin(`create database ${name} template ${template}`);
+      await onServer(`create database ${name} template ${template}`);
       break;
     } catch (err) {
       if (attempt >= 20 || (err as { code?: string }).code !== '55006') throw err;
@@ -39,6 +29,6 @@ export async function cloneTemplate(): Promise<{ name: string; url: string; drop
   return {
     name,
     url: `${server}/${name}`,
-    drop: () => admin(`drop database if exists ${name} with (force)`),
+    drop: () => onServer(`drop database if exists ${name} with (force)`),
   };
 }

@@ -56,6 +56,10 @@ export interface EnrollmentJson {
   binderInvoiceId: string;
   creditCents: number;
   flags: string[];
+  paidInFullAt: string | null;
+  confirmationExpectedBy: string | null;
+  idCardExpectedBy: string | null;
+  confirmedAt: string | null;
   confirmationOverdue: boolean;
   history: { at: string; type: string; from: string | null; to: string; reason: string | null; actor: string }[];
   [k: string]: unknown;

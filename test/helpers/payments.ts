@@ -6,9 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import type { TestContext } from './app.js';
-import type { EnrollmentJson } from './factories.js';
-
-export const PROBLEM_TYPE = /^application\/problem\+json/;
+import { expectStatus } from './responses.js';
 
 export const ACCEPTED = {
   online: ['checking', 'savings', 'credit_card', 'debit_card'],
@@ -43,36 +41,16 @@ export interface PaymentJson {
   memberId: string | null;
   enrollmentId: string | null;
   guest: boolean;
-  applications: { invoiceId: string; amountCents: number; reversedAt?: string | null }[];
+  applications: { invoiceId: string; amountCents: number; appliedAt: string; reversedAt: string | null }[];
   creditedCents: number;
   unappliedCents: number;
   bankAccount?: { routingNumber: string; last4: string };
-  card?: { brand: string; last4: string; [k: string]: unknown };
+  card?: { brand: string; last4: string; expMonth?: number; expYear?: number; [k: string]: unknown };
   check?: { checkNumber: string; payableTo: string };
   moneyOrder?: { serialNumber: string; payableTo: string };
   returnedAt: string | null;
   returnReasonCode: string | null;
   [k: string]: unknown;
-}
-
-export interface InvoiceJson {
-  id: string;
-  invoiceNumber: string;
-  enrollmentId: string;
-  coverageMonth: string;
-  amountDueCents: number;
-  amountPaidCents: number;
-  balanceCents: number;
-  dueDate: string;
-  status: 'open' | 'partially_paid' | 'paid' | 'void';
-  [k: string]: unknown;
-}
-
-export interface EnrollmentView extends EnrollmentJson {
-  paidInFullAt: string | null;
-  confirmationExpectedBy: string | null;
-  idCardExpectedBy: string | null;
-  confirmedAt: string | null;
 }
 
 /** ABA check (3-7-1 weighted sum divisible by 10), written out independently of src/. */
@@ -149,19 +127,29 @@ export function targetFor(channel: ChannelName, invoiceNumber: string): Record<s
   return channel === 'mail' ? { slip: { invoiceNumber } } : { invoiceNumber };
 }
 
+/** A POST that needs an Idempotency-Key: a fresh one unless given; `null` sends none. */
+function postIdempotent(
+  ctx: TestContext,
+  url: string,
+  payload: Record<string, unknown>,
+  opts: { key?: string; idempotencyKey?: string | null },
+): Promise<LightMyRequestResponse> {
+  const idem = opts.idempotencyKey === undefined ? randomUUID() : opts.idempotencyKey;
+  return ctx.request({
+    method: 'POST',
+    url,
+    payload,
+    headers: idem === null ? {} : { 'idempotency-key': idem },
+    ...(opts.key ? { key: opts.key } : {}),
+  });
+}
+
 export function pay(
   ctx: TestContext,
   payload: Record<string, unknown>,
   opts: { key?: string; idempotencyKey?: string | null } = {},
 ): Promise<LightMyRequestResponse> {
-  const idem = opts.idempotencyKey === undefined ? randomUUID() : opts.idempotencyKey;
-  return ctx.request({
-    method: 'POST',
-    url: '/v1/payments',
-    payload,
-    headers: idem === null ? {} : { 'idempotency-key': idem },
-    ...(opts.key ? { key: opts.key } : {}),
-  });
+  return postIdempotent(ctx, '/v1/payments', payload, opts);
 }
 
 /** POST /v1/payments expecting 201; returns the payment. */
@@ -181,14 +169,7 @@ export function returnPayment(
   payload: Record<string, unknown>,
   opts: { key?: string; idempotencyKey?: string | null } = {},
 ): Promise<LightMyRequestResponse> {
-  const idem = opts.idempotencyKey === undefined ? randomUUID() : opts.idempotencyKey;
-  return ctx.request({
-    method: 'POST',
-    url: `/v1/payments/${paymentId}/returns`,
-    payload,
-    headers: idem === null ? {} : { 'idempotency-key': idem },
-    ...(opts.key ? { key: opts.key } : {}),
-  });
+  return postIdempotent(ctx, `/v1/payments/${paymentId}/returns`, payload, opts);
 }
 
 export function applyUnapplied(
@@ -203,13 +184,6 @@ export function applyUnapplied(
     payload,
     ...(key ? { key } : {}),
   });
-}
-
-/** Asserts the status and, on failure, shows the body so a broken test explains itself. */
-export function expectStatus(res: LightMyRequestResponse, status: number): void {
-  if (res.statusCode !== status) {
-    throw new Error(`expected HTTP ${status}, got ${res.statusCode}: ${res.body}`);
-  }
 }
 
 export async function getPayment(ctx: TestContext, id: string): Promise<PaymentJson> {
@@ -239,51 +213,6 @@ export async function unappliedQueue(ctx: TestContext): Promise<PaymentJson[]> {
   return (res.json() as { data: PaymentJson[] }).data;
 }
 
-export async function getEnrollmentView(ctx: TestContext, id: string): Promise<EnrollmentView> {
-  const res = await ctx.request({ method: 'GET', url: `/v1/enrollments/${id}` });
-  expectStatus(res, 200);
-  return res.json() as EnrollmentView;
-}
-
-export async function getInvoiceView(ctx: TestContext, id: string): Promise<InvoiceJson> {
-  const res = await ctx.request({ method: 'GET', url: `/v1/invoices/${id}` });
-  expectStatus(res, 200);
-  return res.json() as InvoiceJson;
-}
-
-export async function invoicesOfEnrollment(ctx: TestContext, enrollmentId: string): Promise<InvoiceJson[]> {
-  const res = await ctx.request({ method: 'GET', url: `/v1/invoices?enrollmentId=${enrollmentId}` });
-  expectStatus(res, 200);
-  return (res.json() as { data: InvoiceJson[] }).data;
-}
-
-export async function binderOf(ctx: TestContext, e: Pick<EnrollmentJson, 'binderInvoiceId'>): Promise<InvoiceJson> {
-  return getInvoiceView(ctx, e.binderInvoiceId);
-}
-
-export async function billingRun(ctx: TestContext, coverageMonth: string): Promise<void> {
-  const res = await ctx.request({ method: 'POST', url: '/v1/billing-runs', payload: { coverageMonth } });
-  if (res.statusCode !== 200 && res.statusCode !== 201) {
-    throw new Error(`billing run failed: ${res.statusCode} ${res.body}`);
-  }
-}
-
-/** The carrier confirmation API belongs to another slice: confirm directly in the database. */
-export async function confirmInDb(ctx: TestContext, enrollmentId: string, confirmedAt: string): Promise<void> {
-  await ctx.database.db
-    .updateTable('enrollments')
-    .set({ status: 'confirmed', confirmed_at: new Date(confirmedAt) })
-    .where('id', '=', enrollmentId)
-    .execute();
-}
-
-/** Rows of the event outbox for one enrollment (optionally of one type), in order. */
-export function eventsOf(ctx: TestContext, enrollmentId: string, type?: string) {
-  let q = ctx.database.db.selectFrom('events').selectAll().where('enrollment_id', '=', enrollmentId);
-  if (type) q = q.where('type', '=', type);
-  return q.orderBy('id').execute();
-}
-
 export function eventsOfPayment(ctx: TestContext, paymentId: string, type?: string) {
   let q = ctx.database.db.selectFrom('events').selectAll().where('payment_id', '=', paymentId);
   if (type) q = q.where('type', '=', type);
@@ -301,25 +230,3 @@ export function uniquePhone(): { e164: string; local: string } {
 }
 
 export const sorted = (values: readonly string[]) => [...values].sort();
-
-/** The tap assertions the helpers use (structural, so any tap Test fits). */
-export interface Asserts {
-  equal(found: unknown, wanted: unknown, message: string): boolean;
-  match(found: unknown, pattern: RegExp, message: string): boolean;
-}
-
-/** Asserts an RFC 9457 problem with this status and code; returns its body. */
-export function expectProblem(
-  t: Asserts,
-  res: LightMyRequestResponse,
-  status: number,
-  code: string,
-  label = code,
-): { code: string; status: number; [k: string]: unknown } {
-  t.equal(res.statusCode, status, `${label}: HTTP ${status}`);
-  t.match(String(res.headers['content-type']), PROBLEM_TYPE, `${label}: problem+json`);
-  const body = res.json() as { code: string; status: number; [k: string]: unknown };
-  t.equal(body.code, code, `${label}: code ${code}`);
-  t.equal(body.status, status, `${label}: problem status ${status}`);
-  return body;
-}

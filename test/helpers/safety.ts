@@ -10,25 +10,9 @@ import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import type { TestContext } from './app.js';
+import { returnPayment, VALID_ROUTING } from './payments.js';
 
-export const ROUTING_A = '011000015';
-export const ROUTING_B = '021000021';
-
-export interface PaymentJson {
-  id: string;
-  status: 'received' | 'unapplied' | 'returned';
-  channel: string;
-  method: string;
-  amountCents: number;
-  memberId: string | null;
-  enrollmentId: string | null;
-  applications: { invoiceId: string; amountCents: number; appliedAt: string; reversedAt: string | null }[];
-  creditedCents: number;
-  unappliedCents: number;
-  bankAccount?: { routingNumber: string; last4: string };
-  card?: { brand: string; last4: string; expMonth: number; expYear: number };
-  [k: string]: unknown;
-}
+export const [ROUTING_A, ROUTING_B] = VALID_ROUTING;
 
 /**
  * A fresh Idempotency-Key: a UUID, as the API recommends. (`prefix` is kept for readability of the
@@ -39,22 +23,6 @@ export function idemKey(_prefix = 'k'): string {
   return randomUUID();
 }
 
-/** POST /v1/payments through inject, with an Idempotency-Key (a fresh one unless given; `null` sends none). */
-export function postPayment(
-  ctx: TestContext,
-  body: Record<string, unknown>,
-  opts: { idempotencyKey?: string | null; key?: string } = {},
-): Promise<LightMyRequestResponse> {
-  const k = opts.idempotencyKey === undefined ? idemKey('pay') : opts.idempotencyKey;
-  return ctx.request({
-    method: 'POST',
-    url: '/v1/payments',
-    payload: body,
-    headers: k === null ? {} : { 'idempotency-key': k },
-    ...(opts.key ? { key: opts.key } : {}),
-  });
-}
-
 /** POST /v1/payments/{id}/returns through inject. */
 export function postReturn(
   ctx: TestContext,
@@ -62,13 +30,7 @@ export function postReturn(
   reasonCode: string,
   opts: { idempotencyKey?: string; key?: string } = {},
 ): Promise<LightMyRequestResponse> {
-  return ctx.request({
-    method: 'POST',
-    url: `/v1/payments/${paymentId}/returns`,
-    payload: { reasonCode },
-    headers: { 'idempotency-key': opts.idempotencyKey ?? idemKey('ret') },
-    ...(opts.key ? { key: opts.key } : {}),
-  });
+  return returnPayment(ctx, paymentId, { reasonCode }, opts);
 }
 
 /** Starts the app on an ephemeral port of 127.0.0.1 (closed by testApp's teardown) and returns its base URL. */

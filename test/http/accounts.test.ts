@@ -1,7 +1,7 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { PROBLEM } from '../helpers/billing.js';
 import { newAccount, newCarrier, newMemberId } from '../helpers/factories.js';
+import { PROBLEM } from '../helpers/responses.js';
 
 // R5 (accounts) and the phone lookup of R21, through the HTTP API. One database for the file.
 const ctx = await testApp(t);

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { billingRun, cancelEnrollment } from '../helpers/billing.js';
+import { billingRun, cancelEnrollment, getEnrollment, invoicesOfEnrollment } from '../helpers/billing.js';
 import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
-import { bankAccount, getEnrollmentView, invoicesOfEnrollment, payOk, returnPayment } from '../helpers/payments.js';
+import { bankAccount, payOk, returnPayment } from '../helpers/payments.js';
 import { currentDatabase, moneyViolations } from '../helpers/safety.js';
 
 // Issue 11 item 3 (I2, I3, R16): a billing-run chunk decides on the committed state of each
@@ -106,7 +106,7 @@ t.test('I2: a cancellation racing a billing run leaves no open invoice on the ca
   );
   t.equal(writer.statusCode, 200, `writer answered ${writer.statusCode}`);
   t.equal(run.statusCode, 201, `run answered ${run.statusCode}`);
-  const view = await getEnrollmentView(ctx, e.id);
+  const view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'cancelled');
   const invoices = await invoicesOfEnrollment(ctx, e.id);
   t.same(
@@ -125,7 +125,7 @@ t.test('I3: an overpayment racing a billing run: the run applies the new credit 
   const { writer, run } = await race('idempotency_keys', () => payOkRaw(bank(10000, e.id)), '2027-02-01');
   t.equal(writer.statusCode, 201, `writer answered ${writer.statusCode}`);
   t.equal(run.statusCode, 201, `run answered ${run.statusCode}`);
-  const view = await getEnrollmentView(ctx, e.id);
+  const view = await getEnrollment(ctx, e.id);
   const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01');
   t.ok(feb, 'February was billed');
   t.equal(view.creditCents, 0, 'no credit left beside a balance');
@@ -146,7 +146,7 @@ t.test(
     );
     t.equal(writer.statusCode, 201, `writer answered ${writer.statusCode}`);
     t.equal(run.statusCode, 201, `run answered ${run.statusCode}`);
-    const view = await getEnrollmentView(ctx, e.id);
+    const view = await getEnrollment(ctx, e.id);
     t.equal(view.status, 'pending_payment');
     const live = (await invoicesOfEnrollment(ctx, e.id)).filter((i) => i.status !== 'void');
     t.same(

@@ -1,20 +1,19 @@
 import type { LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf, getEnrollment } from '../helpers/billing.js';
 import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
 import {
   applyUnapplied,
   bankAccount,
-  binderOf,
   check,
-  expectProblem,
-  getEnrollmentView,
   type PaymentJson,
   pay,
   paymentsOf,
   payOk,
   returnPayment,
 } from '../helpers/payments.js';
+import { expectProblem } from '../helpers/responses.js';
 
 // SPEC Conventions, "Business timestamps": receivedAt, selectedAt, confirmedAt (and returnedAt)
 // may not rewrite the past: 422 timestamp_out_of_range naming the field and the allowed range.
@@ -65,10 +64,10 @@ t.test(
     await setClock(ctx, '2026-12-10T10:00:00-05:00');
     const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
     await setClock(ctx, '2027-01-05T10:00:00-05:00');
-    t.equal((await getEnrollmentView(ctx, e.id)).coverageStart, '2027-02-01', 'the January start lapsed');
+    t.equal((await getEnrollment(ctx, e.id)).coverageStart, '2027-02-01', 'the January start lapsed');
     const res = await pay(ctx, online(e.id, { receivedAt: '2026-12-10T10:00:00-05:00' }));
     expectRange(t, res, 'receivedAt', '2027-01-05T09:55:00-05:00', '2027-01-05T10:05:00-05:00', 'a month back');
-    const after = await getEnrollmentView(ctx, e.id);
+    const after = await getEnrollment(ctx, e.id);
     t.equal(after.status, 'pending_payment', 'no payment taken');
     t.equal(after.coverageStart, '2027-02-01', 'the start was not moved back');
     t.equal(after.paidInFullAt, null);
@@ -191,7 +190,7 @@ t.test("a payment's receivedAt is never before its enrollment's selectedAt", asy
   });
   const now = await pay(ctx, online(ahead.id));
   expectRange(t, now, 'receivedAt', '2026-12-10T10:04:00-05:00', '2026-12-10T10:05:00-05:00', 'online before checkout');
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'pending_payment');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'pending_payment');
 });
 
 t.test('ops may not apply an unapplied payment to an enrollment selected after the money arrived', async (t) => {
@@ -208,7 +207,7 @@ t.test('ops may not apply an unapplied payment to an enrollment selected after t
   const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
   const res = await applyUnapplied(ctx, p.id, { enrollmentId: e.id });
   expectRange(t, res, 'receivedAt', e.selectedAt as string, '2026-12-10T10:05:00-05:00', 'applied to a later checkout');
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'pending_payment');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'pending_payment');
 });
 
 t.test('confirmedAt is never before paidInFullAt', async (t) => {
@@ -222,7 +221,7 @@ t.test('confirmedAt is never before paidInFullAt', async (t) => {
     payload: { confirmedAt: '2026-12-10T09:59:59-05:00' },
   });
   expectRange(t, early, 'confirmedAt', paid.receivedAt, '2026-12-11T10:05:00-05:00', 'before payment');
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
   const ok = await ctx.request({
     method: 'POST',
     url: `/v1/enrollments/${e.id}/confirmation`,

@@ -7,12 +7,12 @@ import { FieldCipher } from '../../src/store/crypto.js';
 import { TEST_ENCRYPTION_KEY, testApp } from '../helpers/app.js';
 import { cardDigits, digitsOnly, renderedCard, surrounding } from '../helpers/cards.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
+import type { PaymentJson } from '../helpers/payments.js';
 import {
   dumpDatabase,
   idemKey,
   memoryStream,
   occurrences,
-  type PaymentJson,
   ROUTING_A,
   ROUTING_B,
   securityCodeIn,

@@ -5,7 +5,8 @@ import t from 'tap';
 import { isDatabaseTimeout, isDatabaseUnavailable } from '../../src/store/errors.js';
 import { type TestContext, testApp } from '../helpers/app.js';
 import { newEnrollment, setClock } from '../helpers/factories.js';
-import { bankAccount, PROBLEM_TYPE } from '../helpers/payments.js';
+import { bankAccount } from '../helpers/payments.js';
+import { PROBLEM } from '../helpers/responses.js';
 
 /** A separate connection (not the app's pool) that can hold locks for as long as a test likes. */
 async function locker(ctx: TestContext, t: { teardown(fn: () => unknown): void }) {
@@ -57,7 +58,7 @@ t.test(
       ctx.request({ method: 'POST', url: `/v1/enrollments/${e.id}/confirmation`, payload: { carrierPolicyId: 'P-1' } });
     const blocked = await timed(confirm);
     t.equal(blocked.value.statusCode, 503, `confirmation answers 503 (${blocked.value.body})`);
-    t.match(blocked.value.headers['content-type'], PROBLEM_TYPE);
+    t.match(blocked.value.headers['content-type'], PROBLEM);
     t.equal(blocked.value.json().code, 'database_timeout');
     t.ok(Number(blocked.value.headers['retry-after']) >= 1, 'with Retry-After');
     t.ok(blocked.ms < LOCK_MS + MARGIN_MS, `answered in ${Math.round(blocked.ms)} ms (lock timeout ${LOCK_MS} ms)`);
@@ -94,7 +95,7 @@ t.test('a statement that runs past the statement timeout answers 503 database_ti
   const blocked = await timed(() => pay(ctx, e.id, 2500, randomUUID()));
   await lock.query('rollback');
   t.equal(blocked.value.statusCode, 503);
-  t.match(blocked.value.headers['content-type'], PROBLEM_TYPE);
+  t.match(blocked.value.headers['content-type'], PROBLEM);
   t.equal(blocked.value.json().code, 'database_timeout');
   t.ok(blocked.value.headers['retry-after']);
   t.ok(blocked.ms < LOCK_MS + MARGIN_MS, `answered in ${Math.round(blocked.ms)} ms`);

@@ -7,11 +7,9 @@ import {
   checkout,
   enrollmentRow,
   eventsOf,
-  expectStatus,
   getEnrollment,
   getInvoice,
   listInvoices,
-  PROBLEM,
   setBinderPaid,
   setCredit,
   setEnrollmentStatus,
@@ -26,6 +24,7 @@ import {
   newMemberId,
   setClock,
 } from '../helpers/factories.js';
+import { expectStatus, PROBLEM } from '../helpers/responses.js';
 
 // R6-R8, R10, R13, R14 (and the carrier scope of R26) through the HTTP API. One database for the file;
 // every test sets the service clock itself and works on enrollments it creates.

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
-import { bankAccount, binderOf, check, payOk } from '../helpers/payments.js';
+import { bankAccount, check, payOk } from '../helpers/payments.js';
 
 /**
  * SPEC Conventions, "Idempotency": every POST that creates or changes something honours the

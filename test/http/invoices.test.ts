@@ -8,18 +8,15 @@ import {
   cancelEnrollment,
   enrollmentRow,
   eventsOf,
-  expectStatus,
   getEnrollment,
   getInvoice,
   type InvoiceJson,
-  isLuhnValid,
   listInvoices,
-  luhnDigit,
-  PROBLEM,
   setBinderPaid,
   setCredit,
   setEnrollmentStatus,
 } from '../helpers/billing.js';
+import { isLuhnValid, luhnDigit } from '../helpers/cards.js';
 import {
   type EnrollmentJson,
   markPaidInFull,
@@ -29,6 +26,7 @@ import {
   newMemberId,
   setClock,
 } from '../helpers/factories.js';
+import { expectStatus, PROBLEM } from '../helpers/responses.js';
 
 // R15-R18 (invoices, slips, delivery, billing runs) through the HTTP API. One database for the file;
 // every test sets the service clock itself and checks the invoices of enrollments it creates.

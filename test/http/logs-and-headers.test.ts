@@ -9,8 +9,9 @@ import pino from 'pino';
 import t from 'tap';
 import { REDACT_PATHS } from '../../src/app.js';
 import { testApp } from '../helpers/app.js';
+import { getInvoice } from '../helpers/billing.js';
 import { type EnrollmentJson, newAccount, newCarrier, newEnrollment } from '../helpers/factories.js';
-import { bankAccount, getInvoiceView, payOk } from '../helpers/payments.js';
+import { bankAccount, payOk } from '../helpers/payments.js';
 import { memoryStream, occurrences } from '../helpers/safety.js';
 
 const log = memoryStream();
@@ -86,7 +87,7 @@ t.test("a client's X-Request-Id is kept only when it is safe", async (t) => {
 t.test('responses with account, payment, enrollment and invoice data are no-store and nosniff', async (t) => {
   const connector = await ctx.newKey('connector');
   const e = await newEnrollment(ctx);
-  const invoice = await getInvoiceView(ctx, e.binderInvoiceId);
+  const invoice = await getInvoice(ctx, e.binderInvoiceId);
   const payment = await payOk(
     ctx,
     {
@@ -202,7 +203,7 @@ t.test('a carrier sees other principals in enrollment history by role, not by ke
   const otherCarrierKey = await ctx.newKey('carrier', carrier.id);
   const connector = await ctx.newKey('connector');
   const e: EnrollmentJson = await newEnrollment(ctx, { carrierId: carrier.id });
-  const invoice = await getInvoiceView(ctx, e.binderInvoiceId);
+  const invoice = await getInvoice(ctx, e.binderInvoiceId);
   await payOk(
     ctx,
     {

@@ -3,7 +3,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
-import { moneyViolations, postPayment, postReturn, ROUTING_A, ROUTING_B } from '../helpers/safety.js';
+import { pay } from '../helpers/payments.js';
+import { moneyViolations, postReturn, ROUTING_A, ROUTING_B } from '../helpers/safety.js';
 
 // Property test of the money invariants (R9, R11, R13, R16, R24, R25): random sequences of payments
 // (partial, exact, over; online, phone, mail with slip), returns, billing runs and cancellations over
@@ -214,7 +215,7 @@ async function runScenario(s: Scenario): Promise<void> {
         memberId,
       });
       what = `pay ${step.size} ${amount} via ${step.via} on enrollment #${enrollments.indexOf(e)} invoice ${invoice.invoice_number} (${invoice.coverage_month}, due ${invoice.amount_due_cents}, paid ${invoice.amount_paid_cents})`;
-      res = await postPayment(ctx, body);
+      res = await pay(ctx, body);
       if (res.statusCode === 201) payments.push({ id: res.json().id, method: String(body.method) });
     } else if (step.kind === 'return') {
       const p = payments[step.payment % Math.max(payments.length, 1)];

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
-import { binderOf, check, expectProblem, moneyOrder, pay, paymentCount, payOk } from '../helpers/payments.js';
+import { check, moneyOrder, pay, paymentCount, payOk } from '../helpers/payments.js';
+import { expectProblem } from '../helpers/responses.js';
 
 // SPEC conventions: "A name must contain a letter or digit: blank or white-space-only names are 400",
 // and "names compared for matching ignore case and repeated white space".

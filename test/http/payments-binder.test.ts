@@ -1,18 +1,8 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
-import {
-  bankAccount,
-  binderOf,
-  check,
-  type EnrollmentView,
-  eventsOf,
-  eventsOfPayment,
-  getEnrollmentView,
-  getInvoiceView,
-  paymentsOf,
-  payOk,
-} from '../helpers/payments.js';
+import { binderOf, eventsOf, getEnrollment, getInvoice } from '../helpers/billing.js';
+import { type EnrollmentJson, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
+import { bankAccount, check, eventsOfPayment, paymentsOf, payOk } from '../helpers/payments.js';
 
 // R9-R11 and the R2 time-zone edge, driven by payments through the HTTP API: partial payments,
 // the payment that completes the binder, late and on-time completion, history and events.
@@ -21,8 +11,8 @@ const connector = await ctx.newKey('connector');
 const carrier = await newCarrier(ctx, { name: 'Harbor Health Plan' });
 
 const iso = (s: string | null) => (s ? new Date(s).toISOString() : null);
-const statusChanges = (e: EnrollmentView) => e.history.filter((h) => h.type === 'status_changed');
-const moves = (e: EnrollmentView) => e.history.filter((h) => h.type === 'coverage_start_moved');
+const statusChanges = (e: EnrollmentJson) => e.history.filter((h) => h.type === 'status_changed');
+const moves = (e: EnrollmentJson) => e.history.filter((h) => h.type === 'coverage_start_moved');
 
 /** An enrollment checked out on 2026-11-29 (real "today"): coverage 2027-01-01, due 2026-12-23. */
 async function januaryEnrollment(premium = 45000) {
@@ -51,7 +41,7 @@ t.test('R9: partial payments are kept and counted; the enrollment stays pending_
   t.equal(invoice.status, 'partially_paid');
   t.equal(invoice.amountPaidCents, 20000);
   t.equal(invoice.balanceCents, 25000);
-  let enrollment = await getEnrollmentView(ctx, e.id);
+  let enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'pending_payment');
   t.equal(enrollment.paidInFullAt, null);
   t.equal(enrollment.confirmationExpectedBy, null);
@@ -71,7 +61,7 @@ t.test('R9: partial payments are kept and counted; the enrollment stays pending_
   invoice = await binderOf(ctx, e);
   t.equal(invoice.amountPaidCents, 30000, 'both partial payments count');
   t.equal(invoice.status, 'partially_paid');
-  enrollment = await getEnrollmentView(ctx, e.id);
+  enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'pending_payment', 'still not paid in full');
   t.strictSame(
     (await paymentsOf(ctx, e.memberId)).map((p) => [p.id, p.status, p.amountCents]),
@@ -95,7 +85,7 @@ t.test('R11: the payment that completes the binder moves the enrollment to await
   const invoice = await binderOf(ctx, e);
   t.equal(invoice.status, 'paid');
   t.equal(invoice.balanceCents, 0);
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(iso(enrollment.paidInFullAt), iso(completing.receivedAt), 'paidInFullAt is the completing receivedAt');
   t.equal(iso(enrollment.paidInFullAt), '2026-12-12T16:30:00.000Z');
@@ -126,7 +116,7 @@ t.test('R11: confirmationExpectedBy skips holidays (paid Monday 2026-12-21 -> Tu
   const e = await januaryEnrollment();
   await setClock(ctx, '2026-12-21T09:00:00-05:00');
   const p = await payOk(ctx, online(45000, e.id), { key: connector.secret });
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(iso(enrollment.paidInFullAt), iso(p.receivedAt));
   t.equal(enrollment.confirmationExpectedBy, '2026-12-29', 'Dec 22, 23, 24, 28, 29 (Christmas is a holiday)');
@@ -138,14 +128,14 @@ t.test('R11: an overpaying completion keeps the rest as credit and completes the
   await setClock(ctx, '2026-12-09T09:00:00-05:00');
   const p = await payOk(ctx, online(50000, e.id), { key: connector.secret });
   t.equal(p.creditedCents, 5000);
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(enrollment.creditCents, 5000);
   t.equal(enrollment.confirmationExpectedBy, '2026-12-16');
   // a later payment does not complete it again
   await setClock(ctx, '2026-12-14T09:00:00-05:00');
   await payOk(ctx, online(1000, e.id), { key: connector.secret });
-  const later = await getEnrollmentView(ctx, e.id);
+  const later = await getEnrollment(ctx, e.id);
   t.equal(iso(later.paidInFullAt), iso(p.receivedAt), 'paidInFullAt unchanged');
   t.equal(later.confirmationExpectedBy, '2026-12-16', 'confirmationExpectedBy unchanged');
   t.equal(statusChanges(later).filter((h) => h.to === 'awaiting_confirmation').length, 1);
@@ -168,7 +158,7 @@ t.test('R2: paid at 23:59 Boston time on the due date is in time (coverage stays
     { key: connector.secret },
   );
   t.equal(iso(p.receivedAt), '2026-12-24T04:59:00.000Z', 'already Dec 24 in UTC');
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(enrollment.coverageStart, '2027-01-01', 'by the due date in Boston');
   t.equal(enrollment.paymentDueDate, '2026-12-23');
@@ -189,7 +179,7 @@ t.test('R2: paid at 00:01 Boston time the day after the due date starts coverage
     key: connector.secret,
   });
   t.equal(iso(p.receivedAt), '2026-12-24T05:01:00.000Z');
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(enrollment.coverageStart, '2027-02-01', 'the January due date was missed');
   t.equal(enrollment.paymentDueDate, '2027-01-23');
@@ -209,10 +199,10 @@ t.test(
     const e = await januaryEnrollment();
     const binder = await binderOf(ctx, e);
     await setClock(ctx, '2026-12-27T12:00:00-05:00');
-    const stale = await getEnrollmentView(ctx, e.id);
+    const stale = await getEnrollment(ctx, e.id);
     t.equal(stale.coverageStart, '2027-02-01', 'a read after the due date shows February');
     t.equal(stale.paymentDueDate, '2027-01-23');
-    t.equal((await getInvoiceView(ctx, binder.id)).coverageMonth, '2027-02-01', 'and so does the binder');
+    t.equal((await getInvoice(ctx, binder.id)).coverageMonth, '2027-02-01', 'and so does the binder');
 
     await setClock(ctx, '2026-12-28T10:00:00-05:00');
     const p = await payOk(
@@ -228,13 +218,13 @@ t.test(
       { key: connector.secret },
     );
     t.equal(p.status, 'received');
-    const enrollment = await getEnrollmentView(ctx, e.id);
+    const enrollment = await getEnrollment(ctx, e.id);
     t.equal(enrollment.status, 'awaiting_confirmation');
     t.equal(enrollment.coverageStart, '2027-01-01', 'the lockbox had the money by the due date');
     t.equal(enrollment.paymentDueDate, '2026-12-23');
     t.equal(iso(enrollment.paidInFullAt), iso('2026-12-22T14:00:00-05:00'));
     t.equal(enrollment.confirmationExpectedBy, '2026-12-30', '5 business days after Dec 22');
-    const after = await getInvoiceView(ctx, binder.id);
+    const after = await getInvoice(ctx, binder.id);
     t.equal(after.coverageMonth, '2027-01-01');
     t.equal(after.dueDate, '2026-12-23');
     t.equal(after.status, 'paid');
@@ -255,7 +245,7 @@ t.test('R9/R10: a binder finished after the due date starts a month later even i
   await payOk(ctx, online(40000, e.id), { key: connector.secret });
   await setClock(ctx, '2026-12-26T10:00:00-05:00');
   const last = await payOk(ctx, online(5000, e.id), { key: connector.secret });
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(enrollment.coverageStart, '2027-02-01', 'not paid IN FULL by 2026-12-23');
   t.equal(iso(enrollment.paidInFullAt), iso(last.receivedAt));
@@ -266,7 +256,7 @@ t.test('R10: paid weeks late, coverage starts on the first month whose due date 
   const e = await januaryEnrollment();
   await setClock(ctx, '2027-02-10T10:00:00-05:00');
   await payOk(ctx, online(45000, e.id), { key: connector.secret });
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(enrollment.coverageStart, '2027-03-01', 'due 2027-02-23');
   t.equal(enrollment.paymentDueDate, '2027-02-23');
@@ -282,7 +272,7 @@ t.test('R10: coverage never starts earlier than the start the member chose', asy
   t.equal(march.coverageStart, '2027-03-01');
   await setClock(ctx, '2026-12-05T10:00:00-05:00');
   await payOk(ctx, online(45000, march.id), { key: connector.secret });
-  const paidEarly = await getEnrollmentView(ctx, march.id);
+  const paidEarly = await getEnrollment(ctx, march.id);
   t.equal(paidEarly.status, 'awaiting_confirmation');
   t.equal(paidEarly.coverageStart, '2027-03-01', 'paying early does not pull the start forward');
   t.equal((await binderOf(ctx, march)).coverageMonth, '2027-03-01');
@@ -292,7 +282,7 @@ t.test('R10: coverage never starts earlier than the start the member chose', asy
   const february = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-02-01' });
   await setClock(ctx, '2026-12-23T16:00:00-05:00');
   await payOk(ctx, online(45000, february.id), { key: connector.secret });
-  const e = await getEnrollmentView(ctx, february.id);
+  const e = await getEnrollment(ctx, february.id);
   t.equal(e.coverageStart, '2027-02-01', 'paid by the January due date, but February was chosen');
 });
 
@@ -301,7 +291,7 @@ t.test('R14: history of a completed binder lists checkout then completion, each 
   const e = await januaryEnrollment();
   await setClock(ctx, '2026-12-10T10:00:00-05:00');
   await payOk(ctx, online(45000, e.id), { key: other.secret });
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   const changes = statusChanges(enrollment);
   t.match(changes[0], { from: null, to: 'pending_payment' });
   t.match(changes.at(-1), { from: 'pending_payment', to: 'awaiting_confirmation', actor: other.id });

@@ -1,24 +1,21 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
 import {
   ACCEPTED,
   badCheckDigit,
   bankAccount,
-  binderOf,
   CHANNELS,
   card,
   check,
   detailsFor,
-  expectProblem,
-  expectStatus,
   getPayment,
   isAbaValid,
   METHODS,
   malformedDetailsFor,
   moneyOrder,
   type PaymentJson,
-  PROBLEM_TYPE,
   pay,
   paymentCount,
   paymentsOf,
@@ -26,6 +23,7 @@ import {
   targetFor,
   VALID_ROUTING,
 } from '../helpers/payments.js';
+import { expectProblem, expectStatus, PROBLEM } from '../helpers/responses.js';
 
 // R19 (channels and methods) and R20 (method details) through POST /v1/payments, plus the
 // Idempotency-Key requirement and guest payments. One database for the file; every test sets the
@@ -555,7 +553,7 @@ t.test('guest is online only: a guest payment on phone or mail is refused (422) 
         : { invoiceNumber: binder.invoiceNumber }),
     });
     t.equal(res.statusCode, 422, `guest on ${label} is refused (got ${res.statusCode}: ${res.body})`);
-    t.match(String(res.headers['content-type']), PROBLEM_TYPE, `${label}: problem+json`);
+    t.match(String(res.headers['content-type']), PROBLEM, `${label}: problem+json`);
     t.strictSame(await paymentsOf(ctx, e.memberId), [], `${label}: nothing recorded`);
     t.equal((await binderOf(ctx, e)).amountPaidCents, 0, `${label}: nothing counted`);
   }

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
-import { http, idemKey, listen, moneyViolations, type PaymentJson, ROUTING_A, ROUTING_B } from '../helpers/safety.js';
+import type { PaymentJson } from '../helpers/payments.js';
+import { http, idemKey, listen, moneyViolations, ROUTING_A, ROUTING_B } from '../helpers/safety.js';
 
 // Idempotency, money and billing runs under real concurrency: the app listens on 127.0.0.1 and the
 // requests are fired together over HTTP against the real PostgreSQL, so they truly overlap.

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf } from '../helpers/billing.js';
 import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
-import { bankAccount, binderOf, expectProblem, type PaymentJson, pay, paymentsOf } from '../helpers/payments.js';
+import { bankAccount, type PaymentJson, pay, paymentsOf } from '../helpers/payments.js';
+import { expectProblem } from '../helpers/responses.js';
 
 // The idempotency convention (SPEC "Conventions") on POST /v1/payments.
 const ctx = await testApp(t);

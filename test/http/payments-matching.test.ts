@@ -1,18 +1,12 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { billingRunOk, binderOf, getEnrollment, getInvoice, invoicesOfEnrollment } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
 import {
   applyUnapplied,
   bankAccount,
-  billingRun,
-  binderOf,
   check,
-  expectProblem,
-  expectStatus,
-  getEnrollmentView,
-  getInvoiceView,
   getPayment,
-  invoicesOfEnrollment,
   moneyOrder,
   type PaymentJson,
   pay,
@@ -23,6 +17,7 @@ import {
   unappliedQueue,
   uniquePhone,
 } from '../helpers/payments.js';
+import { expectProblem, expectStatus } from '../helpers/responses.js';
 
 // R21-R24: what a payment pays, by channel; unmatched mail (R23) and where the money goes (R24).
 // One database for the file; every test sets the service clock itself and works on its own data.
@@ -64,7 +59,7 @@ t.test('R21: a phone payment by memberId goes to the one enrollment with a balan
   t.equal(p.enrollmentId, e.id);
   t.strictSame(appliedTo(p), [{ invoiceId: e.binderInvoiceId, amountCents: 45000 }]);
   t.equal((await binderOf(ctx, e)).status, 'paid');
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
 });
 
 t.test('R21: with health paid and dental still owing, a memberId payment goes to dental', async (t) => {
@@ -393,10 +388,10 @@ t.test('R23: ops applies an unapplied payment by invoiceNumber; applying it agai
   t.equal(body.enrollmentId, e.id);
   t.equal(body.memberId, e.memberId);
   t.strictSame(appliedTo(body), [{ invoiceId: binder.id, amountCents: 45000 }]);
-  const invoice = await getInvoiceView(ctx, binder.id);
+  const invoice = await getInvoice(ctx, binder.id);
   t.equal(invoice.status, 'paid');
   t.equal(invoice.balanceCents, 0);
-  const enrollment = await getEnrollmentView(ctx, e.id);
+  const enrollment = await getEnrollment(ctx, e.id);
   t.equal(enrollment.status, 'awaiting_confirmation');
   t.equal(
     enrollment.paidInFullAt && new Date(enrollment.paidInFullAt).toISOString(),
@@ -410,7 +405,7 @@ t.test('R23: ops applies an unapplied payment by invoiceNumber; applying it agai
 
   const again = await applyUnapplied(ctx, p.id, { invoiceNumber: binder.invoiceNumber });
   expectProblem(t, again, 409, 'not_unapplied', 'applied twice');
-  t.equal((await getInvoiceView(ctx, binder.id)).amountPaidCents, 45000, 'counted once');
+  t.equal((await getInvoice(ctx, binder.id)).amountPaidCents, 45000, 'counted once');
   const unknown = await applyUnapplied(ctx, 'pay_doesnotexist', { invoiceNumber: binder.invoiceNumber });
   t.equal(unknown.statusCode, 404, 'unknown payment id');
 });
@@ -433,7 +428,7 @@ t.test('R23: ops applies an unapplied payment by enrollmentId', async (t) => {
   t.equal(body.unappliedCents, 0);
   t.strictSame(appliedTo(body), [{ invoiceId: e.binderInvoiceId, amountCents: 45000 }]);
   t.equal((await binderOf(ctx, e)).status, 'paid');
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
   const again = await applyUnapplied(ctx, p.id, { enrollmentId: e.id });
   expectProblem(t, again, 409, 'not_unapplied', 'applied twice');
   const both = await payOk(ctx, mailCheck({ amountCents: 100, slip: { invoiceNumber: '7777777777' } }));
@@ -460,10 +455,10 @@ t.test('R23/R10: a check received by the due date but applied by ops later keeps
   );
   t.equal(p.status, 'unapplied');
   await setClock(ctx, '2026-12-28T10:00:00-05:00');
-  t.equal((await getEnrollmentView(ctx, e.id)).coverageStart, '2027-02-01', 'unpaid as far as anyone could tell');
+  t.equal((await getEnrollment(ctx, e.id)).coverageStart, '2027-02-01', 'unpaid as far as anyone could tell');
   const applied = await applyUnapplied(ctx, p.id, { enrollmentId: e.id });
   expectStatus(applied, 200);
-  const after = await getEnrollmentView(ctx, e.id);
+  const after = await getEnrollment(ctx, e.id);
   t.equal(after.status, 'awaiting_confirmation');
   t.equal(after.coverageStart, '2027-01-01', 'the money was in the lockbox by the due date');
   t.equal((await binderOf(ctx, e)).coverageMonth, '2027-01-01');
@@ -517,7 +512,7 @@ t.test(
       t.equal(p.creditedCents, 500, `${label}: credited`);
       t.equal(p.unappliedCents, 0, `${label}: not left unapplied`);
       credit += 500;
-      t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, credit, `${label}: the enrollment holds it`);
+      t.equal((await getEnrollment(ctx, cancelled.id)).creditCents, credit, `${label}: the enrollment holds it`);
     }
     // Ops places unapplied mail on the cancelled enrollment: credit there too.
     const lost = await payOk(ctx, {
@@ -530,8 +525,8 @@ t.test(
     const applied = await applyUnapplied(ctx, lost.id, { enrollmentId: cancelled.id });
     expectStatus(applied, 200);
     t.equal((applied.json() as PaymentJson).creditedCents, 700);
-    t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, credit + 700);
-    t.equal((await getEnrollmentView(ctx, cancelled.id)).status, 'cancelled', 'still cancelled');
+    t.equal((await getEnrollment(ctx, cancelled.id)).creditCents, credit + 700);
+    t.equal((await getEnrollment(ctx, cancelled.id)).status, 'cancelled', 'still cancelled');
   },
 );
 
@@ -553,7 +548,7 @@ t.test(
     const toCancelled = await payOk(ctx, { amountCents: 2500, ...mailCheck({ remittance }) });
     t.equal(toCancelled.status, 'received');
     t.equal(toCancelled.creditedCents, 2500, 'credited, not left unapplied');
-    t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, 2500);
+    t.equal((await getEnrollment(ctx, cancelled.id)).creditCents, 2500);
 
     // The member enrols again with the same carrier and pays the binder: mail now goes to the active one.
     const again = await newEnrollment(ctx, {
@@ -571,8 +566,8 @@ t.test(
     });
     const extra = await payOk(ctx, { amountCents: 300, ...mailCheck({ remittance }) });
     t.equal(extra.creditedCents, 300);
-    t.equal((await getEnrollmentView(ctx, again.id)).creditCents, 300, 'the active enrollment holds it');
-    t.equal((await getEnrollmentView(ctx, cancelled.id)).creditCents, 2500, 'the cancelled one is unchanged');
+    t.equal((await getEnrollment(ctx, again.id)).creditCents, 300, 'the active enrollment holds it');
+    t.equal((await getEnrollment(ctx, cancelled.id)).creditCents, 2500, 'the cancelled one is unchanged');
   },
 );
 
@@ -588,9 +583,9 @@ t.test(
       enrollmentId: e.id,
       ...bankAccount(),
     });
-    await billingRun(ctx, '2027-02-01');
-    await billingRun(ctx, '2027-03-01');
-    await billingRun(ctx, '2027-04-01');
+    await billingRunOk(ctx, '2027-02-01');
+    await billingRunOk(ctx, '2027-03-01');
+    await billingRunOk(ctx, '2027-04-01');
     const byMonth = Object.fromEntries((await invoicesOfEnrollment(ctx, e.id)).map((i) => [i.coverageMonth, i]));
     const feb = byMonth['2027-02-01'];
     const mar = byMonth['2027-03-01'];
@@ -606,7 +601,7 @@ t.test(
       ...bankAccount(),
     });
     t.strictSame(appliedTo(named), [{ invoiceId: apr.id, amountCents: 45000 }]);
-    t.equal((await getInvoiceView(ctx, feb.id)).amountPaidCents, 0, 'February untouched');
+    t.equal((await getInvoice(ctx, feb.id)).amountPaidCents, 0, 'February untouched');
 
     // naming the enrollment pays February, then March
     const p = await payOk(ctx, {
@@ -621,8 +616,8 @@ t.test(
       { invoiceId: mar.id, amountCents: 10000 },
     ]);
     t.equal(p.creditedCents, 0);
-    t.equal((await getInvoiceView(ctx, feb.id)).status, 'paid');
-    const marNow = await getInvoiceView(ctx, mar.id);
+    t.equal((await getInvoice(ctx, feb.id)).status, 'paid');
+    const marNow = await getInvoice(ctx, mar.id);
     t.equal(marNow.status, 'partially_paid');
     t.equal(marNow.balanceCents, 35000);
   },
@@ -641,10 +636,10 @@ t.test('R24: money for one enrollment never pays another; the overpayment is cre
   });
   t.strictSame(appliedTo(p), [{ invoiceId: health.binderInvoiceId, amountCents: 45000 }], 'health binder only');
   t.equal(p.creditedCents, 5000, 'payment creditedCents');
-  const h = await getEnrollmentView(ctx, health.id);
+  const h = await getEnrollment(ctx, health.id);
   t.equal(h.creditCents, 5000, 'enrollment creditCents');
   t.equal(h.status, 'awaiting_confirmation');
-  const d = await getEnrollmentView(ctx, dental.id);
+  const d = await getEnrollment(ctx, dental.id);
   t.equal(d.creditCents, 0, 'dental gets no credit');
   t.equal(d.status, 'pending_payment', 'dental still owes its binder');
   const dentalBinder = await binderOf(ctx, dental);
@@ -660,7 +655,7 @@ t.test('R24: money for one enrollment never pays another; the overpayment is cre
   });
   t.strictSame(appliedTo(more), [], 'a paid-up enrollment has nothing open');
   t.equal(more.creditedCents, 2000, 'all of it is credit');
-  t.equal((await getEnrollmentView(ctx, health.id)).creditCents, 7000);
+  t.equal((await getEnrollment(ctx, health.id)).creditCents, 7000);
   t.equal((await binderOf(ctx, dental)).amountPaidCents, 0, 'still not dental');
 });
 
@@ -678,9 +673,9 @@ t.test('R24: mail without slip is applied by carrier; the other enrollment of th
   t.equal(p.enrollmentId, dental.id);
   t.strictSame(appliedTo(p), [{ invoiceId: dental.binderInvoiceId, amountCents: 3000 }]);
   t.equal(p.creditedCents, 500);
-  t.equal((await getEnrollmentView(ctx, dental.id)).creditCents, 500);
+  t.equal((await getEnrollment(ctx, dental.id)).creditCents, 500);
   t.equal((await binderOf(ctx, health)).amountPaidCents, 0, 'health untouched');
-  t.equal((await getEnrollmentView(ctx, health.id)).creditCents, 0);
+  t.equal((await getEnrollment(ctx, health.id)).creditCents, 0);
 });
 
 t.test(

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf, getEnrollment } from '../helpers/billing.js';
 import { newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
 import {
   applyUnapplied,
   bankAccount,
-  binderOf,
   card,
   check,
   eventsOfPayment,
-  getEnrollmentView,
   getPayment,
   moneyOrder,
   type PaymentJson,
@@ -126,7 +125,7 @@ t.test('a payment that misses a deadline and completes the binder: one write, sa
     ...bankAccount(),
   });
   t.equal(p.applications.length, 1);
-  const after = await getEnrollmentView(ctx, e.id);
+  const after = await getEnrollment(ctx, e.id);
   t.equal(after.status, 'awaiting_confirmation');
   t.equal(after.coverageStart, '2027-02-01');
   t.strictSame(
@@ -163,5 +162,5 @@ t.test('ops applying an unapplied payment answers what is stored', async (t) => 
     body.applications.map((a) => [a.invoiceId, a.amountCents]),
     [[binder.id, 45000]],
   );
-  t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 1000);
+  t.equal((await getEnrollment(ctx, e.id)).creditCents, 1000);
 });

@@ -1,27 +1,28 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
+import {
+  billingRunOk,
+  binderOf,
+  confirmInDb,
+  eventsOf,
+  getEnrollment,
+  getInvoice,
+  invoicesOfEnrollment,
+} from '../helpers/billing.js';
+import { type EnrollmentJson, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
 import {
   bankAccount,
-  billingRun,
-  binderOf,
   card,
   check,
-  confirmInDb,
-  type EnrollmentView,
-  eventsOf,
   eventsOfPayment,
-  expectProblem,
-  getEnrollmentView,
-  getInvoiceView,
   getPayment,
-  invoicesOfEnrollment,
   moneyOrder,
   type PaymentJson,
   payOk,
   returnPayment,
   unappliedQueue,
 } from '../helpers/payments.js';
+import { expectProblem } from '../helpers/responses.js';
 
 // R25: returned payments (ACH returns and bounced checks) through POST /v1/payments/{id}/returns.
 const ctx = await testApp(t);
@@ -29,7 +30,7 @@ const connector = await ctx.newKey('connector');
 const carrier = await newCarrier(ctx, { name: 'Harbor Health Plan' });
 
 const iso = (s: string | null) => (s ? new Date(s).toISOString() : null);
-const statusChanges = (e: EnrollmentView) => e.history.filter((h) => h.type === 'status_changed');
+const statusChanges = (e: EnrollmentJson) => e.history.filter((h) => h.type === 'status_changed');
 
 async function enrollment() {
   await setClock(ctx, '2026-12-01T10:00:00-05:00');
@@ -58,7 +59,7 @@ t.test(
     const e = await enrollment();
     await setClock(ctx, '2026-12-05T10:00:00-05:00');
     const p = await payOk(ctx, bankPayment(45000, e.id), { key: connector.secret });
-    t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+    t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
 
     await setClock(ctx, '2026-12-09T10:00:00-05:00');
     const res = await returnPayment(ctx, p.id, { reasonCode: 'R01' }, { key: connector.secret });
@@ -75,7 +76,7 @@ t.test(
     t.equal(invoice.amountPaidCents, 0);
     t.equal(invoice.balanceCents, 45000);
     t.equal(invoice.status, 'open');
-    const after = await getEnrollmentView(ctx, e.id);
+    const after = await getEnrollment(ctx, e.id);
     t.equal(after.status, 'pending_payment');
     t.equal(after.paidInFullAt, null);
     t.equal(after.confirmationExpectedBy, null);
@@ -90,7 +91,7 @@ t.test(
 
     // the member can still pay and complete it
     const again = await payOk(ctx, bankPayment(45000, e.id, 'savings'));
-    const completed = await getEnrollmentView(ctx, e.id);
+    const completed = await getEnrollment(ctx, e.id);
     t.equal(completed.status, 'awaiting_confirmation');
     t.equal(iso(completed.paidInFullAt), iso(again.receivedAt));
     t.equal(completed.confirmationExpectedBy, '2026-12-16');
@@ -102,13 +103,13 @@ t.test('R25: returning one of two payments leaves the binder partially paid and 
   await setClock(ctx, '2026-12-05T10:00:00-05:00');
   const first = await payOk(ctx, bankPayment(20000, e.id));
   const second = await payOk(ctx, bankPayment(25000, e.id, 'savings'));
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
   await returned(second.id, 'R02');
   const invoice = await binderOf(ctx, e);
   t.equal(invoice.status, 'partially_paid');
   t.equal(invoice.amountPaidCents, 20000);
   t.equal(invoice.balanceCents, 25000);
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'pending_payment');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'pending_payment');
   t.equal((await getPayment(ctx, first.id)).status, 'received', 'the other payment stands');
 
   // a return while the binder was never complete changes amounts only
@@ -116,7 +117,7 @@ t.test('R25: returning one of two payments leaves the binder partially paid and 
   const none = await binderOf(ctx, e);
   t.equal(none.status, 'open');
   t.equal(none.amountPaidCents, 0);
-  const still = await getEnrollmentView(ctx, e.id);
+  const still = await getEnrollment(ctx, e.id);
   t.equal(still.status, 'pending_payment');
   t.equal(
     statusChanges(still).filter((h) => h.to === 'pending_payment').length,
@@ -133,7 +134,7 @@ t.test('R25: after the carrier confirmed, a return flags the enrollment for ops 
   await setClock(ctx, '2026-12-10T10:00:00-05:00');
   await returned(p.id, 'R01');
 
-  const after = await getEnrollmentView(ctx, e.id);
+  const after = await getEnrollment(ctx, e.id);
   t.equal(after.status, 'confirmed', 'a confirmed enrollment stays confirmed');
   t.strictSame(after.flags, ['payment_returned']);
   const invoice = await binderOf(ctx, e);
@@ -142,7 +143,7 @@ t.test('R25: after the carrier confirmed, a return flags the enrollment for ops 
 
   const flagged = await ctx.request({ method: 'GET', url: '/v1/ops/flagged-enrollments' });
   t.equal(flagged.statusCode, 200);
-  const list = (flagged.json() as { data: EnrollmentView[] }).data;
+  const list = (flagged.json() as { data: EnrollmentJson[] }).data;
   const listed = list.find((x) => x.id === e.id);
   t.ok(listed, 'listed for ops');
   t.strictSame(listed?.flags, ['payment_returned']);
@@ -186,12 +187,12 @@ t.test('R25: CHECK_RETURNED returns a mailed check or money order', async (t) =>
     slip: { invoiceNumber: binder.invoiceNumber },
     ...check(),
   });
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
   const r = await returned(viaCheck.id, 'CHECK_RETURNED');
   t.equal(r.status, 'returned');
   t.equal(r.returnReasonCode, 'CHECK_RETURNED');
   t.equal((await binderOf(ctx, e)).status, 'open');
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'pending_payment');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'pending_payment');
 
   const viaMoneyOrder = await payOk(ctx, {
     channel: 'mail',
@@ -300,9 +301,9 @@ t.test('R25: a returned overpayment takes its credit back', async (t) => {
   await setClock(ctx, '2026-12-05T10:00:00-05:00');
   const p = await payOk(ctx, bankPayment(50000, e.id));
   t.equal(p.creditedCents, 5000);
-  t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 5000);
+  t.equal((await getEnrollment(ctx, e.id)).creditCents, 5000);
   await returned(p.id, 'R01');
-  const after = await getEnrollmentView(ctx, e.id);
+  const after = await getEnrollment(ctx, e.id);
   t.equal(after.creditCents, 0, 'the credit went back with the money');
   t.equal(after.status, 'pending_payment');
   t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
@@ -315,17 +316,17 @@ t.test(
     await setClock(ctx, '2026-12-05T10:00:00-05:00');
     const p = await payOk(ctx, bankPayment(90000, e.id));
     t.equal(p.creditedCents, 45000);
-    await billingRun(ctx, '2027-02-01');
+    await billingRunOk(ctx, '2027-02-01');
     const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01');
     if (!feb) throw new Error('no February invoice');
     t.equal(feb.amountPaidCents, 45000, 'February was paid from the credit');
-    t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 0);
+    t.equal((await getEnrollment(ctx, e.id)).creditCents, 0);
     await returned(p.id, 'R01');
-    const febAfter = await getInvoiceView(ctx, feb.id);
+    const febAfter = await getInvoice(ctx, feb.id);
     t.equal(febAfter.amountPaidCents, 0, 'the credit is taken back from February');
     t.equal(febAfter.status, 'open');
     t.equal((await binderOf(ctx, e)).amountPaidCents, 0);
-    t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 0, 'no credit is left behind');
+    t.equal((await getEnrollment(ctx, e.id)).creditCents, 0, 'no credit is left behind');
   },
 );
 
@@ -377,9 +378,9 @@ t.test('R25/R10: a binder payment returned after the due date leaves the member 
   await setClock(ctx, '2026-12-18T10:00:00-05:00');
   const p = await payOk(ctx, bankPayment(45000, e.id));
   await setClock(ctx, '2026-12-28T10:00:00-05:00');
-  t.equal((await getEnrollmentView(ctx, e.id)).coverageStart, '2027-01-01', 'paid in time, January holds');
+  t.equal((await getEnrollment(ctx, e.id)).coverageStart, '2027-01-01', 'paid in time, January holds');
   await returned(p.id, 'R01');
-  const after = await getEnrollmentView(ctx, e.id);
+  const after = await getEnrollment(ctx, e.id);
   t.equal(after.status, 'pending_payment');
   t.equal(after.coverageStart, '2027-02-01', 'the January due date has passed unpaid');
   t.equal(after.paymentDueDate, '2027-01-23');

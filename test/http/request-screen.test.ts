@@ -1,16 +1,9 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
+import { binderOf } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
-import {
-  bankAccount,
-  binderOf,
-  card,
-  check,
-  expectProblem,
-  moneyOrder,
-  PROBLEM_TYPE,
-  pay,
-} from '../helpers/payments.js';
+import { bankAccount, card, check, moneyOrder, pay } from '../helpers/payments.js';
+import { expectProblem, PROBLEM } from '../helpers/responses.js';
 
 // SPEC conventions, "Card data" (what is NOT a card number, and where the screen must not echo) and
 // "Errors" (a body nested too deep is a 400 problem, never a 500). The refusals themselves, with
@@ -129,7 +122,7 @@ t.test('refusals before the screen (401, 404, 405) do not echo a card number in 
   for (const a of attempts) {
     const res = await ctx.request(a);
     t.ok(res.statusCode >= 400, `${a.method} ${a.url}: ${res.statusCode}`);
-    t.match(res.headers['content-type'], PROBLEM_TYPE);
+    t.match(res.headers['content-type'], PROBLEM);
     t.notOk(res.body.replace(/[^0-9]/g, '').includes('4111111111111111'), `${a.url}: not echoed`, { body: res.body });
   }
 });

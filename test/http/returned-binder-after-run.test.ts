@@ -1,15 +1,15 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { billingRun, cancelEnrollment, sweep } from '../helpers/billing.js';
-import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
 import {
-  bankAccount,
-  getEnrollmentView,
+  billingRun,
+  cancelEnrollment,
+  getEnrollment,
   type InvoiceJson,
   invoicesOfEnrollment,
-  payOk,
-  returnPayment,
-} from '../helpers/payments.js';
+  sweep,
+} from '../helpers/billing.js';
+import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
+import { bankAccount, payOk, returnPayment } from '../helpers/payments.js';
 import { moneyViolations } from '../helpers/safety.js';
 
 // Issue 11 item 4: R25 (new text), R10, I1, I4. A binder paid, the next month billed by a run, the
@@ -54,7 +54,7 @@ t.test('the issue: a binder returned after its due date once the next month was 
   const ret = await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' });
   t.equal(ret.statusCode, 201, 'the return is recorded');
 
-  let view = await getEnrollmentView(ctx, e.id);
+  let view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'pending_payment', 'the binder is open again');
   t.equal(view.coverageStart, '2027-02-01', 'R10: the start moved to the first month still open');
   t.equal(view.paymentDueDate, '2027-01-23');
@@ -76,14 +76,14 @@ t.test('the issue: a binder returned after its due date once the next month was 
   // Nothing that follows answers 500.
   t.equal((await sweep(ctx)).enrollmentsFailed, 0, 'the sweep records nothing wrong');
   await payOk(ctx, bank(35000, { enrollmentId: e.id }));
-  view = await getEnrollmentView(ctx, e.id);
+  view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'awaiting_confirmation', 'paying the rest completes the binder');
   t.equal(view.coverageStart, '2027-02-01');
   invoices = await invoicesOfEnrollment(ctx, e.id);
   t.same(liveMonths(invoices), ['2027-02-01']);
   t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved after paying');
   await ok(await cancelEnrollment(ctx, e.id, { reason: 'changed plans' }), 200, 'cancellation');
-  view = await getEnrollmentView(ctx, e.id);
+  view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'cancelled');
   t.equal(view.creditCents, 45000, 'every cent still held (10,000 + 35,000) is credit for ops to refund');
   t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved after cancelling');
@@ -101,7 +101,7 @@ t.test('returned even later: run-issued months before the new start are voided t
 
   await setClock(ctx, '2027-01-26T10:00:00-05:00'); // after January's and February's due dates
   t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R10' })).statusCode, 201);
-  const view = await getEnrollmentView(ctx, e.id);
+  const view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'pending_payment');
   t.equal(view.coverageStart, '2027-03-01', 'moved past both missed due dates');
   const invoices = await invoicesOfEnrollment(ctx, e.id);
@@ -138,14 +138,14 @@ t.test('returned before the due date, the sweep moves it later and voids the mon
   invoices = await invoicesOfEnrollment(ctx, e.id);
   t.same(liveMonths(invoices), ['2027-02-01'], 'reads project the move before the sweep records it (R10, I1)');
   t.equal((await sweep(ctx)).enrollmentsFailed, 0);
-  const view = await getEnrollmentView(ctx, e.id);
+  const view = await getEnrollment(ctx, e.id);
   t.equal(view.coverageStart, '2027-02-01');
   invoices = await invoicesOfEnrollment(ctx, e.id);
   t.same(liveMonths(invoices), ['2027-02-01'], 'one live February invoice: the binder');
   t.equal(invoices.find((i) => i.id === e.binderInvoiceId)?.coverageMonth, '2027-02-01');
   t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved');
   await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  t.equal((await getEnrollmentView(ctx, e.id)).status, 'awaiting_confirmation');
+  t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation');
 });
 
 t.test('returned before the due date, a late payment arriving before the sweep records the move itself', async (t) => {
@@ -158,7 +158,7 @@ t.test('returned before the due date, a late payment arriving before the sweep r
   t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' })).statusCode, 201);
   await setClock(ctx, '2026-12-28T10:00:00-05:00');
   await payOk(ctx, bank(45000, { enrollmentId: e.id })); // no sweep in between
-  const view = await getEnrollmentView(ctx, e.id);
+  const view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'awaiting_confirmation');
   t.equal(view.coverageStart, '2027-02-01');
   t.same(liveMonths(await invoicesOfEnrollment(ctx, e.id)), ['2027-02-01']);
@@ -178,7 +178,7 @@ t.test('sibling (I3): a payment naming an invoice pays it, and its overpayment p
   const invoices = await invoicesOfEnrollment(ctx, e.id);
   t.equal(invoices.find((i) => i.coverageMonth === '2027-02-01')?.balanceCents, 0);
   t.equal(invoices.find((i) => i.coverageMonth === '2027-03-01')?.amountPaidCents, 15000, 'and pays March at once');
-  t.equal((await getEnrollmentView(ctx, e.id)).creditCents, 0, 'no credit beside a balance');
+  t.equal((await getEnrollment(ctx, e.id)).creditCents, 0, 'no credit beside a balance');
   t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved');
   // Returning it takes the credit back from March, where it went.
   t.equal((await returnPayment(ctx, p.id, { reasonCode: 'R01' })).statusCode, 201);
@@ -204,7 +204,7 @@ t.test('sibling (I1): a late payment naming the regular invoice the binder moves
   t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' })).statusCode, 201);
   await setClock(ctx, '2026-12-28T10:00:00-05:00');
   await payOk(ctx, bank(45000, { invoiceNumber: feb?.invoiceNumber }));
-  const view = await getEnrollmentView(ctx, e.id);
+  const view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'awaiting_confirmation', 'the money reached the binder through credit');
   t.equal(view.creditCents, 0);
   t.same(liveMonths(await invoicesOfEnrollment(ctx, e.id)), ['2027-02-01']);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
-import { expectProblem } from '../helpers/payments.js';
+import { expectProblem } from '../helpers/responses.js';
 
 // Defects an independent black-box review found after the issue-11 hardening (docs/reliability.md):
 // each was a 500, a missed refusal or a refused valid key.

@@ -2,8 +2,9 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { type BillingRunJson, billingRun, expectStatus } from '../helpers/billing.js';
+import { type BillingRunJson, billingRun } from '../helpers/billing.js';
 import { newAccount, newCarrier, setClock } from '../helpers/factories.js';
+import { expectStatus } from '../helpers/responses.js';
 import { memoryStream } from '../helpers/safety.js';
 
 // I5: one enrollment's failure never stops a sweep or a billing run for the others. Each test plants

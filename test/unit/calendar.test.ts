@@ -1,5 +1,11 @@
 import t from 'tap';
-import { BusinessCalendar, massachusettsCalendar as cal, observedDate } from '../../src/domain/calendar.js';
+import {
+  BusinessCalendar,
+  massachusettsCalendar as cal,
+  type HolidayRule,
+  holidaysFromRules,
+  observedDate,
+} from '../../src/domain/calendar.js';
 import { businessDateOf, isoDate } from '../../src/domain/dates.js';
 
 const d = isoDate;
@@ -118,4 +124,151 @@ t.test('dates: only real calendar dates are accepted', async (t) => {
   t.throws(() => isoDate('2026-02-30'), RangeError);
   t.throws(() => isoDate('2026-2-03'), RangeError);
   t.equal(isoDate('2028-02-29'), '2028-02-29');
+});
+
+// Rows below name their rule; the message carries it. They cover years and cases the lists above do not.
+
+t.test('R3: holidays of other years, including the Saturday and Sunday observances', async (t) => {
+  const rows: { rule: string; name: string; date: string; holiday: boolean }[] = [
+    { rule: 'R3', name: "New Year's Day 2023 on a Sunday is observed Monday Jan 2", date: '2023-01-02', holiday: true },
+    {
+      rule: 'R3',
+      name: "New Year's Day 2023 itself (a Sunday) is not the observed day",
+      date: '2023-01-01',
+      holiday: false,
+    },
+    { rule: 'R3', name: 'Christmas 2022 on a Sunday is observed Monday Dec 26', date: '2022-12-26', holiday: true },
+    {
+      rule: 'R3',
+      name: 'Veterans Day 2028 on a Saturday is observed Friday Nov 10',
+      date: '2028-11-10',
+      holiday: true,
+    },
+    { rule: 'R3', name: 'Veterans Day 2029 on a Sunday is observed Monday Nov 12', date: '2029-11-12', holiday: true },
+    { rule: 'R3', name: 'Juneteenth 2022 on a Sunday is observed Monday June 20', date: '2022-06-20', holiday: true },
+    { rule: 'R3', name: "Patriots' Day 2028 is the third Monday of April", date: '2028-04-17', holiday: true },
+    {
+      rule: 'R3',
+      name: 'Martin Luther King Jr. Day 2028 is the third Monday of January',
+      date: '2028-01-17',
+      holiday: true,
+    },
+    {
+      rule: 'R3',
+      name: "Washington's Birthday 2028 is the third Monday of February",
+      date: '2028-02-21',
+      holiday: true,
+    },
+    { rule: 'R3', name: 'Memorial Day 2028 is the last Monday of May', date: '2028-05-29', holiday: true },
+    { rule: 'R3', name: 'Labor Day 2028 is the first Monday of September', date: '2028-09-04', holiday: true },
+    { rule: 'R3', name: 'Columbus Day 2028 is the second Monday of October', date: '2028-10-09', holiday: true },
+    { rule: 'R3', name: 'Thanksgiving 2028 is the fourth Thursday of November', date: '2028-11-23', holiday: true },
+    {
+      rule: 'R3',
+      name: 'Thanksgiving 2029: Nov 22, not the last Thursday (Nov 29)',
+      date: '2029-11-29',
+      holiday: false,
+    },
+    { rule: 'R3', name: "Easter Monday is no state holiday (Patriots' Day is)", date: '2026-04-06', holiday: false },
+    {
+      rule: 'R3',
+      name: 'Evacuation Day (Suffolk County only) is not in the state calendar',
+      date: '2026-03-17',
+      holiday: false,
+    },
+  ];
+  for (const r of rows) t.equal(cal.isHoliday(d(r.date)), r.holiday, `${r.rule}: ${r.name}`);
+  for (const year of [2026, 2027, 2028, 2029, 2030]) {
+    t.ok(
+      cal.holidays(year).every((h) => cal.isBusinessDay(h.date) === false),
+      `R3: ${year}: no observed holiday is a business day`,
+    );
+    t.ok(
+      cal.holidays(year).every((h) => ![0, 6].includes(new Date(`${h.date}T12:00:00Z`).getUTCDay())),
+      `R3: ${year}: every observed holiday falls on a weekday`,
+    );
+  }
+});
+
+t.test('R4/R11: five business days after the business date of full payment', async (t) => {
+  const rows: { rule: string; name: string; from: string; expect: string }[] = [
+    {
+      rule: 'R11',
+      name: 'paid Wednesday before Thanksgiving: Thursday and the weekend skipped',
+      from: '2026-11-25',
+      expect: '2026-12-03',
+    },
+    { rule: 'R11', name: "paid the Friday before Patriots' Day 2027", from: '2027-04-16', expect: '2027-04-26' },
+    { rule: 'R11', name: 'paid the Friday before Memorial Day 2027', from: '2027-05-28', expect: '2027-06-07' },
+    {
+      rule: 'R11',
+      name: 'paid Wednesday 2027-06-16: observed Juneteenth (Friday 18th) skipped',
+      from: '2027-06-16',
+      expect: '2027-06-24',
+    },
+    {
+      rule: 'R11',
+      name: 'paid Thursday 2026-07-02: observed Independence Day (Friday 3rd) skipped',
+      from: '2026-07-02',
+      expect: '2026-07-10',
+    },
+    {
+      rule: 'R11',
+      name: 'paid on a holiday (Christmas 2026) counts from the next business day',
+      from: '2026-12-25',
+      expect: '2027-01-04',
+    },
+    { rule: 'R11', name: 'paid Sunday 2027-01-17: MLK Day (Monday) skipped', from: '2027-01-17', expect: '2027-01-25' },
+  ];
+  for (const r of rows) t.equal(cal.addBusinessDays(d(r.from), 5), r.expect, `${r.rule}: ${r.name}`);
+});
+
+t.test('R12: business days between two dates (how far past confirmationExpectedBy)', async (t) => {
+  const rows: { rule: string; name: string; from: string; to: string; expect: number }[] = [
+    { rule: 'R12', name: 'a weekend adds none', from: '2026-12-11', to: '2026-12-13', expect: 0 },
+    { rule: 'R12', name: 'Friday to Monday is one', from: '2026-12-11', to: '2026-12-14', expect: 1 },
+    { rule: 'R12', name: "over New Year's Day 2027 (a Friday)", from: '2026-12-30', to: '2027-01-04', expect: 2 },
+    {
+      rule: 'R12',
+      name: 'a whole month (January 2027: 21 weekdays, 2 holidays)',
+      from: '2026-12-31',
+      to: '2027-01-31',
+      expect: 19,
+    },
+  ];
+  for (const r of rows) t.equal(cal.businessDaysAfter(d(r.from), d(r.to)), r.expect, `${r.rule}: ${r.name}`);
+});
+
+t.test('R3: the holiday rules are data: another rule set makes another calendar', async (t) => {
+  const rules: HolidayRule[] = [
+    { name: 'Founders Day', kind: 'fixed', month: 12, day: 12, observed: false },
+    { name: 'Storm Day', kind: 'fixed', month: 12, day: 13, observed: true },
+    { name: 'Second Tuesday', kind: 'nth_weekday', month: 12, weekday: 2, nth: 2 },
+    { name: 'Last Friday', kind: 'nth_weekday', month: 12, weekday: 5, nth: -1 },
+  ];
+  const custom = BusinessCalendar.fromRules(rules);
+  const rows: { rule: string; name: string; date: string; business: boolean }[] = [
+    {
+      rule: 'R3',
+      name: 'a fixed holiday on a Saturday without observance is just a Saturday',
+      date: '2026-12-11',
+      business: true,
+    },
+    {
+      rule: 'R3',
+      name: 'a fixed holiday on a Sunday with observance moves to Monday',
+      date: '2026-12-14',
+      business: false,
+    },
+    { rule: 'R3', name: 'the second Tuesday of December 2026', date: '2026-12-08', business: false },
+    { rule: 'R3', name: 'the last Friday of December 2026', date: '2026-12-25', business: false },
+    { rule: 'R3', name: 'the last Thursday (not in this calendar)', date: '2026-12-24', business: true },
+    { rule: 'R3', name: 'Thanksgiving is not in this calendar', date: '2026-11-26', business: true },
+  ];
+  for (const r of rows) t.equal(custom.isBusinessDay(d(r.date)), r.business, `${r.rule}: ${r.name}`);
+  t.same(
+    holidaysFromRules(rules, 2026).map((h) => h.date),
+    ['2026-12-08', '2026-12-12', '2026-12-14', '2026-12-25'],
+    'R3: the rule set lists its dates in order',
+  );
 });

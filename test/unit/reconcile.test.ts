@@ -1,73 +1,17 @@
 import t from 'tap';
-import { massachusettsCalendar } from '../../src/domain/calendar.js';
-import type { IsoDate } from '../../src/domain/dates.js';
 import type { Enrollment } from '../../src/domain/enrollment.js';
 import type { Invoice } from '../../src/domain/invoice.js';
-import { decideMissedDeadlines, decideReturn, type Reconciliation } from '../../src/domain/reconcile.js';
+import { decideMissedDeadlines, type Reconciliation } from '../../src/domain/reconcile.js';
+import { binder, invoice, paidEnrollment, returnDecision } from '../helpers/domain.js';
 
 // R25 (new text) and R10 as decisions: one row per rule case.
-const enrollment = (over: Partial<Enrollment> = {}): Enrollment => ({
-  id: 'enr_1',
-  memberId: '100000000001',
-  carrierId: 'c',
-  coverageType: 'health',
-  planName: 'P',
-  monthlyPremiumCents: 45000,
-  status: 'awaiting_confirmation',
-  chosenCoverageStart: '2027-01-01' as IsoDate,
-  coverageStart: '2027-01-01' as IsoDate,
-  selectedAt: new Date('2026-12-05T15:00:00Z'),
-  binderInvoiceId: 'inv_b',
-  subscriber: { firstName: 'A', lastName: 'B' },
-  paidInFullAt: new Date('2026-12-05T15:00:00Z'),
-  confirmationExpectedBy: '2026-12-11' as IsoDate,
-  idCardExpectedBy: '2026-12-19' as IsoDate,
-  confirmedAt: null,
-  carrierPolicyId: null,
-  cancelledAt: null,
-  creditCents: 0,
-  flags: [],
-  createdAt: new Date('2026-12-05T15:00:00Z'),
-  history: [],
-  ...over,
-});
-const invoice = (id: string, month: string, over: Partial<Invoice> = {}): Invoice => ({
-  id,
-  invoiceNumber: id,
-  enrollmentId: 'enr_1',
-  memberId: '100000000001',
-  coverageMonth: month as IsoDate,
-  dueDate: `${month.slice(0, 8)}23` as IsoDate,
-  amountDueCents: 45000,
-  amountPaidCents: 0,
-  creditAppliedCents: 0,
-  isBinder: false,
-  delivery: 'mail',
-  issuedAt: new Date('2026-12-10T15:00:00Z'),
-  voidedAt: null,
-  ...over,
-});
-const binder = (over: Partial<Invoice> = {}) => invoice('inv_b', '2027-01-01', { isBinder: true, ...over });
-
 const returnOf = (over: {
   e?: Partial<Enrollment>;
   invoices: Invoice[];
   applications: { invoiceId: string; amountCents: number }[];
   creditedCents?: number;
   now: string;
-}): Reconciliation =>
-  decideReturn({
-    enrollment: enrollment(over.e),
-    invoices: over.invoices,
-    applications: over.applications,
-    creditedCents: over.creditedCents ?? 0,
-    paymentId: 'pay_1',
-    amountCents: over.applications.reduce((s, a) => s + a.amountCents, 0) + (over.creditedCents ?? 0),
-    reasonCode: 'R01',
-    now: new Date(over.now),
-    actor: 'key_ops',
-    calendar: massachusettsCalendar,
-  });
+}): Reconciliation => returnDecision({ ...over, enrollment: paidEnrollment(over.e) });
 
 const byId = (r: Reconciliation, id: string) => r.invoices.find((c) => c.invoiceId === id);
 
@@ -161,7 +105,7 @@ t.test('R25: credit freed by the move can pay the whole binder again', async (t)
 
 t.test('R10: the sweep voids the regular invoice of the month the binder moves into', async (t) => {
   const r = decideMissedDeadlines(
-    enrollment({ status: 'pending_payment', paidInFullAt: null }),
+    paidEnrollment({ status: 'pending_payment', paidInFullAt: null }),
     [binder(), invoice('inv_f', '2027-02-01', { amountPaidCents: 2000, creditAppliedCents: 2000 })],
     new Date('2026-12-28T15:00:00Z'),
   );
@@ -177,7 +121,7 @@ t.test('R10: the sweep voids the regular invoice of the month the binder moves i
   });
   t.equal(r?.enrollment?.creditDeltaCents, 0);
   t.equal(
-    decideMissedDeadlines(enrollment({ status: 'pending_payment' }), [binder()], new Date('2026-12-20T15:00:00Z')),
+    decideMissedDeadlines(paidEnrollment({ status: 'pending_payment' }), [binder()], new Date('2026-12-20T15:00:00Z')),
     null,
     'nothing before the due date',
   );

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import { normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
@@ -21,17 +20,11 @@ import { type Principal, UNSCOPED } from '../domain/principal.js';
 import { decideReturn, type Reconciliation } from '../domain/reconcile.js';
 import { type Settlement, settle } from '../domain/settlement.js';
 import { businessTimestamp } from '../domain/timestamps.js';
-import { AccountStore } from '../store/accounts.js';
-import type { FieldCipher } from '../store/crypto.js';
-import { EnrollmentStore } from '../store/enrollments.js';
-import { appendEvents, type NewEvent } from '../store/events.js';
+import type { NewEvent } from '../store/events.js';
 import type { IdempotencyRecord } from '../store/idempotency.js';
-import { InvoiceStore } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
-import { PaymentStore } from '../store/payments.js';
-import { newPaymentId, type PaymentContext, PaymentWriteStore } from '../store/paymentWrites.js';
-import { ReconciliationStore } from '../store/reconciliations.js';
-import type { DB } from '../store/schema.js';
+import { newPaymentId, type PaymentContext } from '../store/paymentWrites.js';
+import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
@@ -52,18 +45,17 @@ export class PaymentService {
   private readonly idempotent: IdempotentTransactions;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly stores: Stores,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
-    private readonly cipher: FieldCipher,
     private readonly billing: BillingService,
   ) {
-    this.idempotent = new IdempotentTransactions(db, clock);
+    this.idempotent = new IdempotentTransactions(stores, clock);
   }
 
   /** POST /v1/payments: the payment, its effects and its recorded answer are one write. */
   post(req: PaymentRequest, principal: Principal, call: Idempotent<Payment>): Promise<Answered> {
-    return this.idempotent.run(call, (trx, scope) => this.postIn(trx, req, principal, scope.recordFor), {
+    return this.idempotent.run(call, (tx, scope) => this.postIn(tx, req, principal, scope.recordFor), {
       writesOnlyAtEnd: true,
     });
   }
@@ -75,7 +67,7 @@ export class PaymentService {
     principal: Principal,
     call: Idempotent<Payment>,
   ): Promise<Answered> {
-    return this.idempotent.run(call, (trx) => this.applyUnapplied(trx, paymentId, target, principal));
+    return this.idempotent.run(call, (tx) => this.applyUnapplied(tx, paymentId, target, principal));
   }
 
   /** R25: a returned payment (ACH return or bounced check). */
@@ -86,12 +78,12 @@ export class PaymentService {
     principal: Principal,
     call: Idempotent<Payment>,
   ): Promise<Answered> {
-    return this.idempotent.run(call, (trx) => this.returnPayment(trx, paymentId, reasonCode, returnedAt, principal));
+    return this.idempotent.run(call, (tx) => this.returnPayment(tx, paymentId, reasonCode, returnedAt, principal));
   }
 
   /** `recordFor` gives the idempotency record to write with the payment. */
   private async postIn(
-    trx: Kysely<DB>,
+    tx: Stores,
     req: PaymentRequest,
     principal: Principal,
     recordFor: (payment: Payment) => IdempotencyRecord | null,
@@ -105,8 +97,8 @@ export class PaymentService {
       channel: req.channel,
     });
     const target = paymentTarget(req);
-    const writes = new PaymentWriteStore(trx, this.cipher);
-    const resolved = await this.resolve(trx, writes, req, target);
+    const writes = tx.paymentWrites;
+    const resolved = await this.resolve(tx, req, target);
 
     const id = newPaymentId();
     const payment: Payment = {
@@ -206,33 +198,28 @@ export class PaymentService {
    * R21-R23: find what a payment pays and lock it. Mail that cannot be matched is kept as
    * unapplied. Reads only: nothing is written here.
    */
-  private async resolve(
-    trx: Kysely<DB>,
-    writes: PaymentWriteStore,
-    req: Pick<PaymentRequest, 'channel'>,
-    target: PaymentTarget,
-  ): Promise<Resolved> {
+  private async resolve(tx: Stores, req: Pick<PaymentRequest, 'channel'>, target: PaymentTarget): Promise<Resolved> {
     const mail = req.channel === 'mail';
     const notFoundOr = (memberId: string | null, detail: string): Resolved => {
       if (mail) return { unapplied: true, memberId };
       throw new DomainError('target_not_found', detail);
     };
     const locked = async (enrollmentId: string): Promise<LockedContext> => {
-      const ctx = await writes.context({ enrollmentId });
+      const ctx = await tx.paymentWrites.context({ enrollmentId });
       if (!ctx.enrollment) throw notFound('enrollment', enrollmentId);
       return { ...ctx, enrollment: ctx.enrollment };
     };
-    const enrollments = new EnrollmentStore(trx);
+    const enrollments = tx.enrollments;
     switch (target.kind) {
       case 'invoice': {
-        const ctx = await writes.context({ invoiceNumber: target.invoiceNumber });
+        const ctx = await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber });
         // R24: a void invoice still names its enrollment: the money is recorded there (as credit).
         if (!ctx.invoice || !ctx.enrollment)
           return notFoundOr(ctx.invoice?.memberId ?? null, `No invoice ${target.invoiceNumber}.`);
         return { context: { ...ctx, enrollment: ctx.enrollment }, invoiceId: ctx.invoice.id };
       }
       case 'enrollment': {
-        const ctx = await writes.context({ enrollmentId: target.enrollmentId });
+        const ctx = await tx.paymentWrites.context({ enrollmentId: target.enrollmentId });
         // R24: a cancelled enrollment's money is recorded as its credit (for ops to refund).
         if (!ctx.enrollment) return notFoundOr(null, `No enrollment ${target.enrollmentId}.`);
         return { context: { ...ctx, enrollment: ctx.enrollment } };
@@ -241,14 +228,14 @@ export class PaymentService {
       case 'member': {
         let memberId: string;
         if (target.kind === 'phone') {
-          const accounts = await new AccountStore(trx).byPhoneNumber(normalizePhoneNumber(target.phoneNumber));
+          const accounts = await tx.accounts.byPhoneNumber(normalizePhoneNumber(target.phoneNumber));
           if (accounts.length === 0) throw new DomainError('target_not_found', 'No account has this phone number.');
           if (accounts.length > 1) {
             throw new DomainError('target_ambiguous', 'Several accounts have this phone number; give the Member ID.');
           }
           memberId = (accounts[0] as { memberId: string }).memberId;
         } else {
-          if (!(await new AccountStore(trx).get(target.memberId))) {
+          if (!(await tx.accounts.get(target.memberId))) {
             throw new DomainError('target_not_found', `No account for member ${target.memberId}.`);
           }
           memberId = target.memberId;
@@ -266,7 +253,7 @@ export class PaymentService {
         return { context: await locked(owing[0] as string) };
       }
       case 'remittance': {
-        const account = await new AccountStore(trx).get(target.memberId);
+        const account = await tx.accounts.get(target.memberId);
         const namesMatch =
           account &&
           nameKey(account.firstName) === nameKey(target.firstName) &&
@@ -281,13 +268,13 @@ export class PaymentService {
   }
 
   private async applyUnapplied(
-    trx: Kysely<DB>,
+    tx: Stores,
     paymentId: string,
     target: { invoiceNumber?: string | undefined; enrollmentId?: string | undefined },
     principal: Principal,
   ): Promise<Payment> {
     const now = this.clock.now();
-    const payment = await new PaymentStore(trx).get(paymentId, { forUpdate: true });
+    const payment = await tx.payments.get(paymentId, { forUpdate: true });
     if (!payment) throw notFound('payment', paymentId);
     if (payment.status !== 'unapplied') {
       throw new DomainError('not_unapplied', `Payment ${paymentId} is ${payment.status}.`, {
@@ -298,10 +285,9 @@ export class PaymentService {
     if (Boolean(target.invoiceNumber) === Boolean(target.enrollmentId)) {
       throw new DomainError('target_required', 'Name exactly one of invoiceNumber or enrollmentId.');
     }
-    const writes = new PaymentWriteStore(trx, this.cipher);
+    const writes = tx.paymentWrites;
     const resolved = await this.resolve(
-      trx,
-      writes,
+      tx,
       { channel: 'online' },
       target.invoiceNumber
         ? { kind: 'invoice', invoiceNumber: target.invoiceNumber }
@@ -328,14 +314,14 @@ export class PaymentService {
 
   /** R25: a returned payment reverses its applications and credit. */
   private async returnPayment(
-    trx: Kysely<DB>,
+    tx: Stores,
     paymentId: string,
     reasonCode: string,
     returnedAtInput: Date | undefined,
     principal: Principal,
   ): Promise<Payment> {
     const now = this.clock.now();
-    const payments = new PaymentStore(trx);
+    const payments = tx.payments;
     const payment = await payments.get(paymentId, { forUpdate: true });
     if (!payment) throw notFound('payment', paymentId);
     if (payment.status === 'returned') {
@@ -355,8 +341,8 @@ export class PaymentService {
       notBefore: payment.receivedAt,
     });
 
-    const invoices = new InvoiceStore(trx);
-    const enrollments = new EnrollmentStore(trx);
+    const invoices = tx.invoices;
+    const enrollments = tx.enrollments;
     const active = payment.applications.filter((a) => a.reversedAt === null);
     // Lock every enrollment touched, in id order (the order every multi-enrollment writer uses),
     // then read its invoices after the lock, decide in the domain and write the decision.
@@ -384,10 +370,10 @@ export class PaymentService {
       );
     }
     await payments.markReturned(paymentId, returnedAt, reasonCode);
-    const store = new ReconciliationStore(trx);
+    const store = tx.reconciliations;
     for (const d of decisions) await store.write(d, now);
     if (decisions.length === 0) {
-      await appendEvents(trx, [
+      await tx.appendEvents([
         {
           type: 'payment.returned',
           occurredAt: now,
@@ -401,7 +387,7 @@ export class PaymentService {
   }
 
   async get(id: string): Promise<Payment> {
-    const p = await new PaymentStore(this.db).get(id);
+    const p = await this.stores.payments.get(id);
     if (!p) throw notFound('payment', id);
     return p;
   }
@@ -411,7 +397,7 @@ export class PaymentService {
     limit: number,
     after?: string,
   ): Promise<Page<Payment>> {
-    return new PaymentStore(this.db).list(filter, limit, after);
+    return this.stores.payments.list(filter, limit, after);
   }
 
   /** Flagged enrollments for ops (R25). */

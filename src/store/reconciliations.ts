@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Reconciliation } from '../domain/reconcile.js';
+import type { Reversal } from '../domain/reversal.js';
 import type { InvoiceChange } from '../domain/settlement.js';
 import { type EnrollmentPatch, EnrollmentStore } from './enrollments.js';
 import { appendEvents } from './events.js';
+import { PaymentStore } from './payments.js';
 import type { DB } from './schema.js';
 
 /**
@@ -49,6 +51,20 @@ export class ReconciliationStore {
       await enrollments.update(r.enrollmentId, patch, now);
     }
     await enrollments.addHistory(r.enrollmentId, r.history);
+    await appendEvents(this.db, r.events);
+  }
+
+  /**
+   * A returned payment as `decideReversal` decided it (R25): the payment and its applications, then
+   * each touched enrollment (the caller holds their locks), then the events of none.
+   */
+  async writeReversal(r: Reversal, now: Date): Promise<void> {
+    const p = r.payment;
+    if (p.status !== 'returned' || !p.returnedAt || !p.returnReasonCode) {
+      throw new Error(`writeReversal: payment ${p.id} is not returned`);
+    }
+    await new PaymentStore(this.db).markReturned(p.id, p.returnedAt, p.returnReasonCode);
+    for (const d of r.reconciliations) await this.write(d, now);
     await appendEvents(this.db, r.events);
   }
 }

@@ -196,7 +196,10 @@ export interface Allocation {
   creditedCents: number;
 }
 
-/** R24: oldest open invoice first; what is left becomes credit on the enrollment. */
+/**
+ * R24: oldest open invoice first; what is left becomes credit on the enrollment.
+ * I4: the applications and the credit add up to the amount, always.
+ */
 export function allocate(amountCents: number, openInvoices: OpenInvoice[]): Allocation {
   let left = amountCents;
   const applications: Allocation['applications'] = [];
@@ -353,6 +356,7 @@ function refuseState(p: Payment, code: 'not_unapplied' | 'already_returned', exp
 /**
  * R23: a new mail payment that matched nothing is kept `unapplied` (the whole amount), with its
  * member when the remittance named a known one, for ops to apply. Only a new payment can be.
+ * I4: `unappliedCents` is the whole amount (no applications, no credit).
  */
 export function markUnapplied(
   p: Payment,
@@ -379,6 +383,7 @@ export function assertApplicable(p: Payment): void {
 /**
  * R23/R24: the payment pays one enrollment as `settle` decided: its applications and the credit it
  * made. A new payment or an `unapplied` one can be applied; any other is `not_unapplied` (409).
+ * I4: `unappliedCents` becomes 0 as the applications and credit (`allocate`) take the whole amount.
  */
 export function apply(
   p: Payment,
@@ -401,7 +406,8 @@ export function apply(
 /**
  * R25: a payment the bank or lockbox sent back is `returned` (once: again is `already_returned`,
  * 409) with a reason code that fits its method (`invalid_reason_code`), as of `returnedAt`: never
- * before the money arrived, any time after (default now). Its live applications are reversed then.
+ * before the money arrived, any time after (default now). Its live applications are reversed then
+ * (I4 counts only live applications, and no longer holds a returned payment to its amount).
  */
 export function markReturned(
   p: Payment,

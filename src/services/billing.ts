@@ -20,6 +20,7 @@ import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/princip
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
 import type { EnrollmentFilter } from '../store/enrollments.js';
+import { isEnrollmentFailure } from '../store/errors.js';
 import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
@@ -38,17 +39,6 @@ export const BILLING_RUN_MAX_FAILURES = 100;
 /** Where per-enrollment failures of sweeps and runs are reported (ids and error codes only, never data). */
 export interface WarnLog {
   warn(obj: Record<string, unknown>, msg: string): void;
-}
-
-/**
- * I5: errors that one enrollment's data can cause (data exceptions, constraint violations, PL/pgSQL
- * raises, serialization failures and deadlocks, lock and statement time-outs). A sweep or run sets
- * the enrollment aside and carries on; any other error (connection lost, server shutting down) stops it.
- */
-export function isEnrollmentFailure(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || code.length !== 5) return false;
-  return ['22', '23', 'P0', '40'].includes(code.slice(0, 2)) || code === '55P03' || code === '57014';
 }
 
 export interface CheckoutInput {

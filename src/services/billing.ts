@@ -172,7 +172,7 @@ export class BillingService {
       const change = cancel(e, now, principal.keyId, reason);
       if (!change) return this.enrollmentIn(tx, id, UNSCOPED);
       const { paidCents } = await tx.invoices.voidForCancellation(id, now);
-      await enrollments.update(id, { status: change.status, cancelled_at: now, credit_delta_cents: paidCents }, now);
+      await enrollments.update(id, { status: change.status, cancelledAt: now, creditDeltaCents: paidCents }, now);
       await enrollments.addHistory(id, [change.history]);
       await tx.appendEvents([
         {

@@ -41,8 +41,9 @@ type LockedContext = PaymentContext & { enrollment: Enrollment };
  * Idempotency-Key and its recorded answer, locks the enrollment it changes, and writes its events
  * there too.
  *
- * Posting a payment reads, decides, then writes once: resolve the target and lock the enrollment
- * with its invoices (one call), decide in the domain (`settle`), and write the payment, its
+ * Posting a payment reads, decides, then writes once: read what the target names, decide what it
+ * pays (`matchPayment`), lock the enrollment with its invoices (one call, the same one as the read
+ * for an invoice or enrollment target), decide the money (`settle`, `apply`), and write the payment, its
  * applications, invoice and enrollment changes, history, events and the idempotency record in one
  * statement. Nothing is written before that statement, so a refusal needs no savepoint.
  */

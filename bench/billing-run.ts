@@ -19,6 +19,7 @@ import { ServiceClock } from '../src/infra/clock.js';
 import { createDatabase } from '../src/infra/db.js';
 import { migrateToLatest } from '../src/infra/migrate.js';
 import { BillingService } from '../src/services/billing.js';
+import { Stores } from '../src/store/stores.js';
 import { admin, serverOf } from '../test/helpers/serverAdmin.js';
 
 const N = Number(process.argv[2] ?? 500_000);
@@ -87,7 +88,7 @@ try {
 
   const clock = new ServiceClock();
   clock.freeze(new Date('2027-01-05T12:00:00Z'));
-  const billing = new BillingService(db, clock, massachusettsCalendar);
+  const billing = new BillingService(new Stores(db), clock, massachusettsCalendar);
   const principal = { keyId: 'bench', role: 'ops' as const, carrierId: null };
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;

@@ -40,6 +40,7 @@ import { ApiKeyStore } from './store/apiKeys.js';
 import { FieldCipher } from './store/crypto.js';
 import { classifyStorageError } from './store/errors.js';
 import { HealthStore } from './store/health.js';
+import { Stores } from './store/stores.js';
 
 export interface AppOptions {
   config: Config;
@@ -218,8 +219,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     apiKeys,
     authFailuresPerMinute: config.authFailuresPerMinute,
   });
+  const stores = new Stores(database.db, { cipher: new FieldCipher(config.dataEncryptionKeys) });
   const idempotency = new IdempotencyService(
-    database.db,
+    stores,
     clock,
     config.idempotencyHmacKey,
     config.idempotencyLegacyHmacKeys,
@@ -257,18 +259,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const health = new HealthStore(database.db);
   await app.register(healthRoutes, { readiness: () => health.readiness() });
   await app.register(referenceRoutes);
-  const admin = new AdminService(database.db, clock, apiKeys);
+  const admin = new AdminService(stores, clock, apiKeys);
   await app.register(carrierRoutes, { admin });
   await app.register(apiKeyRoutes, { admin });
   await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
-  const billing = new BillingService(database.db, clock, calendar, { log: app.log });
+  const billing = new BillingService(stores, clock, calendar, { log: app.log });
   await app.register(accountRoutes, { billing });
   await app.register(enrollmentRoutes, { billing });
   await app.register(invoiceRoutes, { billing });
-  const cipher = new FieldCipher(config.dataEncryptionKeys);
-  const payments = new PaymentService(database.db, clock, calendar, cipher, billing);
+  const payments = new PaymentService(stores, clock, calendar, billing);
   await app.register(paymentRoutes, { payments, billing });
-  await app.register(carrierWorkRoutes, { carriers: new CarrierService(database.db, clock, calendar, billing) });
+  await app.register(carrierWorkRoutes, { carriers: new CarrierService(stores, clock, calendar, billing) });
 
   // R10: record missed binder deadlines in the background (reads never wait for it).
   if (config.deadlineSweepIntervalMs > 0) {

@@ -1,8 +1,10 @@
+import type { BusinessCalendar } from './calendar.js';
 import { type Channel, PAYEE, type PaymentMethod } from './channels.js';
 import { businessDateOf, type IsoDate, parts } from './dates.js';
 import { DomainError } from './errors.js';
 import { nameKey } from './names.js';
 import { isValidRoutingNumber } from './numbers.js';
+import { businessTimestamp } from './timestamps.js';
 
 export const PAYMENT_STATUSES = ['received', 'unapplied', 'returned'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
@@ -194,7 +196,10 @@ export interface Allocation {
   creditedCents: number;
 }
 
-/** R24: oldest open invoice first; what is left becomes credit on the enrollment. */
+/**
+ * R24: oldest open invoice first; what is left becomes credit on the enrollment.
+ * I4: the applications and the credit add up to the amount, always.
+ */
 export function allocate(amountCents: number, openInvoices: OpenInvoice[]): Allocation {
   let left = amountCents;
   const applications: Allocation['applications'] = [];
@@ -281,4 +286,145 @@ export function pickRemittanceEnrollment(candidates: readonly RemittanceCandidat
   if (owing.length > 0) return only(owing);
   const active = candidates.filter((c) => !c.cancelled);
   return active.length > 0 ? only(active) : only(candidates);
+}
+
+/** An event a payment transition records (the same shape every domain decision returns). */
+export interface PaymentEvent {
+  type: 'payment.unapplied';
+  occurredAt: Date;
+  memberId: string | null;
+  paymentId: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * R19/R20: the payment a request records, before it is matched: `received`, paying nothing yet.
+ * Shows only the last four digits of an account number; the card is its token's brand and expiry.
+ */
+export function newPayment(
+  req: PaymentRequest,
+  target: PaymentTarget,
+  at: { id: string; receivedAt: Date; now: Date },
+): Payment {
+  return {
+    id: at.id,
+    status: 'received',
+    channel: req.channel,
+    method: req.method,
+    amountCents: req.amountCents,
+    receivedAt: at.receivedAt,
+    memberId: null,
+    enrollmentId: null,
+    guest: req.guest ?? false,
+    target: { ...target },
+    applications: [],
+    creditedCents: 0,
+    unappliedCents: 0,
+    bankAccount: req.bankAccount
+      ? { routingNumber: req.bankAccount.routingNumber, last4: last4(req.bankAccount.accountNumber) }
+      : null,
+    card: req.card
+      ? { brand: req.card.brand, last4: req.card.last4, expMonth: req.card.expMonth, expYear: req.card.expYear }
+      : null,
+    check: req.check ? { checkNumber: req.check.checkNumber, payableTo: req.check.payableTo } : null,
+    moneyOrder: req.moneyOrder
+      ? { serialNumber: req.moneyOrder.serialNumber, payableTo: req.moneyOrder.payableTo }
+      : null,
+    returnedAt: null,
+    returnReasonCode: null,
+    createdAt: at.now,
+  };
+}
+
+/** A payment just recorded, not yet matched to anything (never stored in this state). */
+function isNew(p: Payment): boolean {
+  return p.status === 'received' && p.enrollmentId === null && p.applications.length === 0 && p.unappliedCents === 0;
+}
+
+function refuseState(p: Payment, code: 'not_unapplied' | 'already_returned', expected: PaymentStatus[]): never {
+  if (code === 'already_returned') {
+    throw new DomainError('already_returned', `Payment ${p.id} was returned on ${p.returnedAt?.toISOString()}.`, {
+      currentState: 'returned',
+    });
+  }
+  throw new DomainError('not_unapplied', `Payment ${p.id} is ${p.status}.`, {
+    currentState: p.status,
+    expectedStates: expected,
+  });
+}
+
+/**
+ * R23: a new mail payment that matched nothing is kept `unapplied` (the whole amount), with its
+ * member when the remittance named a known one, for ops to apply. Only a new payment can be.
+ * I4: `unappliedCents` is the whole amount (no applications, no credit).
+ */
+export function markUnapplied(
+  p: Payment,
+  memberId: string | null,
+  now: Date,
+): { payment: Payment; events: PaymentEvent[] } {
+  if (!isNew(p)) refuseState(p, p.status === 'returned' ? 'already_returned' : 'not_unapplied', ['received']);
+  const payment: Payment = { ...p, status: 'unapplied', memberId, unappliedCents: p.amountCents };
+  const event: PaymentEvent = {
+    type: 'payment.unapplied',
+    occurredAt: now,
+    memberId,
+    paymentId: p.id,
+    data: { amountCents: p.amountCents, channel: p.channel },
+  };
+  return { payment, events: [event] };
+}
+
+/** R23: only a new payment or an `unapplied` one can be applied; any other is `not_unapplied` (409). */
+export function assertApplicable(p: Payment): void {
+  if (!isNew(p) && p.status !== 'unapplied') refuseState(p, 'not_unapplied', ['unapplied']);
+}
+
+/**
+ * R23/R24: the payment pays one enrollment as `settle` decided: its applications and the credit it
+ * made. A new payment or an `unapplied` one can be applied; any other is `not_unapplied` (409).
+ * I4: `unappliedCents` becomes 0 as the applications and credit (`allocate`) take the whole amount.
+ */
+export function apply(
+  p: Payment,
+  enrollment: { id: string; memberId: string },
+  settled: { applications: readonly { invoiceId: string; amountCents: number }[]; creditedCents: number },
+  now: Date,
+): Payment {
+  assertApplicable(p);
+  return {
+    ...p,
+    status: 'received',
+    memberId: enrollment.memberId,
+    enrollmentId: enrollment.id,
+    unappliedCents: 0,
+    creditedCents: settled.creditedCents,
+    applications: [...p.applications, ...settled.applications.map((a) => ({ ...a, appliedAt: now, reversedAt: null }))],
+  };
+}
+
+/**
+ * R25: a payment the bank or lockbox sent back is `returned` (once: again is `already_returned`,
+ * 409) with a reason code that fits its method (`invalid_reason_code`), as of `returnedAt`: never
+ * before the money arrived, any time after (default now). Its live applications are reversed then
+ * (I4 counts only live applications, and no longer holds a returned payment to its amount).
+ */
+export function markReturned(
+  p: Payment,
+  input: { reasonCode: string; returnedAt: Date | undefined; now: Date; calendar: BusinessCalendar },
+): Payment {
+  if (p.status === 'returned') refuseState(p, 'already_returned', []);
+  assertReturnReason(p.method, input.reasonCode);
+  const returnedAt = businessTimestamp('returnedAt', input.returnedAt, {
+    now: input.now,
+    calendar: input.calendar,
+    notBefore: p.receivedAt,
+  });
+  return {
+    ...p,
+    status: 'returned',
+    returnedAt,
+    returnReasonCode: input.reasonCode,
+    applications: p.applications.map((a) => (a.reversedAt === null ? { ...a, reversedAt: returnedAt } : a)),
+  };
 }

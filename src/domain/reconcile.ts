@@ -86,6 +86,19 @@ export interface ReturnInput {
   calendar: BusinessCalendar;
 }
 
+/** A return being decided on one enrollment: where it stands, its ledger, its credit, the changes so far. */
+interface ReturnDraft {
+  e: Enrollment;
+  ledger: InvoiceLedger;
+  credit: number;
+  update: EnrollmentUpdate;
+  history: HistoryEntry[];
+  events: DomainEvent[];
+  common: { carrierId: string; memberId: string; enrollmentId: string; paymentId: string };
+  /** Why, as history says it: `payment <id> returned (<code>)`. */
+  reason: string;
+}
+
 /**
  * R25 for one enrollment: reverse the payment's applications and the credit it made (credit a
  * billing run already spent is taken back from the newest invoices that used it); a binder left
@@ -94,96 +107,120 @@ export interface ReturnInput {
  * Credit left over pays what is still open, binder first (I3).
  */
 export function decideReturn(input: ReturnInput): Reconciliation {
-  const { now, actor, paymentId, reasonCode } = input;
-  let e = input.enrollment;
-  const ledger = new InvoiceLedger(input.invoices);
-  const history: HistoryEntry[] = [];
-  const events: DomainEvent[] = [];
-  const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id, paymentId };
-  const update: EnrollmentUpdate = { creditDeltaCents: 0 };
-  let credit = e.creditCents;
-
-  // Reverse the applications; money paid on a void invoice had become credit: it goes back too.
-  let creditBack = input.creditedCents;
-  for (const a of input.applications) {
-    const inv = ledger.invoices.find((i) => i.id === a.invoiceId);
-    if (!inv) continue;
-    ledger.paid(inv, -a.amountCents);
-    if (inv.voidedAt) creditBack += a.amountCents;
-  }
-  const fromCredit = Math.min(credit, creditBack);
-  credit -= fromCredit;
-  ledger.takeBackCredit(creditBack - fromCredit);
-  events.push({
-    ...common,
-    type: 'payment.returned',
-    occurredAt: now,
-    data: { reasonCode, amountCents: input.amountCents },
-  });
-
-  const binder = ledger.binder;
+  const { now, paymentId, reasonCode } = input;
+  const e = input.enrollment;
+  const d: ReturnDraft = {
+    e,
+    ledger: new InvoiceLedger(input.invoices),
+    credit: e.creditCents,
+    update: { creditDeltaCents: 0 },
+    history: [],
+    events: [],
+    common: { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id, paymentId },
+    reason: `payment ${paymentId} returned (${reasonCode})`,
+  };
+  reverseApplications(d, input);
+  const binder = d.ledger.binder;
   const binderPaid = binder ? invoiceStatus(binder) === 'paid' : true;
-  const reason = `payment ${paymentId} returned (${reasonCode})`;
-  if (e.status === 'awaiting_confirmation' && !binderPaid) {
-    const change = returnToPending(e, now, actor, reason);
-    e = { ...e, status: change.status };
-    update.status = change.status;
-    update.clearPaidInFull = true;
-    history.push(change.history);
-    events.push({
-      ...common,
-      type: 'enrollment.pending_payment',
-      occurredAt: now,
-      data: { reason: 'payment_returned', reasonCode },
-    });
-    // R25: a reopened binder whose due date has passed moves the start as R10 does, as of now.
-    const moves = missedDeadlineMoves(e.status, e.coverageStart, now, now);
-    if (moves.length > 0) {
-      const freed = ledger.moveStart((moves.at(-1) as CoverageMove).to, now);
-      credit += freed;
-      e = { ...e, coverageStart: (moves.at(-1) as CoverageMove).to };
-      update.coverageStart = e.coverageStart;
-      history.push(...moveHistory(moves).map((h) => ({ ...h, reason: `${h.reason}; ${reason}` })));
-      events.push(...missedDeadlineEvents(e, moves));
-    }
-  } else if (e.status === 'confirmed') {
-    update.addFlag = 'payment_returned';
-    events.push({
-      ...common,
+  if (d.e.status === 'awaiting_confirmation' && !binderPaid) {
+    reopenBinder(d, input);
+  } else if (d.e.status === 'confirmed') {
+    d.update.addFlag = 'payment_returned';
+    d.events.push({
+      ...d.common,
       type: 'enrollment.flagged',
       occurredAt: now,
       data: { flag: 'payment_returned', reasonCode },
     });
   }
+  if (d.e.status !== 'cancelled') d.credit -= d.ledger.applyCredit(d.credit);
+  completeBinderFromCredit(d, input);
+  d.update.creditDeltaCents = d.credit - d.e.creditCents;
+  return {
+    enrollmentId: d.e.id,
+    invoices: d.ledger.list(),
+    enrollment: d.update,
+    history: d.history,
+    events: d.events,
+  };
+}
 
-  if (e.status !== 'cancelled') credit -= ledger.applyCredit(credit);
-  // Credit alone can complete the reopened binder again (money the member paid on a voided month).
-  const after = ledger.binder;
-  if (
-    e.status === 'pending_payment' &&
-    update.status === 'pending_payment' &&
-    after &&
-    invoiceStatus(after) === 'paid'
-  ) {
-    const paid = markPaidInFull(e, now, actor, input.calendar);
-    update.status = paid.status;
-    update.clearPaidInFull = false;
-    update.paidInFullAt = paid.paidInFullAt;
-    update.confirmationExpectedBy = paid.confirmationExpectedBy;
-    update.idCardExpectedBy = paid.idCardExpectedBy;
-    history.push({ ...paid.history, reason: 'binder paid in full from credit' });
-    events.push({
-      ...common,
-      type: 'enrollment.awaiting_confirmation',
-      occurredAt: now,
-      invoiceId: after.id,
-      data: {
-        coverageStart: e.coverageStart,
-        paidInFullAt: now.toISOString(),
-        confirmationExpectedBy: paid.confirmationExpectedBy,
-      },
-    });
+/**
+ * R25: the payment's applications on this enrollment are reversed; money paid on a void invoice had
+ * become credit, and so had the payment's overpayment: that credit goes back too, from the credit
+ * left first, then from the newest invoices a billing run paid with it.
+ */
+function reverseApplications(d: ReturnDraft, input: ReturnInput): void {
+  let creditBack = input.creditedCents;
+  for (const a of input.applications) {
+    const inv = d.ledger.invoices.find((i) => i.id === a.invoiceId);
+    if (!inv) continue;
+    d.ledger.paid(inv, -a.amountCents);
+    if (inv.voidedAt) creditBack += a.amountCents;
   }
-  update.creditDeltaCents = credit - e.creditCents;
-  return { enrollmentId: e.id, invoices: ledger.list(), enrollment: update, history, events };
+  const fromCredit = Math.min(d.credit, creditBack);
+  d.credit -= fromCredit;
+  d.ledger.takeBackCredit(creditBack - fromCredit);
+  d.events.push({
+    ...d.common,
+    type: 'payment.returned',
+    occurredAt: input.now,
+    data: { reasonCode: input.reasonCode, amountCents: input.amountCents },
+  });
+}
+
+/**
+ * R25 (R10): a binder left unpaid before confirmation reopens the enrollment (pending_payment); when
+ * its due date has passed, the start moves as R10 does, as of now, and the money of the run-issued
+ * invoices it voids is credit.
+ */
+function reopenBinder(d: ReturnDraft, input: ReturnInput): void {
+  const { now, actor } = input;
+  const change = returnToPending(d.e, now, actor, d.reason);
+  d.e = { ...d.e, status: change.status };
+  d.update.status = change.status;
+  d.update.clearPaidInFull = true;
+  d.history.push(change.history);
+  d.events.push({
+    ...d.common,
+    type: 'enrollment.pending_payment',
+    occurredAt: now,
+    data: { reason: 'payment_returned', reasonCode: input.reasonCode },
+  });
+  const moves = missedDeadlineMoves(d.e.status, d.e.coverageStart, now, now);
+  const last = moves.at(-1);
+  if (!last) return;
+  d.credit += d.ledger.moveStart(last.to, now);
+  d.e = { ...d.e, coverageStart: last.to };
+  d.update.coverageStart = d.e.coverageStart;
+  d.history.push(...moveHistory(moves).map((h) => ({ ...h, reason: `${h.reason}; ${d.reason}` })));
+  d.events.push(...missedDeadlineEvents(d.e, moves));
+}
+
+/** R11 (I3): credit alone can complete the reopened binder again (money the member paid on a voided month). */
+function completeBinderFromCredit(d: ReturnDraft, input: ReturnInput): void {
+  const { now, actor } = input;
+  const after = d.ledger.binder;
+  if (d.e.status !== 'pending_payment' || d.update.status !== 'pending_payment' || !after) return;
+  if (invoiceStatus(after) !== 'paid') return;
+  const paid = markPaidInFull(d.e, now, actor, input.calendar);
+  Object.assign(d.update, {
+    status: paid.status,
+    clearPaidInFull: false,
+    paidInFullAt: paid.paidInFullAt,
+    confirmationExpectedBy: paid.confirmationExpectedBy,
+    idCardExpectedBy: paid.idCardExpectedBy,
+  });
+  d.history.push({ ...paid.history, reason: 'binder paid in full from credit' });
+  d.events.push({
+    ...d.common,
+    type: 'enrollment.awaiting_confirmation',
+    occurredAt: now,
+    invoiceId: after.id,
+    data: {
+      coverageStart: d.e.coverageStart,
+      paidInFullAt: now.toISOString(),
+      confirmationExpectedBy: paid.confirmationExpectedBy,
+    },
+  });
 }

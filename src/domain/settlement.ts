@@ -11,7 +11,7 @@ import {
 } from './enrollment.js';
 import { type Invoice, invoiceStatus } from './invoice.js';
 import { InvoiceLedger } from './ledger.js';
-import { allocate } from './payment.js';
+import { type Allocation, allocate } from './payment.js';
 
 /** An outbox event as the domain describes it; stores add the ids to `data` and write it. */
 export interface DomainEvent {
@@ -86,47 +86,82 @@ export interface SettleInput {
   onlyInvoiceId?: string | undefined;
 }
 
+/** A settlement being decided: the enrollment as it stands, its ledger, and what changes so far. */
+interface Draft {
+  e: Enrollment;
+  ledger: InvoiceLedger;
+  enrollment: EnrollmentChange;
+  changed: boolean;
+  history: HistoryEntry[];
+  events: DomainEvent[];
+}
+
 /**
  * R24 with R9-R11: apply money within one enrollment (never across), oldest open month first,
  * overpayment to credit; record missed deadlines first (R10); complete the binder when it is paid
  * in full, moving coverage to the first month whose due date the payment met.
  */
 export function settle(input: SettleInput): Settlement {
-  const { now, receivedAt, actor } = input;
-  let e = input.enrollment;
-  const ledger = new InvoiceLedger(input.invoices);
-  const invoices = ledger.invoices;
-  const change = (invoiceId: string): InvoiceChange => ledger.change(invoiceId);
-  const enrollment: EnrollmentChange = { creditDeltaCents: 0 };
-  let enrollmentChanged = false;
-  const history: HistoryEntry[] = [];
-  const events: DomainEvent[] = [];
-  const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
-  const moveBinder = (to: IsoDate) => {
-    for (const inv of invoices) {
-      if (!inv.isBinder || inv.voidedAt) continue;
-      inv.coverageMonth = to;
-      inv.dueDate = paymentDueDate(to);
-      Object.assign(change(inv.id), { coverageMonth: inv.coverageMonth, dueDate: inv.dueDate });
-    }
+  const d: Draft = {
+    e: input.enrollment,
+    ledger: new InvoiceLedger(input.invoices),
+    enrollment: { creditDeltaCents: 0 },
+    changed: false,
+    history: [],
+    events: [],
   };
+  const creditFromMoves = recordMissedDeadlinesFirst(d, input.now);
+  const allocation = payOpenInvoices(d, input);
+  keepCredit(d, allocation.creditedCents + creditFromMoves, allocation.creditedCents);
+  d.events.push({
+    carrierId: d.e.carrierId,
+    memberId: d.e.memberId,
+    enrollmentId: d.e.id,
+    type: 'payment.received',
+    occurredAt: input.now,
+    paymentId: input.paymentId,
+    data: {
+      amountCents: input.amountCents,
+      invoiceIds: allocation.applications.map((a) => a.invoiceId),
+      creditedCents: allocation.creditedCents,
+    },
+  });
+  completeBinder(d, input);
+  return {
+    applications: allocation.applications,
+    creditedCents: allocation.creditedCents,
+    invoices: d.ledger.list(),
+    enrollment: d.changed ? d.enrollment : null,
+    history: d.history,
+    events: d.events,
+  };
+}
 
-  // R10: deadlines missed before this payment arrived are recorded first, as the sweep would.
-  const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
+/**
+ * R10 (I1, I3): deadlines missed before this payment arrived are recorded first, as the sweep would:
+ * the binder moves, run-issued invoices it passes are voided and their money is credit, applied at
+ * once. Returns the credit change this makes.
+ */
+function recordMissedDeadlinesFirst(d: Draft, now: Date): number {
+  const moves = missedDeadlineMoves(d.e.status, d.e.coverageStart, now, d.e.createdAt);
   const lastMove = moves.at(-1);
-  let creditFromMoves = 0;
-  if (lastMove) {
-    e = { ...e, coverageStart: lastMove.to };
-    enrollment.coverageStart = lastMove.to;
-    enrollmentChanged = true;
-    // The binder moves; run-issued invoices it passes are voided and their money is credit (I1, I3).
-    const freed = ledger.moveStart(lastMove.to, lastMove.at);
-    creditFromMoves = freed - ledger.applyCredit(e.creditCents + freed);
-    history.push(...moveHistory(moves));
-    events.push(...missedDeadlineEvents(e, moves));
-  }
+  if (!lastMove) return 0;
+  d.e = { ...d.e, coverageStart: lastMove.to };
+  d.enrollment.coverageStart = lastMove.to;
+  d.changed = true;
+  const freed = d.ledger.moveStart(lastMove.to, lastMove.at);
+  const creditFromMoves = freed - d.ledger.applyCredit(d.e.creditCents + freed);
+  d.history.push(...moveHistory(moves));
+  d.events.push(...missedDeadlineEvents(d.e, moves));
+  return creditFromMoves;
+}
 
-  const open = invoices.filter((i) => {
+/**
+ * R24: the money pays open invoices oldest month first; a payment naming one invoice (R21/R22)
+ * pays only that one. What is left over is the allocation's credit.
+ */
+function payOpenInvoices(d: Draft, input: SettleInput): Allocation {
+  const open = d.ledger.invoices.filter((i) => {
     const status = invoiceStatus(i);
     return (
       (status === 'open' || status === 'partially_paid') &&
@@ -138,81 +173,84 @@ export function settle(input: SettleInput): Settlement {
     open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: i.amountDueCents - i.amountPaidCents })),
   );
   for (const a of allocation.applications) {
-    change(a.invoiceId).paidDeltaCents += a.amountCents;
-    const inv = invoices.find((i) => i.id === a.invoiceId);
+    d.ledger.change(a.invoiceId).paidDeltaCents += a.amountCents;
+    const inv = d.ledger.invoices.find((i) => i.id === a.invoiceId);
     if (inv) inv.amountPaidCents += a.amountCents;
   }
-  // I3: an overpayment is credit, and credit pays what is still open at once, oldest month first
-  // (a payment naming one invoice leaves the others open; a cancelled enrollment owes nothing).
-  const creditUsed = e.status === 'cancelled' ? 0 : ledger.applyCredit(allocation.creditedCents);
-  const creditDelta = allocation.creditedCents + creditFromMoves - creditUsed;
+  return allocation;
+}
+
+/**
+ * I3: an overpayment is credit, and credit pays what is still open at once, oldest month first
+ * (a payment naming one invoice leaves the others open; a cancelled enrollment owes nothing).
+ */
+function keepCredit(d: Draft, creditGainedCents: number, overpaidCents: number): void {
+  const creditUsed = d.e.status === 'cancelled' ? 0 : d.ledger.applyCredit(overpaidCents);
+  const creditDelta = creditGainedCents - creditUsed;
   if (creditDelta !== 0) {
-    enrollment.creditDeltaCents = creditDelta;
-    enrollmentChanged = true;
+    d.enrollment.creditDeltaCents = creditDelta;
+    d.changed = true;
   }
-  events.push({
+}
+
+/**
+ * R11 with R10: a pending enrollment whose binder is now paid in full awaits confirmation; its
+ * coverage starts on the first month whose due date is on or after the payment's business date.
+ */
+function completeBinder(d: Draft, input: SettleInput): void {
+  const { e } = d;
+  const { now, receivedAt, actor } = input;
+  const binder = d.ledger.invoices.find((i) => i.isBinder);
+  if (e.status !== 'pending_payment' || !binder || invoiceStatus(binder) !== 'paid') return;
+  const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
+  const paidOn = businessDateOf(receivedAt);
+  const start = effectiveCoverageStart(e.chosenCoverageStart, paidOn);
+  if (start !== e.coverageStart) {
+    d.enrollment.coverageStart = start;
+    moveBinder(d.ledger, start);
+    d.history.push({
+      at: now,
+      type: 'coverage_start_moved',
+      from: e.coverageStart,
+      to: start,
+      reason: `binder paid in full on ${paidOn}`,
+      actor,
+    });
+    d.events.push({
+      ...common,
+      type: 'enrollment.coverage_start_moved',
+      occurredAt: now,
+      data: { from: e.coverageStart, to: start },
+    });
+  }
+  const paid = markPaidInFull(e, receivedAt, actor, input.calendar);
+  Object.assign(d.enrollment, {
+    status: paid.status,
+    paidInFullAt: paid.paidInFullAt,
+    confirmationExpectedBy: paid.confirmationExpectedBy,
+    idCardExpectedBy: paid.idCardExpectedBy,
+  });
+  d.changed = true;
+  d.history.push({ ...paid.history, at: now });
+  d.events.push({
     ...common,
-    type: 'payment.received',
+    type: 'enrollment.awaiting_confirmation',
     occurredAt: now,
-    paymentId: input.paymentId,
+    invoiceId: binder.id,
     data: {
-      amountCents: input.amountCents,
-      invoiceIds: allocation.applications.map((a) => a.invoiceId),
-      creditedCents: allocation.creditedCents,
+      coverageStart: start,
+      paidInFullAt: receivedAt.toISOString(),
+      confirmationExpectedBy: paid.confirmationExpectedBy,
     },
   });
+}
 
-  const binder = invoices.find((i) => i.isBinder);
-  if (e.status === 'pending_payment' && binder && invoiceStatus(binder) === 'paid') {
-    const paidOn = businessDateOf(receivedAt);
-    // R10: coverage starts on the first month whose due date is on or after the payment's business date.
-    const start = effectiveCoverageStart(e.chosenCoverageStart, paidOn);
-    if (start !== e.coverageStart) {
-      enrollment.coverageStart = start;
-      moveBinder(start);
-      history.push({
-        at: now,
-        type: 'coverage_start_moved',
-        from: e.coverageStart,
-        to: start,
-        reason: `binder paid in full on ${paidOn}`,
-        actor,
-      });
-      events.push({
-        ...common,
-        type: 'enrollment.coverage_start_moved',
-        occurredAt: now,
-        data: { from: e.coverageStart, to: start },
-      });
-    }
-    const paid = markPaidInFull(e, receivedAt, actor, input.calendar);
-    Object.assign(enrollment, {
-      status: paid.status,
-      paidInFullAt: paid.paidInFullAt,
-      confirmationExpectedBy: paid.confirmationExpectedBy,
-      idCardExpectedBy: paid.idCardExpectedBy,
-    });
-    enrollmentChanged = true;
-    history.push({ ...paid.history, at: now });
-    events.push({
-      ...common,
-      type: 'enrollment.awaiting_confirmation',
-      occurredAt: now,
-      invoiceId: binder.id,
-      data: {
-        coverageStart: start,
-        paidInFullAt: receivedAt.toISOString(),
-        confirmationExpectedBy: paid.confirmationExpectedBy,
-      },
-    });
+/** R10: the live binder moves to the new start month, with that month's due date. */
+function moveBinder(ledger: InvoiceLedger, to: IsoDate): void {
+  for (const inv of ledger.invoices) {
+    if (!inv.isBinder || inv.voidedAt) continue;
+    inv.coverageMonth = to;
+    inv.dueDate = paymentDueDate(to);
+    Object.assign(ledger.change(inv.id), { coverageMonth: inv.coverageMonth, dueDate: inv.dueDate });
   }
-
-  return {
-    applications: allocation.applications,
-    creditedCents: allocation.creditedCents,
-    invoices: ledger.list(),
-    enrollment: enrollmentChanged ? enrollment : null,
-    history,
-    events,
-  };
 }

@@ -1,4 +1,3 @@
-import { type Kysely, sql } from 'kysely';
 import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
@@ -20,20 +19,11 @@ import { projectBinder } from '../domain/invoice.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
-import { AccountStore } from '../store/accounts.js';
-import { CarrierStore } from '../store/carriers.js';
-import { type EnrollmentFilter, EnrollmentStore } from '../store/enrollments.js';
-import { appendEvents } from '../store/events.js';
-import {
-  type BillingRunResult,
-  type InvoiceDetail,
-  type InvoiceFilter,
-  InvoiceStore,
-  type SeqRange,
-} from '../store/invoices.js';
+import type { EnrollmentFilter } from '../store/enrollments.js';
+import { isEnrollmentFailure } from '../store/errors.js';
+import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
-import { ReconciliationStore } from '../store/reconciliations.js';
-import type { DB } from '../store/schema.js';
+import type { Stores } from '../store/stores.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
 /**
@@ -49,17 +39,6 @@ export const BILLING_RUN_MAX_FAILURES = 100;
 /** Where per-enrollment failures of sweeps and runs are reported (ids and error codes only, never data). */
 export interface WarnLog {
   warn(obj: Record<string, unknown>, msg: string): void;
-}
-
-/**
- * I5: errors that one enrollment's data can cause (data exceptions, constraint violations, PL/pgSQL
- * raises, serialization failures and deadlocks, lock and statement time-outs). A sweep or run sets
- * the enrollment aside and carries on; any other error (connection lost, server shutting down) stops it.
- */
-export function isEnrollmentFailure(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || code.length !== 5) return false;
-  return ['22', '23', 'P0', '40'].includes(code.slice(0, 2)) || code === '55P03' || code === '57014';
 }
 
 export interface CheckoutInput {
@@ -93,47 +72,47 @@ export class BillingService {
   private readonly log: WarnLog;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly stores: Stores,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
     options: { billingRunChunk?: number; log?: WarnLog } = {},
   ) {
     this.runChunk = options.billingRunChunk ?? BILLING_RUN_CHUNK;
-    this.idempotent = new IdempotentTransactions(db, clock);
+    this.idempotent = new IdempotentTransactions(stores, clock);
     this.log = options.log ?? { warn: () => {} };
   }
 
   // Accounts (R5)
   createAccount(account: Omit<Account, 'createdAt'>, call: Idempotent<Account>): Promise<Answered> {
-    return this.idempotent.run(call, (trx) => new AccountStore(trx).create(account));
+    return this.idempotent.run(call, (tx) => tx.accounts.create(account));
   }
 
   async getAccount(memberId: string): Promise<Account> {
-    const account = await new AccountStore(this.db).get(memberId);
+    const account = await this.stores.accounts.get(memberId);
     if (!account) throw notFound('account', memberId);
     return account;
   }
 
   accountsByPhone(phone: string): Promise<Account[]> {
-    return new AccountStore(this.db).byPhoneNumber(phone);
+    return this.stores.accounts.byPhoneNumber(phone);
   }
 
   // Enrollments (R6-R8, R10, R13, R14)
   /** R7, R8: the enrollment, its binder invoice and their events, with the answer, in one transaction. */
   checkout(input: CheckoutInput, principal: Principal, call: Idempotent<EnrollmentProjection>): Promise<Answered> {
-    return this.idempotent.run(call, async (trx) => {
+    return this.idempotent.run(call, async (tx) => {
       const now = this.clock.now();
       const selectedAt = businessTimestamp('selectedAt', input.selectedAt, { now, calendar: this.calendar });
       const coverageStart = checkoutCoverageStart(input.coverageStart, selectedAt);
-      const account = await new AccountStore(trx).get(input.memberId);
+      const account = await tx.accounts.get(input.memberId);
       if (!account) throw new DomainError('account_not_found', `No account for member ${input.memberId}.`);
-      if (!(await new CarrierStore(trx).get(input.carrierId))) {
+      if (!(await tx.carriers.get(input.carrierId))) {
         throw new DomainError('carrier_not_found', `Carrier ${input.carrierId} does not exist.`);
       }
-      const enrollments = new EnrollmentStore(trx);
+      const enrollments = tx.enrollments;
       const enrollmentId = await enrollments.insert({ ...input, coverageStart, selectedAt, now });
       await enrollments.addHistory(enrollmentId, [created(now, principal.keyId)]);
-      const binder = await new InvoiceStore(trx).insertBinder({
+      const binder = await tx.invoices.insertBinder({
         enrollmentId,
         memberId: input.memberId,
         coverageMonth: coverageStart,
@@ -143,7 +122,7 @@ export class BillingService {
         issuedAt: now,
       });
       const common = { occurredAt: now, carrierId: input.carrierId, memberId: input.memberId, enrollmentId };
-      await appendEvents(trx, [
+      await tx.appendEvents([
         { ...common, type: 'enrollment.created', data: { coverageStart, coverageType: input.coverageType } },
         {
           ...common,
@@ -152,17 +131,17 @@ export class BillingService {
           data: { coverageMonth: coverageStart, binder: true },
         },
       ]);
-      return this.enrollmentIn(trx, enrollmentId, UNSCOPED);
+      return this.enrollmentIn(tx, enrollmentId, UNSCOPED);
     });
   }
 
   getEnrollment(id: string, scope: Scope): Promise<EnrollmentProjection> {
-    return this.enrollmentIn(this.db, id, scope);
+    return this.enrollmentIn(this.stores, id, scope);
   }
 
-  /** The enrollment as of the service clock, read in `db` (a transaction sees its own writes). */
-  async enrollmentIn(db: Kysely<DB>, id: string, scope: Scope): Promise<EnrollmentProjection> {
-    const e = await new EnrollmentStore(db).get(id, scope);
+  /** The enrollment as of the service clock, read in `stores` (a transaction sees its own writes). */
+  async enrollmentIn(stores: Stores, id: string, scope: Scope): Promise<EnrollmentProjection> {
+    const e = await stores.enrollments.get(id, scope);
     if (!e) throw notFound('enrollment', id);
     return projectEnrollment(e, this.clock.now());
   }
@@ -173,7 +152,7 @@ export class BillingService {
     limit: number,
     after?: string,
   ): Promise<Page<EnrollmentProjection>> {
-    const page = await new EnrollmentStore(this.db).list(filter, scope, limit, after);
+    const page = await this.stores.enrollments.list(filter, scope, limit, after);
     const now = this.clock.now();
     return { data: page.data.map((e) => projectEnrollment(e, now)), nextCursor: page.nextCursor };
   }
@@ -184,18 +163,18 @@ export class BillingService {
     principal: Principal,
     call: Idempotent<EnrollmentProjection>,
   ): Promise<Answered> {
-    return this.idempotent.run(call, async (trx) => {
+    return this.idempotent.run(call, async (tx) => {
       const now = this.clock.now();
-      const enrollments = new EnrollmentStore(trx);
+      const enrollments = tx.enrollments;
       let e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
       if (!e) throw notFound('enrollment', id);
-      e = await this.recordMissedDeadlines(trx, e, now);
+      e = await this.recordMissedDeadlines(tx, e, now);
       const change = cancel(e, now, principal.keyId, reason);
-      if (!change) return this.enrollmentIn(trx, id, UNSCOPED);
-      const { paidCents } = await new InvoiceStore(trx).voidForCancellation(id, now);
-      await enrollments.update(id, { status: change.status, cancelled_at: now, credit_delta_cents: paidCents }, now);
+      if (!change) return this.enrollmentIn(tx, id, UNSCOPED);
+      const { paidCents } = await tx.invoices.voidForCancellation(id, now);
+      await enrollments.update(id, { status: change.status, cancelledAt: now, creditDeltaCents: paidCents }, now);
       await enrollments.addHistory(id, [change.history]);
-      await appendEvents(trx, [
+      await tx.appendEvents([
         {
           type: 'enrollment.cancelled',
           occurredAt: now,
@@ -205,7 +184,7 @@ export class BillingService {
           data: { reason: reason ?? null, creditedCents: paidCents },
         },
       ]);
-      return this.enrollmentIn(trx, id, UNSCOPED);
+      return this.enrollmentIn(tx, id, UNSCOPED);
     });
   }
 
@@ -214,12 +193,12 @@ export class BillingService {
    * run-issued invoices the binder passes voided and their money as credit, history, events). Runs
    * inside the caller's transaction with the enrollment locked; decided by `decideMissedDeadlines`.
    */
-  async recordMissedDeadlines(trx: Kysely<DB>, e: Enrollment, now: Date): Promise<Enrollment> {
+  async recordMissedDeadlines(tx: Stores, e: Enrollment, now: Date): Promise<Enrollment> {
     if (missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt).length === 0) return e;
-    const invoices = await new InvoiceStore(trx).forEnrollment(e.id);
+    const invoices = await tx.invoices.forEnrollment(e.id);
     const decision = decideMissedDeadlines(e, invoices, now);
     if (!decision?.enrollment) return e;
-    await new ReconciliationStore(trx).write(decision, now);
+    await tx.reconciliations.write(decision, now);
     return {
       ...e,
       coverageStart: decision.enrollment.coverageStart ?? e.coverageStart,
@@ -249,17 +228,17 @@ export class BillingService {
     let failed = 0;
     let afterSeq = 0;
     for (;;) {
-      const batch = await this.db.transaction().execute(async (trx) => {
-        const due = await new EnrollmentStore(trx).lockPendingStartingBefore(earliestOpen, 200, afterSeq);
+      const batch = await this.stores.transaction(async (tx) => {
+        const due = await tx.enrollments.lockPendingStartingBefore(earliestOpen, 200, afterSeq);
         for (const e of due.enrollments) {
-          await sql`savepoint sweep_enrollment`.execute(trx);
+          await tx.savepoint('sweep_enrollment');
           try {
-            await this.recordMissedDeadlines(trx, e, now);
-            await sql`release savepoint sweep_enrollment`.execute(trx);
+            await this.recordMissedDeadlines(tx, e, now);
+            await tx.releaseSavepoint('sweep_enrollment');
             moved++;
           } catch (err) {
             if (!isEnrollmentFailure(err)) throw err;
-            await sql`rollback to savepoint sweep_enrollment`.execute(trx);
+            await tx.rollbackToSavepoint('sweep_enrollment');
             failed++;
             this.log.warn(
               { enrollmentId: e.id, code: (err as { code?: string }).code },
@@ -281,13 +260,13 @@ export class BillingService {
   }
 
   async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
-    const invoice = await new InvoiceStore(this.db).get(id, scope);
+    const invoice = await this.stores.invoices.get(id, scope);
     if (!invoice) throw notFound('invoice', id);
     return this.projectInvoice(invoice, this.clock.now());
   }
 
   async listInvoices(filter: InvoiceFilter, scope: Scope, limit: number, after?: string): Promise<Page<InvoiceDetail>> {
-    const page = await new InvoiceStore(this.db).list(filter, scope, limit, after);
+    const page = await this.stores.invoices.list(filter, scope, limit, after);
     const now = this.clock.now();
     return { data: page.data.map((i) => this.projectInvoice(i, now)), nextCursor: page.nextCursor };
   }
@@ -300,21 +279,18 @@ export class BillingService {
   /** R16: issue the month's invoices for every billable enrollment, exactly once. */
   async runBilling(coverageMonth: IsoDate, principal: Principal): Promise<BillingRun> {
     const record = await this.issueMonth(coverageMonth, principal);
-    return this.db.transaction().execute(record);
+    return this.stores.transaction(record);
   }
 
   /** Issues the month's invoices (chunk transactions); returns the write that records the run. */
-  private async issueMonth(
-    coverageMonth: IsoDate,
-    principal: Principal,
-  ): Promise<(trx: Kysely<DB>) => Promise<BillingRun>> {
+  private async issueMonth(coverageMonth: IsoDate, principal: Principal): Promise<(tx: Stores) => Promise<BillingRun>> {
     const startedAt = this.clock.now();
     const dueDate = paymentDueDate(coverageMonth);
     // Chunks of enrollments, each its own short transaction: the events feed only moves past a
     // transaction once it ends (R27), so one transaction over the whole exchange would hold every
     // carrier's feed back for the length of the run. The unique key keeps each chunk exactly-once,
     // so a run that stops half way is completed by running it again.
-    const last = await new InvoiceStore(this.db).lastEnrollmentSeq();
+    const last = await this.stores.invoices.lastEnrollmentSeq();
     const result = { issuedCount: 0, creditAppliedCents: 0 };
     // Two chunks at a time: a chunk is one statement on one backend, so a second connection puts the
     // database's other core to work. Chunks cover disjoint enrollments; each takes its range's lock.
@@ -335,22 +311,18 @@ export class BillingService {
       }
     };
     await Promise.all(Array.from({ length: BILLING_RUN_PARALLELISM }, worker));
-    return async (trx: Kysely<DB>) => {
+    return async (tx: Stores) => {
       const finishedAt = this.clock.now();
-      const row = await trx
-        .insertInto('billing_runs')
-        .values({
-          coverage_month: coverageMonth,
-          issued_count: result.issuedCount,
-          credit_applied_cents: result.creditAppliedCents,
-          failed_count: failedIds.length,
-          started_at: startedAt,
-          finished_at: finishedAt,
-          actor: principal.keyId,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return { id: row.id, coverageMonth, dueDate, ...result, failedCount: failedIds.length, startedAt, finishedAt };
+      const id = await tx.recordBillingRun({
+        coverageMonth,
+        issuedCount: result.issuedCount,
+        creditAppliedCents: result.creditAppliedCents,
+        failedCount: failedIds.length,
+        startedAt,
+        finishedAt,
+        actor: principal.keyId,
+      });
+      return { id, coverageMonth, dueDate, ...result, failedCount: failedIds.length, startedAt, finishedAt };
     };
   }
 
@@ -368,8 +340,8 @@ export class BillingService {
     failedIds: string[],
   ): Promise<BillingRunResult> {
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        const invoices = new InvoiceStore(trx);
+      return await this.stores.transaction(async (tx) => {
+        const invoices = tx.invoices;
         // Runs take turns range by range (the lock is named by the range's chunk index).
         await invoices.lockBillingRuns(Math.floor(range.afterSeq / this.runChunk));
         return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, now, range);
@@ -378,7 +350,7 @@ export class BillingService {
       // Many failures are not "one enrollment" any more (a broken schema, a systematic bug): stop.
       if (!isEnrollmentFailure(err) || failedIds.length >= BILLING_RUN_MAX_FAILURES) throw err;
       if (range.toSeq - range.afterSeq <= 1) {
-        const id = await new InvoiceStore(this.db).enrollmentIdAtSeq(range.toSeq);
+        const id = await this.stores.invoices.enrollmentIdAtSeq(range.toSeq);
         failedIds.push(id ?? `seq:${range.toSeq}`);
         this.log.warn(
           { enrollmentId: id, coverageMonth, code: (err as { code?: string }).code },

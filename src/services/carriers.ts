@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf } from '../domain/dates.js';
@@ -7,12 +6,10 @@ import { DomainError, notFound } from '../domain/errors.js';
 import { FEED_START, type FeedEvent } from '../domain/events.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { businessTimestamp } from '../domain/timestamps.js';
-import { EnrollmentStore } from '../store/enrollments.js';
-import { appendEvents } from '../store/events.js';
-import { decodePosition, encodePosition, readFeed } from '../store/feed.js';
-import { type Notice, NoticeStore } from '../store/notices.js';
+import { decodePosition, encodePosition } from '../store/feed.js';
+import type { Notice } from '../store/notices.js';
 import type { Page } from '../store/pagination.js';
-import type { DB } from '../store/schema.js';
+import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
@@ -21,12 +18,12 @@ export class CarrierService {
   private readonly idempotent: IdempotentTransactions;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly stores: Stores,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
     private readonly billing: BillingService,
   ) {
-    this.idempotent = new IdempotentTransactions(db, clock);
+    this.idempotent = new IdempotentTransactions(stores, clock);
   }
 
   confirm(
@@ -35,20 +32,20 @@ export class CarrierService {
     principal: Principal,
     call: Idempotent<EnrollmentProjection>,
   ): Promise<Answered> {
-    return this.idempotent.run(call, async (trx) => {
-      await this.confirmIn(trx, id, input, principal);
-      return this.billing.enrollmentIn(trx, id, UNSCOPED);
+    return this.idempotent.run(call, async (tx) => {
+      await this.confirmIn(tx, id, input, principal);
+      return this.billing.enrollmentIn(tx, id, UNSCOPED);
     });
   }
 
   private async confirmIn(
-    trx: Kysely<DB>,
+    tx: Stores,
     id: string,
     input: { confirmedAt?: Date | undefined; carrierPolicyId?: string | undefined },
     principal: Principal,
   ): Promise<void> {
     const now = this.clock.now();
-    const enrollments = new EnrollmentStore(trx);
+    const enrollments = tx.enrollments;
     const e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
     if (!e) throw notFound('enrollment', id);
     if (e.status === 'confirmed') return; // already confirmed: harmless repeat
@@ -61,12 +58,12 @@ export class CarrierService {
     if (!change) return;
     await enrollments.update(
       id,
-      { status: change.status, confirmed_at: change.confirmedAt, carrier_policy_id: input.carrierPolicyId ?? null },
+      { status: change.status, confirmedAt: change.confirmedAt, carrierPolicyId: input.carrierPolicyId ?? null },
       now,
     );
     await enrollments.addHistory(id, [{ ...change.history, at: now }]);
-    await new NoticeStore(trx).queue('welcome_letter', e.memberId, id, now);
-    await appendEvents(trx, [
+    await tx.notices.queue('welcome_letter', e.memberId, id, now);
+    await tx.appendEvents([
       {
         type: 'enrollment.confirmed',
         occurredAt: now,
@@ -83,7 +80,7 @@ export class CarrierService {
     limit: number,
     after?: string,
   ): Promise<Page<Notice>> {
-    return new NoticeStore(this.db).list(filter, limit, after);
+    return this.stores.notices.list(filter, limit, after);
   }
 
   async overdue(
@@ -92,7 +89,7 @@ export class CarrierService {
     after?: string,
   ): Promise<Page<EnrollmentProjection & { businessDaysOverdue: number }>> {
     const now = this.clock.now();
-    const page = await new EnrollmentStore(this.db).overdue(businessDateOf(now), carrierId, limit, after);
+    const page = await this.stores.enrollments.overdue(businessDateOf(now), carrierId, limit, after);
     return {
       data: page.data.map((e) => ({
         ...projectEnrollment(e, now),
@@ -113,7 +110,7 @@ export class CarrierService {
   ): Promise<{ events: FeedEvent[]; nextCursor: string }> {
     const position = after === undefined || after === '' ? FEED_START : decodePosition(after);
     if (!position) throw new DomainError('invalid_cursor', 'The cursor is not one this feed handed out.');
-    const page = await readFeed(this.db, position, scope, limit);
+    const page = await this.stores.readFeed(position, scope, limit);
     return { events: page.events, nextCursor: encodePosition(page.next) };
   }
 }

@@ -1,10 +1,9 @@
 import { createHmac } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Clock } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { isSerializationFailure } from '../store/errors.js';
-import { type IdempotencyRecord, IdempotencyStore } from '../store/idempotency.js';
-import type { DB } from '../store/schema.js';
+import type { IdempotencyRecord } from '../store/idempotency.js';
+import type { Stores } from '../store/stores.js';
 
 /** An answer as the caller sees it: a status and a JSON body. */
 export interface Outcome {
@@ -76,7 +75,7 @@ export class IdempotencyService {
    * stored before it existed, so keys sent before an upgrade keep replaying (docs/decisions.md).
    */
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly stores: Stores,
     private readonly clock: Clock,
     private readonly hmacKey: Buffer,
     private readonly legacyHmacKeys: readonly Buffer[] = [],
@@ -84,9 +83,7 @@ export class IdempotencyService {
 
   /** Forgets keys past the retention period (called by the background sweep). */
   purgeExpired(): Promise<number> {
-    return new IdempotencyStore(this.db).purgeOlderThan(
-      new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS),
-    );
+    return this.stores.idempotency.purgeOlderThan(new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS));
   }
 
   /** Keyed hash: request bodies can hold account numbers, so a plain hash could be brute-forced. */
@@ -107,19 +104,19 @@ type Lookup = { replay: Answered } | { fresh: true };
  */
 export class IdempotentTransactions {
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly stores: Stores,
     private readonly clock: Clock,
   ) {}
 
   /** The work runs in one transaction with the key's lock and its recorded answer. */
   async run<T>(
     call: Idempotent<T>,
-    work: (trx: Kysely<DB>, scope: IdempotentScope<T>) => Promise<T>,
+    work: (stores: Stores, scope: IdempotentScope<T>) => Promise<T>,
     options: RunOptions = {},
   ): Promise<Answered> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => this.once(trx, call, work, options));
+        return await this.stores.transaction((tx) => this.once(tx, call, work, options));
       } catch (err) {
         if (!isSerializationFailure(err) || attempt >= MAX_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
@@ -133,12 +130,12 @@ export class IdempotentTransactions {
    * `finish` writes its last step together with the answer. A twin request that finished meanwhile
    * is replayed instead of recorded twice.
    */
-  async runInSteps<T>(call: Idempotent<T>, work: () => Promise<(trx: Kysely<DB>) => Promise<T>>): Promise<Answered> {
+  async runInSteps<T>(call: Idempotent<T>, work: () => Promise<(stores: Stores) => Promise<T>>): Promise<Answered> {
     if (call.key) {
-      const found = await this.db.transaction().execute((trx) => this.lookup(trx, call));
+      const found = await this.stores.transaction((tx) => this.lookup(tx, call));
       if ('replay' in found) return found.replay;
     }
-    let finish: (trx: Kysely<DB>) => Promise<T>;
+    let finish: (stores: Stores) => Promise<T>;
     try {
       finish = await work();
     } catch (err) {
@@ -146,12 +143,12 @@ export class IdempotentTransactions {
       if (!refused) throw err;
       finish = () => Promise.reject(err);
     }
-    return this.run(call, (trx) => finish(trx));
+    return this.run(call, (tx) => finish(tx));
   }
 
-  private async lookup<T>(trx: Kysely<DB>, call: Idempotent<T>): Promise<Lookup> {
+  private async lookup<T>(tx: Stores, call: Idempotent<T>): Promise<Lookup> {
     const key = call.key as IdempotencyKey;
-    const begun = await new IdempotencyStore(trx).begin(
+    const begun = await tx.idempotency.begin(
       key.apiKeyId,
       key.key,
       new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS),
@@ -171,19 +168,18 @@ export class IdempotentTransactions {
   }
 
   private async once<T>(
-    trx: Kysely<DB>,
+    tx: Stores,
     call: Idempotent<T>,
-    work: (trx: Kysely<DB>, scope: IdempotentScope<T>) => Promise<T>,
+    work: (stores: Stores, scope: IdempotentScope<T>) => Promise<T>,
     options: RunOptions,
   ): Promise<Answered> {
     const key = call.key;
     if (!key) {
-      const { status, body } = call.answer(await work(trx, { recordFor: () => null }));
+      const { status, body } = call.answer(await work(tx, { recordFor: () => null }));
       return { status, body, replayed: false };
     }
-    const found = await this.lookup(trx, call);
+    const found = await this.lookup(tx, call);
     if ('replay' in found) return found.replay;
-    const store = new IdempotencyStore(trx);
     const at = this.clock.now();
     const record = (o: Outcome & { stored?: unknown }): IdempotencyRecord => ({
       apiKeyId: key.apiKeyId,
@@ -201,11 +197,11 @@ export class IdempotentTransactions {
       },
     };
     const savepoint = !options.writesOnlyAtEnd;
-    if (savepoint) await store.savepoint('idempotent_work');
+    if (savepoint) await tx.savepoint('idempotent_work');
     let outcome: Outcome & { stored?: unknown };
     let recorded = false;
     try {
-      const result = await work(trx, scope);
+      const result = await work(tx, scope);
       recorded = answered !== null;
       outcome = answered ?? call.answer(result);
     } catch (err) {
@@ -213,10 +209,10 @@ export class IdempotentTransactions {
       if (!refused) throw err;
       // A business refusal is an answer too: undo the work, keep the answer for replays. Work that
       // writes only at its end has written nothing when it refuses.
-      if (savepoint) await store.rollbackTo('idempotent_work');
+      if (savepoint) await tx.rollbackToSavepoint('idempotent_work');
       outcome = refused;
     }
-    if (!recorded) await store.save(record(outcome));
+    if (!recorded) await tx.idempotency.save(record(outcome));
     return { status: outcome.status, body: outcome.body, replayed: false };
   }
 }

@@ -1,41 +1,39 @@
-import type { Kysely } from 'kysely';
 import { normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
 import type { Enrollment } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
+import type { Invoice } from '../domain/invoice.js';
+import { type MatchFacts, matchPayment } from '../domain/matching.js';
 import { nameKey } from '../domain/names.js';
 import {
-  assertReturnReason,
+  apply,
+  assertApplicable,
   checkMethodDetails,
-  last4,
+  markReturned,
+  markUnapplied,
+  newPayment,
   type Payment,
   type PaymentRequest,
   type PaymentStatus,
   type PaymentTarget,
   paymentTarget,
-  pickRemittanceEnrollment,
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
-import { decideReturn, type Reconciliation } from '../domain/reconcile.js';
+import { decideReversal, liveApplications, reversalEnrollmentIds } from '../domain/reversal.js';
 import { type Settlement, settle } from '../domain/settlement.js';
 import { businessTimestamp } from '../domain/timestamps.js';
-import { AccountStore } from '../store/accounts.js';
-import type { FieldCipher } from '../store/crypto.js';
-import { EnrollmentStore } from '../store/enrollments.js';
-import { appendEvents, type NewEvent } from '../store/events.js';
 import type { IdempotencyRecord } from '../store/idempotency.js';
-import { InvoiceStore } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
-import { PaymentStore } from '../store/payments.js';
-import { newPaymentId, type PaymentContext, PaymentWriteStore } from '../store/paymentWrites.js';
-import { ReconciliationStore } from '../store/reconciliations.js';
-import type { DB } from '../store/schema.js';
+import { newPaymentId, type PaymentContext } from '../store/paymentWrites.js';
+import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 
-type Resolved = { context: LockedContext; invoiceId?: string } | { unapplied: true; memberId: string | null };
+type Matched =
+  | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
+  | { kind: 'unapplied'; memberId: string | null };
 type LockedContext = PaymentContext & { enrollment: Enrollment };
 
 /**
@@ -43,8 +41,9 @@ type LockedContext = PaymentContext & { enrollment: Enrollment };
  * Idempotency-Key and its recorded answer, locks the enrollment it changes, and writes its events
  * there too.
  *
- * Posting a payment reads, decides, then writes once: resolve the target and lock the enrollment
- * with its invoices (one call), decide in the domain (`settle`), and write the payment, its
+ * Posting a payment reads, decides, then writes once: read what the target names, decide what it
+ * pays (`matchPayment`), lock the enrollment with its invoices (one call, the same one as the read
+ * for an invoice or enrollment target), decide the money (`settle`, `apply`), and write the payment, its
  * applications, invoice and enrollment changes, history, events and the idempotency record in one
  * statement. Nothing is written before that statement, so a refusal needs no savepoint.
  */
@@ -52,18 +51,17 @@ export class PaymentService {
   private readonly idempotent: IdempotentTransactions;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly stores: Stores,
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
-    private readonly cipher: FieldCipher,
     private readonly billing: BillingService,
   ) {
-    this.idempotent = new IdempotentTransactions(db, clock);
+    this.idempotent = new IdempotentTransactions(stores, clock);
   }
 
   /** POST /v1/payments: the payment, its effects and its recorded answer are one write. */
   post(req: PaymentRequest, principal: Principal, call: Idempotent<Payment>): Promise<Answered> {
-    return this.idempotent.run(call, (trx, scope) => this.postIn(trx, req, principal, scope.recordFor), {
+    return this.idempotent.run(call, (tx, scope) => this.postIn(tx, req, principal, scope.recordFor), {
       writesOnlyAtEnd: true,
     });
   }
@@ -75,7 +73,7 @@ export class PaymentService {
     principal: Principal,
     call: Idempotent<Payment>,
   ): Promise<Answered> {
-    return this.idempotent.run(call, (trx) => this.applyUnapplied(trx, paymentId, target, principal));
+    return this.idempotent.run(call, (tx) => this.applyUnapplied(tx, paymentId, target, principal));
   }
 
   /** R25: a returned payment (ACH return or bounced check). */
@@ -86,12 +84,12 @@ export class PaymentService {
     principal: Principal,
     call: Idempotent<Payment>,
   ): Promise<Answered> {
-    return this.idempotent.run(call, (trx) => this.returnPayment(trx, paymentId, reasonCode, returnedAt, principal));
+    return this.idempotent.run(call, (tx) => this.returnPayment(tx, paymentId, reasonCode, returnedAt, principal));
   }
 
   /** `recordFor` gives the idempotency record to write with the payment. */
   private async postIn(
-    trx: Kysely<DB>,
+    tx: Stores,
     req: PaymentRequest,
     principal: Principal,
     recordFor: (payment: Payment) => IdempotencyRecord | null,
@@ -105,72 +103,55 @@ export class PaymentService {
       channel: req.channel,
     });
     const target = paymentTarget(req);
-    const writes = new PaymentWriteStore(trx, this.cipher);
-    const resolved = await this.resolve(trx, writes, req, target);
-
-    const id = newPaymentId();
-    const payment: Payment = {
-      id,
-      status: 'received',
-      channel: req.channel,
-      method: req.method,
-      amountCents: req.amountCents,
-      receivedAt,
-      memberId: null,
-      enrollmentId: null,
-      guest: req.guest ?? false,
-      target: { ...target },
-      applications: [],
-      creditedCents: 0,
-      unappliedCents: 0,
-      bankAccount: req.bankAccount
-        ? { routingNumber: req.bankAccount.routingNumber, last4: last4(req.bankAccount.accountNumber) }
-        : null,
-      card: req.card
-        ? { brand: req.card.brand, last4: req.card.last4, expMonth: req.card.expMonth, expYear: req.card.expYear }
-        : null,
-      check: req.check ? { checkNumber: req.check.checkNumber, payableTo: req.check.payableTo } : null,
-      moneyOrder: req.moneyOrder
-        ? { serialNumber: req.moneyOrder.serialNumber, payableTo: req.moneyOrder.payableTo }
-        : null,
-      returnedAt: null,
-      returnReasonCode: null,
-      createdAt: now,
-    };
+    const matched = await this.match(tx, target, req.channel === 'mail');
+    const payment = newPayment(req, target, { id: newPaymentId(), receivedAt, now });
     const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
-    if ('unapplied' in resolved) {
-      const unapplied: Payment = {
-        ...payment,
-        status: 'unapplied',
-        memberId: resolved.memberId,
-        unappliedCents: req.amountCents,
-      };
-      const event: NewEvent = {
-        type: 'payment.unapplied',
-        occurredAt: now,
-        memberId: resolved.memberId,
-        paymentId: id,
-        data: { amountCents: req.amountCents, channel: req.channel },
-      };
-      await writes.write({ ...write, payment: unapplied }, null, [event], null, now, recordFor(unapplied));
-      return unapplied;
+    if (matched.kind === 'unapplied') {
+      const kept = markUnapplied(payment, matched.memberId, now);
+      await tx.paymentWrites.write(
+        { ...write, payment: kept.payment },
+        null,
+        kept.events,
+        null,
+        now,
+        recordFor(kept.payment),
+      );
+      return kept.payment;
     }
-    const { enrollment: e, invoices } = resolved.context;
+    const { applied, settlement } = this.settleOn(payment, matched, principal, now);
+    const e = matched.context.enrollment;
+    await tx.paymentWrites.write(
+      { ...write, payment: applied },
+      settlement,
+      settlement.events,
+      e.id,
+      now,
+      recordFor(applied),
+    );
+    return applied;
+  }
+
+  /** R24 (R9-R11): decide what the payment does to its locked enrollment, and the applied payment. */
+  private settleOn(
+    payment: Payment,
+    matched: Extract<Matched, { kind: 'pay' }>,
+    principal: Principal,
+    now: Date,
+  ): { applied: Payment; settlement: Settlement } {
+    const { enrollment: e, invoices } = matched.context;
     this.assertReceivedAfterSelection(payment, e);
     const settlement = settle({
       enrollment: e,
       invoices,
-      amountCents: req.amountCents,
-      paymentId: id,
-      receivedAt,
+      amountCents: payment.amountCents,
+      paymentId: payment.id,
+      receivedAt: payment.receivedAt,
       now,
       actor: principal.keyId,
       calendar: this.calendar,
-      onlyInvoiceId: resolved.invoiceId,
+      onlyInvoiceId: matched.onlyInvoiceId,
     });
-    const applied = this.applied(payment, e, settlement, now);
-    await writes.write({ ...write, payment: applied }, settlement, settlement.events, e.id, now, recordFor(applied));
-    return applied;
+    return { applied: apply(payment, e, settlement, now), settlement };
   }
 
   /**
@@ -187,221 +168,138 @@ export class PaymentService {
     });
   }
 
-  private applied(payment: Payment, e: Enrollment, settlement: Settlement, now: Date): Payment {
-    return {
-      ...payment,
-      status: 'received',
-      memberId: e.memberId,
-      enrollmentId: e.id,
-      unappliedCents: 0,
-      creditedCents: settlement.creditedCents,
-      applications: [
-        ...payment.applications,
-        ...settlement.applications.map((a) => ({ ...a, appliedAt: now, reversedAt: null })),
-      ],
-    };
-  }
-
   /**
-   * R21-R23: find what a payment pays and lock it. Mail that cannot be matched is kept as
-   * unapplied. Reads only: nothing is written here.
+   * R21-R23: read what the target names, let the domain decide (`matchPayment`), and lock the
+   * enrollment it pays with its invoices. Reads only: nothing is written here.
    */
-  private async resolve(
-    trx: Kysely<DB>,
-    writes: PaymentWriteStore,
-    req: Pick<PaymentRequest, 'channel'>,
-    target: PaymentTarget,
-  ): Promise<Resolved> {
-    const mail = req.channel === 'mail';
-    const notFoundOr = (memberId: string | null, detail: string): Resolved => {
-      if (mail) return { unapplied: true, memberId };
-      throw new DomainError('target_not_found', detail);
-    };
-    const locked = async (enrollmentId: string): Promise<LockedContext> => {
-      const ctx = await writes.context({ enrollmentId });
-      if (!ctx.enrollment) throw notFound('enrollment', enrollmentId);
-      return { ...ctx, enrollment: ctx.enrollment };
-    };
-    const enrollments = new EnrollmentStore(trx);
-    switch (target.kind) {
-      case 'invoice': {
-        const ctx = await writes.context({ invoiceNumber: target.invoiceNumber });
-        // R24: a void invoice still names its enrollment: the money is recorded there (as credit).
-        if (!ctx.invoice || !ctx.enrollment)
-          return notFoundOr(ctx.invoice?.memberId ?? null, `No invoice ${target.invoiceNumber}.`);
-        return { context: { ...ctx, enrollment: ctx.enrollment }, invoiceId: ctx.invoice.id };
-      }
-      case 'enrollment': {
-        const ctx = await writes.context({ enrollmentId: target.enrollmentId });
-        // R24: a cancelled enrollment's money is recorded as its credit (for ops to refund).
-        if (!ctx.enrollment) return notFoundOr(null, `No enrollment ${target.enrollmentId}.`);
-        return { context: { ...ctx, enrollment: ctx.enrollment } };
-      }
-      case 'phone':
-      case 'member': {
-        let memberId: string;
-        if (target.kind === 'phone') {
-          const accounts = await new AccountStore(trx).byPhoneNumber(normalizePhoneNumber(target.phoneNumber));
-          if (accounts.length === 0) throw new DomainError('target_not_found', 'No account has this phone number.');
-          if (accounts.length > 1) {
-            throw new DomainError('target_ambiguous', 'Several accounts have this phone number; give the Member ID.');
-          }
-          memberId = (accounts[0] as { memberId: string }).memberId;
-        } else {
-          if (!(await new AccountStore(trx).get(target.memberId))) {
-            throw new DomainError('target_not_found', `No account for member ${target.memberId}.`);
-          }
-          memberId = target.memberId;
-        }
-        const owing = await enrollments.withBalance(memberId);
-        if (owing.length === 0)
-          throw new DomainError('target_not_found', 'The account has no enrollment with a balance.');
-        if (owing.length > 1) {
-          throw new DomainError(
-            'target_ambiguous',
-            'The account has several enrollments with a balance; name the invoice number or enrollment.',
-            { enrollmentIds: owing },
-          );
-        }
-        return { context: await locked(owing[0] as string) };
-      }
-      case 'remittance': {
-        const account = await new AccountStore(trx).get(target.memberId);
-        const namesMatch =
-          account &&
-          nameKey(account.firstName) === nameKey(target.firstName) &&
-          nameKey(account.lastName) === nameKey(target.lastName);
-        if (!account || !namesMatch) return { unapplied: true, memberId: account ? account.memberId : null };
-        const candidates = await enrollments.byCarrierName(account.memberId, nameKey(target.carrierName));
-        const pick = pickRemittanceEnrollment(candidates);
-        if (!pick) return { unapplied: true, memberId: account.memberId };
-        return { context: await locked(pick) };
+  private async match(tx: Stores, target: PaymentTarget, mail: boolean): Promise<Matched> {
+    const { facts, context } = await this.matchFacts(tx, target);
+    const decision = matchPayment(facts, { mail });
+    switch (decision.kind) {
+      case 'refuse':
+        throw new DomainError(decision.code, decision.detail, decision.extra);
+      case 'unapplied':
+        return decision;
+      case 'pay': {
+        const locked =
+          context?.enrollment?.id === decision.enrollmentId
+            ? { ...context, enrollment: context.enrollment }
+            : await this.lock(tx, decision.enrollmentId);
+        return { kind: 'pay', context: locked, onlyInvoiceId: decision.onlyInvoiceId };
       }
     }
   }
 
+  /** The facts `matchPayment` needs; an invoice or enrollment target is read locked in the same call. */
+  private async matchFacts(
+    tx: Stores,
+    target: PaymentTarget,
+  ): Promise<{ facts: MatchFacts; context?: PaymentContext }> {
+    switch (target.kind) {
+      case 'invoice': {
+        const context = await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber });
+        const invoice = context.invoice ? { id: context.invoice.id, memberId: context.invoice.memberId } : null;
+        const enrollmentId = context.enrollment?.id ?? null;
+        return { facts: { kind: 'invoice', invoiceNumber: target.invoiceNumber, invoice, enrollmentId }, context };
+      }
+      case 'enrollment': {
+        const context = await tx.paymentWrites.context({ enrollmentId: target.enrollmentId });
+        return {
+          facts: { kind: 'enrollment', enrollmentId: target.enrollmentId, found: !!context.enrollment },
+          context,
+        };
+      }
+      case 'phone': {
+        const accounts = (await tx.accounts.byPhoneNumber(normalizePhoneNumber(target.phoneNumber))).map(
+          (a) => a.memberId,
+        );
+        const owing = accounts.length === 1 ? await tx.enrollments.withBalance(accounts[0] as string) : [];
+        return { facts: { kind: 'phone', accounts, owing } };
+      }
+      case 'member': {
+        const accountFound = !!(await tx.accounts.get(target.memberId));
+        const owing = accountFound ? await tx.enrollments.withBalance(target.memberId) : [];
+        return { facts: { kind: 'member', memberId: target.memberId, accountFound, owing } };
+      }
+      case 'remittance': {
+        const account = await tx.accounts.get(target.memberId);
+        const candidates = account
+          ? await tx.enrollments.byCarrierName(account.memberId, nameKey(target.carrierName))
+          : [];
+        return { facts: { kind: 'remittance', remittance: target, account, candidates } };
+      }
+    }
+  }
+
+  private async lock(tx: Stores, enrollmentId: string): Promise<LockedContext> {
+    const ctx = await tx.paymentWrites.context({ enrollmentId });
+    if (!ctx.enrollment) throw notFound('enrollment', enrollmentId);
+    return { ...ctx, enrollment: ctx.enrollment };
+  }
+
   private async applyUnapplied(
-    trx: Kysely<DB>,
+    tx: Stores,
     paymentId: string,
     target: { invoiceNumber?: string | undefined; enrollmentId?: string | undefined },
     principal: Principal,
   ): Promise<Payment> {
     const now = this.clock.now();
-    const payment = await new PaymentStore(trx).get(paymentId, { forUpdate: true });
+    const payment = await tx.payments.get(paymentId, { forUpdate: true });
     if (!payment) throw notFound('payment', paymentId);
-    if (payment.status !== 'unapplied') {
-      throw new DomainError('not_unapplied', `Payment ${paymentId} is ${payment.status}.`, {
-        currentState: payment.status,
-        expectedStates: ['unapplied'],
-      });
-    }
+    assertApplicable(payment);
     if (Boolean(target.invoiceNumber) === Boolean(target.enrollmentId)) {
       throw new DomainError('target_required', 'Name exactly one of invoiceNumber or enrollmentId.');
     }
-    const writes = new PaymentWriteStore(trx, this.cipher);
-    const resolved = await this.resolve(
-      trx,
-      writes,
-      { channel: 'online' },
+    const matched = await this.match(
+      tx,
       target.invoiceNumber
         ? { kind: 'invoice', invoiceNumber: target.invoiceNumber }
         : { kind: 'enrollment', enrollmentId: target.enrollmentId as string },
+      false,
     );
-    if ('unapplied' in resolved) throw new DomainError('target_not_found', 'No payable target.');
-    const { enrollment: e, invoices } = resolved.context;
-    this.assertReceivedAfterSelection(payment, e);
-    const settlement = settle({
-      enrollment: e,
-      invoices,
-      amountCents: payment.amountCents,
-      paymentId,
-      receivedAt: payment.receivedAt,
-      now,
-      actor: principal.keyId,
-      calendar: this.calendar,
-      onlyInvoiceId: resolved.invoiceId,
-    });
-    const applied = this.applied(payment, e, settlement, now);
-    await writes.write({ mode: 'update', payment: applied }, settlement, settlement.events, e.id, now, null);
+    if (matched.kind === 'unapplied') throw new DomainError('target_not_found', 'No payable target.');
+    const { applied, settlement } = this.settleOn(payment, matched, principal, now);
+    const e = matched.context.enrollment;
+    await tx.paymentWrites.write({ mode: 'update', payment: applied }, settlement, settlement.events, e.id, now, null);
     return applied;
   }
 
-  /** R25: a returned payment reverses its applications and credit. */
+  /**
+   * R25: a returned payment reverses its applications and credit. Checked first (`markReturned`),
+   * then every enrollment touched is locked in id order and read after the lock, the whole reversal
+   * is decided (`decideReversal`) and written in one store call.
+   */
   private async returnPayment(
-    trx: Kysely<DB>,
+    tx: Stores,
     paymentId: string,
     reasonCode: string,
-    returnedAtInput: Date | undefined,
+    returnedAt: Date | undefined,
     principal: Principal,
   ): Promise<Payment> {
     const now = this.clock.now();
-    const payments = new PaymentStore(trx);
-    const payment = await payments.get(paymentId, { forUpdate: true });
+    const payment = await tx.payments.get(paymentId, { forUpdate: true });
     if (!payment) throw notFound('payment', paymentId);
-    if (payment.status === 'returned') {
-      throw new DomainError(
-        'already_returned',
-        `Payment ${paymentId} was returned on ${payment.returnedAt?.toISOString()}.`,
-        {
-          currentState: 'returned',
-        },
-      );
+    const returned = markReturned(payment, { reasonCode, returnedAt, now, calendar: this.calendar });
+    const invoiceEnrollments = await tx.invoices.enrollmentsOf(liveApplications(payment).map((a) => a.invoiceId));
+    const enrollments: { enrollment: Enrollment; invoices: Invoice[] }[] = [];
+    for (const id of reversalEnrollmentIds(payment, invoiceEnrollments)) {
+      const enrollment = await tx.enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
+      if (enrollment) enrollments.push({ enrollment, invoices: await tx.invoices.forEnrollment(id) });
     }
-    assertReturnReason(payment.method, reasonCode);
-    // Money cannot come back before it arrived; the bank's return date may be any time after that.
-    const returnedAt = businessTimestamp('returnedAt', returnedAtInput, {
+    const reversal = decideReversal({
+      payment,
+      returned,
+      enrollments,
       now,
+      actor: principal.keyId,
       calendar: this.calendar,
-      notBefore: payment.receivedAt,
     });
-
-    const invoices = new InvoiceStore(trx);
-    const enrollments = new EnrollmentStore(trx);
-    const active = payment.applications.filter((a) => a.reversedAt === null);
-    // Lock every enrollment touched, in id order (the order every multi-enrollment writer uses),
-    // then read its invoices after the lock, decide in the domain and write the decision.
-    const invoiceRows = await invoices.enrollmentsOf(active.map((a) => a.invoiceId));
-    const touched = [...new Set([...invoiceRows, ...(payment.enrollmentId ? [payment.enrollmentId] : [])])].sort();
-    const decisions: Reconciliation[] = [];
-    for (const id of touched) {
-      const e = await enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
-      if (!e) continue;
-      const own = await invoices.forEnrollment(id);
-      const ids = new Set(own.map((i) => i.id));
-      decisions.push(
-        decideReturn({
-          enrollment: e,
-          invoices: own,
-          applications: active.filter((a) => ids.has(a.invoiceId)),
-          creditedCents: payment.enrollmentId === id ? payment.creditedCents : 0,
-          paymentId,
-          amountCents: payment.amountCents,
-          reasonCode,
-          now,
-          actor: principal.keyId,
-          calendar: this.calendar,
-        }),
-      );
-    }
-    await payments.markReturned(paymentId, returnedAt, reasonCode);
-    const store = new ReconciliationStore(trx);
-    for (const d of decisions) await store.write(d, now);
-    if (decisions.length === 0) {
-      await appendEvents(trx, [
-        {
-          type: 'payment.returned',
-          occurredAt: now,
-          memberId: payment.memberId,
-          paymentId,
-          data: { reasonCode, amountCents: payment.amountCents },
-        },
-      ]);
-    }
-    return (await payments.get(paymentId)) as Payment;
+    await tx.reconciliations.writeReversal(reversal, now);
+    return reversal.payment;
   }
 
   async get(id: string): Promise<Payment> {
-    const p = await new PaymentStore(this.db).get(id);
+    const p = await this.stores.payments.get(id);
     if (!p) throw notFound('payment', id);
     return p;
   }
@@ -411,7 +309,7 @@ export class PaymentService {
     limit: number,
     after?: string,
   ): Promise<Page<Payment>> {
-    return new PaymentStore(this.db).list(filter, limit, after);
+    return this.stores.payments.list(filter, limit, after);
   }
 
   /** Flagged enrollments for ops (R25). */

@@ -2,6 +2,7 @@ import { type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
 import type { Enrollment, EnrollmentFlag, EnrollmentStatus, HistoryEntry } from '../domain/enrollment.js';
 import type { Role, Scope } from '../domain/principal.js';
+import type { EnrollmentUpdate } from '../domain/reconcile.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
@@ -69,7 +70,7 @@ export interface EnrollmentFilter {
   flag?: EnrollmentFlag | undefined;
 }
 
-export type EnrollmentPatch = Partial<
+type EnrollmentPatch = Partial<
   Pick<
     Updateable<EnrollmentsTable>,
     | 'status'
@@ -81,7 +82,32 @@ export type EnrollmentPatch = Partial<
     | 'carrier_policy_id'
     | 'cancelled_at'
   >
-> & { credit_delta_cents?: number; add_flag?: EnrollmentFlag };
+>;
+
+/**
+ * What a use case changes on one enrollment, in domain terms (a reconciliation's `EnrollmentUpdate`,
+ * a confirmation, a cancellation). Only the fields given change; `creditDeltaCents` is added to the
+ * stored credit; `clearPaidInFull` resets R11's dates before any new ones are set.
+ */
+export type EnrollmentWrite = Partial<EnrollmentUpdate> & {
+  confirmedAt?: Date;
+  carrierPolicyId?: string | null;
+  cancelledAt?: Date;
+};
+
+function columnsOf(w: EnrollmentWrite): EnrollmentPatch {
+  return {
+    ...(w.status ? { status: w.status } : {}),
+    ...(w.coverageStart ? { coverage_start: w.coverageStart } : {}),
+    ...(w.clearPaidInFull ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null } : {}),
+    ...(w.paidInFullAt ? { paid_in_full_at: w.paidInFullAt } : {}),
+    ...(w.confirmationExpectedBy ? { confirmation_expected_by: w.confirmationExpectedBy } : {}),
+    ...(w.idCardExpectedBy ? { id_card_expected_by: w.idCardExpectedBy } : {}),
+    ...(w.confirmedAt ? { confirmed_at: w.confirmedAt } : {}),
+    ...(w.carrierPolicyId !== undefined ? { carrier_policy_id: w.carrierPolicyId } : {}),
+    ...(w.cancelledAt ? { cancelled_at: w.cancelledAt } : {}),
+  };
+}
 
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
 type InlineRow = EnrollmentJoinedRow & { history_json: HistoryJson[] };
@@ -228,8 +254,11 @@ export class EnrollmentStore {
     return row.id;
   }
 
-  async update(id: string, patch: EnrollmentPatch, at: Date): Promise<void> {
-    const { credit_delta_cents, add_flag, ...columns } = patch;
+  /** Writes one enrollment's change in one statement. */
+  async update(id: string, change: EnrollmentWrite, at: Date): Promise<void> {
+    const columns = columnsOf(change);
+    const credit_delta_cents = change.creditDeltaCents;
+    const add_flag = change.addFlag;
     await this.db
       .updateTable('enrollments')
       .set((eb) => ({

@@ -44,3 +44,14 @@ export function classifyStorageError(err: { code?: string; message?: string }): 
   if (isDatabaseUnavailable(err)) return 'unavailable';
   return null;
 }
+
+/**
+ * I5: errors that one enrollment's data can cause (data exceptions, constraint violations, PL/pgSQL
+ * raises, serialization failures and deadlocks, lock and statement time-outs). A sweep or run sets
+ * the enrollment aside and carries on; any other error (connection lost, server shutting down) stops it.
+ */
+export function isEnrollmentFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return false;
+  return ['22', '23', 'P0', '40'].includes(code.slice(0, 2)) || code === '55P03' || code === '57014';
+}

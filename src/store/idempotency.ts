@@ -70,14 +70,6 @@ export class IdempotencyStore {
       .execute();
   }
 
-  async savepoint(name: string): Promise<void> {
-    await sql.raw(`savepoint ${name}`).execute(this.db);
-  }
-
-  async rollbackTo(name: string): Promise<void> {
-    await sql.raw(`rollback to savepoint ${name}`).execute(this.db);
-  }
-
   async purgeOlderThan(before: Date): Promise<number> {
     const r = await this.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
     return Number(r.numDeletedRows);

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Reconciliation } from '../domain/reconcile.js';
+import type { Reversal } from '../domain/reversal.js';
 import type { InvoiceChange } from '../domain/settlement.js';
-import { type EnrollmentPatch, EnrollmentStore } from './enrollments.js';
+import { EnrollmentStore } from './enrollments.js';
 import { appendEvents } from './events.js';
+import { PaymentStore } from './payments.js';
 import type { DB } from './schema.js';
 
 /**
@@ -32,23 +34,22 @@ export class ReconciliationStore {
   async write(r: Reconciliation, now: Date): Promise<void> {
     await this.writeInvoiceChanges(r.invoices);
     const enrollments = new EnrollmentStore(this.db);
-    const u = r.enrollment;
-    if (u) {
-      const patch: EnrollmentPatch = {
-        ...(u.status ? { status: u.status } : {}),
-        ...(u.coverageStart ? { coverage_start: u.coverageStart } : {}),
-        ...(u.clearPaidInFull
-          ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null }
-          : {}),
-        ...(u.paidInFullAt ? { paid_in_full_at: u.paidInFullAt } : {}),
-        ...(u.confirmationExpectedBy ? { confirmation_expected_by: u.confirmationExpectedBy } : {}),
-        ...(u.idCardExpectedBy ? { id_card_expected_by: u.idCardExpectedBy } : {}),
-        ...(u.creditDeltaCents ? { credit_delta_cents: u.creditDeltaCents } : {}),
-        ...(u.addFlag ? { add_flag: u.addFlag } : {}),
-      };
-      await enrollments.update(r.enrollmentId, patch, now);
-    }
+    if (r.enrollment) await enrollments.update(r.enrollmentId, r.enrollment, now);
     await enrollments.addHistory(r.enrollmentId, r.history);
+    await appendEvents(this.db, r.events);
+  }
+
+  /**
+   * A returned payment as `decideReversal` decided it (R25): the payment and its applications, then
+   * each touched enrollment (the caller holds their locks), then the events of none.
+   */
+  async writeReversal(r: Reversal, now: Date): Promise<void> {
+    const p = r.payment;
+    if (p.status !== 'returned' || !p.returnedAt || !p.returnReasonCode) {
+      throw new Error(`writeReversal: payment ${p.id} is not returned`);
+    }
+    await new PaymentStore(this.db).markReturned(p.id, p.returnedAt, p.returnReasonCode);
+    for (const d of r.reconciliations) await this.write(d, now);
     await appendEvents(this.db, r.events);
   }
 }

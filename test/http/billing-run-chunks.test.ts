@@ -5,6 +5,7 @@ import type { IsoDate } from '../../src/domain/dates.js';
 import { BILLABLE_STATUSES } from '../../src/domain/enrollment.js';
 import { BILLING_RUN_CHUNK, BillingService } from '../../src/services/billing.js';
 import { InvoiceStore } from '../../src/store/invoices.js';
+import { Stores } from '../../src/store/stores.js';
 import { testApp } from '../helpers/app.js';
 import { type BillingRunJson, billingRun, enrollmentRow, eventsOf, setCredit } from '../helpers/billing.js';
 import { markPaidInFull, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
@@ -99,7 +100,9 @@ t.test(
     }
     await setClock(ctx, '2027-02-10T10:00:00-05:00');
     // Chunks of 2 enrollments, so both workers of each run have several chunks to take.
-    const billing = new BillingService(ctx.database.db, ctx.clock, massachusettsCalendar, { billingRunChunk: 2 });
+    const billing = new BillingService(new Stores(ctx.database.db), ctx.clock, massachusettsCalendar, {
+      billingRunChunk: 2,
+    });
     const month = '2027-03-01' as IsoDate;
     const principal = { keyId: 'test', role: 'ops' as const, carrierId: null };
     const marchInvoices = async () =>

@@ -446,6 +446,7 @@ t.test('a request that never ran (400) is not remembered; without a key each req
 
 t.test('the 48-hour purge forgets the records of every route', async (t) => {
   const { IdempotencyService } = await import('../../src/services/idempotency.js');
+  const { Stores } = await import('../../src/store/stores.js');
   const before = await countOf(
     ctx.database.db
       .selectFrom('idempotency_keys')
@@ -454,7 +455,7 @@ t.test('the 48-hour purge forgets the records of every route', async (t) => {
   );
   t.ok(before > 11, `records of every route exist (${before})`);
   await setClock(ctx, '2027-12-01T00:00:00-05:00');
-  const purged = await new IdempotencyService(ctx.database.db, ctx.clock, Buffer.alloc(32)).purgeExpired();
+  const purged = await new IdempotencyService(new Stores(ctx.database.db), ctx.clock, Buffer.alloc(32)).purgeExpired();
   t.equal(purged, before, 'all of them are purged once older than 48 hours');
   const paymentCount = (await ctx.database.db.selectFrom('payments').select('id').execute()).length;
   t.ok(paymentCount > 0, 'the work they protected stays');

@@ -208,6 +208,7 @@ t.test('a key older than the 48-hour retention is forgotten and purged', async (
   t.not((later.json() as PaymentJson).id, (first.json() as PaymentJson).id);
   await setClock(ctx, '2026-12-14T12:00:00-05:00');
   const { IdempotencyService } = await import('../../src/services/idempotency.js');
-  const purged = await new IdempotencyService(ctx.database.db, ctx.clock, Buffer.alloc(32)).purgeExpired();
+  const { Stores } = await import('../../src/store/stores.js');
+  const purged = await new IdempotencyService(new Stores(ctx.database.db), ctx.clock, Buffer.alloc(32)).purgeExpired();
   t.ok(purged >= 2, `expired keys are purged (${purged})`);
 });

@@ -9,21 +9,12 @@ import {
   missedDeadlineMoves,
   moveHistory,
 } from './enrollment.js';
+import type { DomainEvent } from './events.js';
 import { type Invoice, invoiceStatus } from './invoice.js';
 import { InvoiceLedger } from './ledger.js';
 import { allocate } from './payment.js';
 
-/** An outbox event as the domain describes it; stores add the ids to `data` and write it. */
-export interface DomainEvent {
-  type: string;
-  occurredAt: Date;
-  carrierId?: string | null;
-  memberId?: string | null;
-  enrollmentId?: string | null;
-  invoiceId?: string | null;
-  paymentId?: string | null;
-  data?: Record<string, unknown>;
-}
+export type { DomainEvent } from './events.js';
 
 /** R10: the events that record missed-deadline moves (the sweep and payments write the same). */
 export function missedDeadlineEvents(

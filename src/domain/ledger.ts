@@ -1,6 +1,6 @@
 import type { IsoDate } from './dates.js';
 import { paymentDueDate } from './deadlines.js';
-import type { Invoice } from './invoice.js';
+import { balanceCents, hasBalance, type Invoice } from './invoice.js';
 import { allocate } from './payment.js';
 import type { InvoiceChange } from './settlement.js';
 
@@ -77,14 +77,10 @@ export class InvoiceLedger {
   /** I3: credit pays live invoices with a balance, oldest month first (the binder is the oldest). */
   applyCredit(creditCents: number): number {
     if (creditCents <= 0) return 0;
-    const open = this.live().filter((i) => i.amountPaidCents < i.amountDueCents);
+    const open = this.invoices.filter(hasBalance);
     const allocation = allocate(
       creditCents,
-      open.map((i) => ({
-        id: i.id,
-        coverageMonth: i.coverageMonth,
-        balanceCents: i.amountDueCents - i.amountPaidCents,
-      })),
+      open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: balanceCents(i) })),
     );
     let used = 0;
     for (const a of allocation.applications) {

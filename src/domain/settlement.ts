@@ -10,7 +10,7 @@ import {
   moveHistory,
 } from './enrollment.js';
 import type { DomainEvent } from './events.js';
-import { type Invoice, invoiceStatus } from './invoice.js';
+import { balanceCents, hasBalance, type Invoice, invoiceStatus } from './invoice.js';
 import { InvoiceLedger } from './ledger.js';
 import { allocate } from './payment.js';
 
@@ -117,16 +117,12 @@ export function settle(input: SettleInput): Settlement {
     events.push(...missedDeadlineEvents(e, moves));
   }
 
-  const open = invoices.filter((i) => {
-    const status = invoiceStatus(i);
-    return (
-      (status === 'open' || status === 'partially_paid') &&
-      (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId)
-    );
-  });
+  const open = invoices.filter(
+    (i) => hasBalance(i) && (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId),
+  );
   const allocation = allocate(
     input.amountCents,
-    open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: i.amountDueCents - i.amountPaidCents })),
+    open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: balanceCents(i) })),
   );
   for (const a of allocation.applications) {
     change(a.invoiceId).paidDeltaCents += a.amountCents;

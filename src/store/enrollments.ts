@@ -1,6 +1,7 @@
-import { type Kysely, sql, type Updateable } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
 import type { Enrollment, EnrollmentFlag, EnrollmentStatus, HistoryEntry } from '../domain/enrollment.js';
+import type { InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
@@ -82,6 +83,23 @@ export type EnrollmentPatch = Partial<
     | 'cancelled_at'
   >
 > & { credit_delta_cents?: number; add_flag?: EnrollmentFlag };
+
+/**
+ * "Owes money" in SQL: the enrollment `e` has an invoice with a balance. It mirrors the domain's
+ * `owesMoney`/`hasBalance` (src/domain/invoice.ts), the one definition, through the generated
+ * `invoices.status` column (itself a mirror of `invoiceStatus`); it exists because matching must
+ * filter a member's enrollments in the database. test/unit/owes-money-sql.test.ts compares the two
+ * on a table of invoices; change both together.
+ */
+export const OWING_STATUSES = ['open', 'partially_paid'] as const satisfies readonly InvoiceStatus[];
+function owesMoneySql({ exists, selectFrom }: ExpressionBuilder<DB & { e: EnrollmentsTable }, 'e'>) {
+  return exists(
+    selectFrom('invoices as i')
+      .select('i.id')
+      .whereRef('i.enrollment_id', '=', 'e.id')
+      .where('i.status', 'in', OWING_STATUSES),
+  );
+}
 
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
 type InlineRow = EnrollmentJoinedRow & { history_json: HistoryJson[] };
@@ -278,21 +296,14 @@ export class EnrollmentStore {
     return { data: this.inline(page.data), nextCursor: page.nextCursor };
   }
 
-  /** R21: the account's active enrollments that owe money. */
+  /** R21: the account's active enrollments that owe money (`owesMoney`, filtered in SQL). */
   async withBalance(memberId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('enrollments as e')
       .select('e.id')
       .where('e.member_id', '=', memberId)
       .where('e.status', '!=', 'cancelled')
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('invoices as i')
-            .select('i.id')
-            .whereRef('i.enrollment_id', '=', 'e.id')
-            .where('i.status', 'in', ['open', 'partially_paid']),
-        ),
-      )
+      .where(owesMoneySql)
       .orderBy('e.seq')
       .execute();
     return rows.map((r) => r.id);
@@ -307,14 +318,7 @@ export class EnrollmentStore {
       .selectFrom('enrollments as e')
       .innerJoin('carriers as c', 'c.id', 'e.carrier_id')
       .select(['e.id', 'e.status'])
-      .select(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('invoices as i')
-            .select('i.id')
-            .whereRef('i.enrollment_id', '=', 'e.id')
-            .where('i.status', 'in', ['open', 'partially_paid']),
-        ).as('owes'),
-      )
+      .select((eb) => owesMoneySql(eb).as('owes'))
       .where('e.member_id', '=', memberId)
       .where('c.name_key', '=', carrierNameKey)
       .orderBy('e.seq')

@@ -102,6 +102,7 @@ export class InvoiceStore {
     let q = this.detail(scope);
     if (filter.memberId) q = q.where('i.member_id', '=', filter.memberId);
     if (filter.enrollmentId) q = q.where('i.enrollment_id', '=', filter.enrollmentId);
+    // The generated status column mirrors `invoiceStatus` (the one source) as an index/filter helper.
     if (filter.status) q = q.where('i.status', '=', filter.status);
     const seq = decodeCursor(after);
     if (seq !== null) q = q.where('i.seq', '>', seq);
@@ -148,7 +149,7 @@ export class InvoiceStore {
       .updateTable('invoices')
       .set({ voided_at: at })
       .where('enrollment_id', '=', enrollmentId)
-      .where('status', 'in', ['open', 'partially_paid', 'paid'])
+      .where('voided_at', 'is', null)
       .returningAll()
       .execute();
     const voided = rows.map(toInvoice);

@@ -81,6 +81,28 @@ export interface Enrollment {
   history: HistoryEntry[];
 }
 
+/**
+ * What a use case changes on one enrollment, in domain terms; the store maps it to columns (no caller
+ * names a column). Only the fields given change: `creditDeltaCents` is added to the stored credit,
+ * `addFlag` adds a flag once, and `clearPaidInFull` resets R11's dates (a binder a return reopened).
+ */
+export interface EnrollmentChange {
+  status?: EnrollmentStatus;
+  coverageStart?: IsoDate;
+  paidInFullAt?: Date;
+  confirmationExpectedBy?: IsoDate;
+  idCardExpectedBy?: IsoDate;
+  clearPaidInFull?: boolean;
+  confirmedAt?: Date;
+  carrierPolicyId?: string | null;
+  cancelledAt?: Date;
+  creditDeltaCents?: number;
+  addFlag?: EnrollmentFlag;
+}
+
+/** A change that always states its credit change (0 when none): what settlements and returns decide. */
+export type CreditedEnrollmentChange = EnrollmentChange & { creditDeltaCents: number };
+
 export const SYSTEM_ACTOR = 'system';
 
 /**

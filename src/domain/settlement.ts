@@ -3,6 +3,7 @@ import { businessDateOf, type IsoDate } from './dates.js';
 import { effectiveCoverageStart, paymentDueDate } from './deadlines.js';
 import {
   type CoverageMove,
+  type CreditedEnrollmentChange,
   type Enrollment,
   type HistoryEntry,
   markPaidInFull,
@@ -42,22 +43,14 @@ export interface InvoiceChange {
   voidedAt?: Date;
 }
 
-/** Only the fields that change; `creditDeltaCents` is added to the stored credit. */
-export interface EnrollmentChange {
-  status?: Enrollment['status'];
-  coverageStart?: IsoDate;
-  paidInFullAt?: Date;
-  confirmationExpectedBy?: IsoDate;
-  idCardExpectedBy?: IsoDate;
-  creditDeltaCents: number;
-}
+export type { EnrollmentChange } from './enrollment.js';
 
 /** Everything applying one payment to one enrollment changes, decided before anything is written. */
 export interface Settlement {
   applications: { invoiceId: string; amountCents: number }[];
   creditedCents: number;
   invoices: InvoiceChange[];
-  enrollment: EnrollmentChange | null;
+  enrollment: CreditedEnrollmentChange | null;
   history: HistoryEntry[];
   events: DomainEvent[];
 }
@@ -88,7 +81,7 @@ export function settle(input: SettleInput): Settlement {
   const ledger = new InvoiceLedger(input.invoices);
   const invoices = ledger.invoices;
   const change = (invoiceId: string): InvoiceChange => ledger.change(invoiceId);
-  const enrollment: EnrollmentChange = { creditDeltaCents: 0 };
+  const enrollment: CreditedEnrollmentChange = { creditDeltaCents: 0 };
   let enrollmentChanged = false;
   const history: HistoryEntry[] = [];
   const events: DomainEvent[] = [];

@@ -194,7 +194,11 @@ export class BillingService {
       const change = cancel(e, now, principal.keyId, reason);
       if (!change) return this.enrollmentIn(trx, id, UNSCOPED);
       const { paidCents } = await new InvoiceStore(trx).voidForCancellation(id, now);
-      await enrollments.update(id, { status: change.status, cancelled_at: now, credit_delta_cents: paidCents }, now);
+      await enrollments.update(
+        id,
+        { status: change.status, cancelledAt: change.cancelledAt, creditDeltaCents: paidCents },
+        now,
+      );
       await enrollments.addHistory(id, [change.history]);
       await appendEvents(trx, [
         {

@@ -61,7 +61,7 @@ export class CarrierService {
     if (!change) return;
     await enrollments.update(
       id,
-      { status: change.status, confirmed_at: change.confirmedAt, carrier_policy_id: input.carrierPolicyId ?? null },
+      { status: change.status, confirmedAt: change.confirmedAt, carrierPolicyId: input.carrierPolicyId ?? null },
       now,
     );
     await enrollments.addHistory(id, [{ ...change.history, at: now }]);

@@ -1,6 +1,12 @@
 import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
-import type { Enrollment, EnrollmentFlag, EnrollmentStatus, HistoryEntry } from '../domain/enrollment.js';
+import type {
+  Enrollment,
+  EnrollmentChange,
+  EnrollmentFlag,
+  EnrollmentStatus,
+  HistoryEntry,
+} from '../domain/enrollment.js';
 import type { InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
@@ -70,19 +76,20 @@ export interface EnrollmentFilter {
   flag?: EnrollmentFlag | undefined;
 }
 
-export type EnrollmentPatch = Partial<
-  Pick<
-    Updateable<EnrollmentsTable>,
-    | 'status'
-    | 'coverage_start'
-    | 'paid_in_full_at'
-    | 'confirmation_expected_by'
-    | 'id_card_expected_by'
-    | 'confirmed_at'
-    | 'carrier_policy_id'
-    | 'cancelled_at'
-  >
-> & { credit_delta_cents?: number; add_flag?: EnrollmentFlag };
+/** The columns an `EnrollmentChange` sets (credit and flags are set from their old values in `update`). */
+function columnsOf(c: EnrollmentChange): Updateable<EnrollmentsTable> {
+  return {
+    ...(c.status ? { status: c.status } : {}),
+    ...(c.coverageStart ? { coverage_start: c.coverageStart } : {}),
+    ...(c.clearPaidInFull ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null } : {}),
+    ...(c.paidInFullAt ? { paid_in_full_at: c.paidInFullAt } : {}),
+    ...(c.confirmationExpectedBy ? { confirmation_expected_by: c.confirmationExpectedBy } : {}),
+    ...(c.idCardExpectedBy ? { id_card_expected_by: c.idCardExpectedBy } : {}),
+    ...(c.confirmedAt ? { confirmed_at: c.confirmedAt } : {}),
+    ...(c.carrierPolicyId !== undefined ? { carrier_policy_id: c.carrierPolicyId } : {}),
+    ...(c.cancelledAt ? { cancelled_at: c.cancelledAt } : {}),
+  };
+}
 
 /**
  * "Owes money" in SQL: the enrollment `e` has an invoice with a balance. It mirrors the domain's
@@ -246,19 +253,20 @@ export class EnrollmentStore {
     return row.id;
   }
 
-  async update(id: string, patch: EnrollmentPatch, at: Date): Promise<void> {
-    const { credit_delta_cents, add_flag, ...columns } = patch;
+  /** Writes a domain `EnrollmentChange` (the caller holds the enrollment's lock). */
+  async update(id: string, change: EnrollmentChange, at: Date): Promise<void> {
+    const { creditDeltaCents, addFlag } = change;
     await this.db
       .updateTable('enrollments')
       .set((eb) => ({
-        ...columns,
+        ...columnsOf(change),
         updated_at: at,
-        ...(credit_delta_cents ? { credit_cents: eb('credit_cents', '+', credit_delta_cents) } : {}),
-        ...(add_flag
+        ...(creditDeltaCents ? { credit_cents: eb('credit_cents', '+', creditDeltaCents) } : {}),
+        ...(addFlag
           ? {
               flags: eb.fn<string[]>('array_append', [
-                eb.fn('array_remove', ['flags', eb.val(add_flag)]),
-                eb.val(add_flag),
+                eb.fn('array_remove', ['flags', eb.val(addFlag)]),
+                eb.val(addFlag),
               ]),
             }
           : {}),

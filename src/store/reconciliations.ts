@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Reconciliation } from '../domain/reconcile.js';
 import type { InvoiceChange } from '../domain/settlement.js';
-import { type EnrollmentPatch, EnrollmentStore } from './enrollments.js';
+import { EnrollmentStore } from './enrollments.js';
 import { appendEvents } from './events.js';
 import type { DB } from './schema.js';
 
@@ -32,22 +32,7 @@ export class ReconciliationStore {
   async write(r: Reconciliation, now: Date): Promise<void> {
     await this.writeInvoiceChanges(r.invoices);
     const enrollments = new EnrollmentStore(this.db);
-    const u = r.enrollment;
-    if (u) {
-      const patch: EnrollmentPatch = {
-        ...(u.status ? { status: u.status } : {}),
-        ...(u.coverageStart ? { coverage_start: u.coverageStart } : {}),
-        ...(u.clearPaidInFull
-          ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null }
-          : {}),
-        ...(u.paidInFullAt ? { paid_in_full_at: u.paidInFullAt } : {}),
-        ...(u.confirmationExpectedBy ? { confirmation_expected_by: u.confirmationExpectedBy } : {}),
-        ...(u.idCardExpectedBy ? { id_card_expected_by: u.idCardExpectedBy } : {}),
-        ...(u.creditDeltaCents ? { credit_delta_cents: u.creditDeltaCents } : {}),
-        ...(u.addFlag ? { add_flag: u.addFlag } : {}),
-      };
-      await enrollments.update(r.enrollmentId, patch, now);
-    }
+    if (r.enrollment) await enrollments.update(r.enrollmentId, r.enrollment, now);
     await enrollments.addHistory(r.enrollmentId, r.history);
     await appendEvents(this.db, r.events);
   }

@@ -8,6 +8,7 @@ export interface MailingAddress {
   postalCode: string;
 }
 
+/** R5: an account is a household, identified by the primary subscriber's Member ID. */
 export interface Account {
   memberId: string;
   firstName: string;
@@ -20,12 +21,13 @@ export interface Account {
 
 export const MEMBER_ID_PATTERN = '^[0-9]{12}$';
 
+/** R5: a Member ID is exactly 12 digits (the schemas use `MEMBER_ID_PATTERN`, the database checks it too). */
 export function isValidMemberId(value: string): boolean {
   return /^[0-9]{12}$/.test(value);
 }
 
 /**
- * Phone numbers are kept in E.164. Callers may send common formatting ("+1 (617) 555-0100") or a
+ * R5: phone numbers are kept in E.164. Callers may send common formatting ("+1 (617) 555-0100") or a
  * 10-digit US number; anything else is refused.
  */
 export function normalizePhoneNumber(input: string): string {

@@ -53,6 +53,19 @@ export function deliveryFor(paperless: boolean): Delivery {
   return paperless ? 'paperless' : 'mail';
 }
 
+/** R7: the binder invoice a checkout creates: the first coverage month, due per R1, delivered per R17. */
+export function binderInvoice(
+  e: { monthlyPremiumCents: number; coverageStart: IsoDate },
+  paperless: boolean,
+): { coverageMonth: IsoDate; dueDate: IsoDate; amountDueCents: number; delivery: Delivery } {
+  return {
+    coverageMonth: e.coverageStart,
+    dueDate: paymentDueDate(e.coverageStart),
+    amountDueCents: e.monthlyPremiumCents,
+    delivery: deliveryFor(paperless),
+  };
+}
+
 /** R16/R17 with R1: the invoice a run issues for one enrollment and month. */
 export function monthlyInvoice(e: BillableEnrollment, month: IsoDate): MonthlyInvoice {
   const amountDueCents = e.monthlyPremiumCents;

@@ -36,11 +36,13 @@ export class InvoiceLedger {
     return this.invoices.filter((i) => !i.voidedAt);
   }
 
+  /** I4: the amount paid is credit applied plus live payment applications; every change goes through here. */
   paid(invoice: Invoice, cents: number): void {
     invoice.amountPaidCents += cents;
     this.change(invoice.id).paidDeltaCents += cents;
   }
 
+  /** I4/R16: credit applied counts in the amount paid. */
   credit(invoice: Invoice, cents: number): void {
     this.paid(invoice, cents);
     invoice.creditAppliedCents += cents;

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Account } from '../domain/accounts.js';
-import { deliveryFor, monthlyInvoices } from '../domain/billing.js';
+import { binderInvoice, monthlyInvoices } from '../domain/billing.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
@@ -137,10 +137,7 @@ export class BillingService {
       const binder = await new InvoiceStore(trx).insertBinder({
         enrollmentId,
         memberId: input.memberId,
-        coverageMonth: coverageStart,
-        dueDate: paymentDueDate(coverageStart),
-        amountDueCents: input.monthlyPremiumCents,
-        delivery: deliveryFor(account.paperless),
+        ...binderInvoice({ monthlyPremiumCents: input.monthlyPremiumCents, coverageStart }, account.paperless),
         issuedAt: now,
       });
       const common = { occurredAt: now, carrierId: input.carrierId, memberId: input.memberId, enrollmentId };

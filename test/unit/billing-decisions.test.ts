@@ -1,6 +1,7 @@
 import t from 'tap';
 import {
   type BillableEnrollment,
+  binderInvoice,
   creditFirst,
   deliveryFor,
   isBilledFor,
@@ -50,6 +51,30 @@ t.test('R17: paperless accounts see the invoice; others are mailed', async (t) =
     ['R17: not paperless: mailed', false, 'mail'],
   ];
   for (const [name, paperless, delivery] of rows) t.equal(deliveryFor(paperless), delivery, name);
+});
+
+t.test('R7: the binder invoice a checkout creates', async (t) => {
+  const rows: [string, string, boolean, { coverageMonth: string; dueDate: string; delivery: string }][] = [
+    [
+      'R7/R1: January start, due December 23rd, mailed',
+      '2027-01-01',
+      false,
+      { coverageMonth: '2027-01-01', dueDate: '2026-12-23', delivery: 'mail' },
+    ],
+    [
+      'R7/R17: paperless',
+      '2027-03-01',
+      true,
+      { coverageMonth: '2027-03-01', dueDate: '2027-02-23', delivery: 'paperless' },
+    ],
+  ];
+  for (const [name, start, paperless, want] of rows) {
+    t.same(
+      binderInvoice({ monthlyPremiumCents: 41200, coverageStart: start as IsoDate }, paperless),
+      { ...want, amountDueCents: 41200 },
+      name,
+    );
+  }
 });
 
 t.test('R16: which enrollments a run bills for a month', async (t) => {

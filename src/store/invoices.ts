@@ -214,11 +214,11 @@ export class InvoiceStore {
       carrier_id: string;
       status: EnrollmentStatus;
       coverage_start: string;
-      monthly_premium_cents: string | number;
-      credit_cents: string | number;
+      monthly_premium_cents: number;
+      credit_cents: number;
       paperless: boolean | null;
     }>`
-      select e.id, e.member_id, e.carrier_id, e.status, e.coverage_start::text as coverage_start,
+      select e.id, e.member_id, e.carrier_id, e.status, e.coverage_start,
              e.monthly_premium_cents, e.credit_cents,
              (select a.paperless from accounts a where a.member_id = e.member_id) as paperless
       from enrollments e
@@ -233,8 +233,8 @@ export class InvoiceStore {
       carrierId: row.carrier_id,
       status: row.status,
       coverageStart: row.coverage_start as IsoDate,
-      monthlyPremiumCents: Number(row.monthly_premium_cents),
-      creditCents: Number(row.credit_cents),
+      monthlyPremiumCents: row.monthly_premium_cents,
+      creditCents: row.credit_cents,
       paperless: row.paperless === true,
     }));
   }
@@ -278,7 +278,7 @@ export class InvoiceStore {
         insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, invoice_id, data)
         select ${issued}, ${now}::timestamptz, d.carrier_id, ins.member_id, ins.enrollment_id, ins.id,
                jsonb_build_object('invoiceId', ins.id, 'enrollmentId', ins.enrollment_id, 'memberId', ins.member_id,
-                                  'carrierId', d.carrier_id, 'coverageMonth', ins.coverage_month::text)
+                                  'carrierId', d.carrier_id, 'coverageMonth', to_char(ins.coverage_month, 'YYYY-MM-DD'))
         from ins join decided d on d.enrollment_id = ins.enrollment_id
       )
       select count(*)::int as issued, coalesce(sum(credit_applied_cents), 0)::int8 as credit from ins

@@ -19,11 +19,13 @@ export interface Account {
   createdAt: Date;
 }
 
+/** R5: a Member ID is exactly 12 digits (the request schemas use this pattern; the database checks it too). */
 export const MEMBER_ID_PATTERN = '^[0-9]{12}$';
+const MEMBER_ID = new RegExp(MEMBER_ID_PATTERN);
 
-/** R5: a Member ID is exactly 12 digits (the schemas use `MEMBER_ID_PATTERN`, the database checks it too). */
+/** R5: whether a value is a valid Member ID. */
 export function isValidMemberId(value: string): boolean {
-  return /^[0-9]{12}$/.test(value);
+  return MEMBER_ID.test(value);
 }
 
 /**

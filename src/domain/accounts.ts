@@ -8,6 +8,7 @@ export interface MailingAddress {
   postalCode: string;
 }
 
+/** R5: an account is a household, identified by the primary subscriber's Member ID. */
 export interface Account {
   memberId: string;
   firstName: string;
@@ -18,14 +19,17 @@ export interface Account {
   createdAt: Date;
 }
 
+/** R5: a Member ID is exactly 12 digits (the request schemas use this pattern; the database checks it too). */
 export const MEMBER_ID_PATTERN = '^[0-9]{12}$';
+const MEMBER_ID = new RegExp(MEMBER_ID_PATTERN);
 
+/** R5: whether a value is a valid Member ID. */
 export function isValidMemberId(value: string): boolean {
-  return /^[0-9]{12}$/.test(value);
+  return MEMBER_ID.test(value);
 }
 
 /**
- * Phone numbers are kept in E.164. Callers may send common formatting ("+1 (617) 555-0100") or a
+ * R5: phone numbers are kept in E.164. Callers may send common formatting ("+1 (617) 555-0100") or a
  * 10-digit US number; anything else is refused.
  */
 export function normalizePhoneNumber(input: string): string {

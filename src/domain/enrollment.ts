@@ -7,6 +7,7 @@ import type { Principal, Role } from './principal.js';
 export const ENROLLMENT_STATUSES = ['pending_payment', 'awaiting_confirmation', 'confirmed', 'cancelled'] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
 
+/** R6: health and dental are separate enrollments (separate invoices and payments). */
 export const COVERAGE_TYPES = ['health', 'dental'] as const;
 export type CoverageType = (typeof COVERAGE_TYPES)[number];
 
@@ -21,6 +22,7 @@ const CANCELLABLE = {
   cancelled: false,
 } as const satisfies Record<EnrollmentStatus, boolean>;
 
+/** R16/I2: a billing run never bills a cancelled (or not yet paid) enrollment. */
 const BILLABLE = {
   pending_payment: false,
   awaiting_confirmation: true,
@@ -39,8 +41,10 @@ export function isBillable(status: EnrollmentStatus): boolean {
 
 export const BILLABLE_STATUSES = ENROLLMENT_STATUSES.filter(isBillable);
 
+/** R14: the two kinds of history entry: status changes (from/to statuses) and start moves (from/to dates). */
 export type HistoryType = 'status_changed' | 'coverage_start_moved';
 
+/** R14: every status change and date move is kept with time, actor and reason. */
 export interface HistoryEntry {
   at: Date;
   type: HistoryType;
@@ -53,6 +57,7 @@ export interface HistoryEntry {
   actorRole?: Role | null;
 }
 
+/** R6: one plan for one account: coverage type, carrier, plan name, monthly premium and coverage start. */
 export interface Enrollment {
   id: string;
   memberId: string;
@@ -80,6 +85,28 @@ export interface Enrollment {
   createdAt: Date;
   history: HistoryEntry[];
 }
+
+/**
+ * What a use case changes on one enrollment, in domain terms; the store maps it to columns (no caller
+ * names a column). Only the fields given change: `creditDeltaCents` is added to the stored credit,
+ * `addFlag` adds a flag once, and `clearPaidInFull` resets R11's dates (a binder a return reopened).
+ */
+export interface EnrollmentChange {
+  status?: EnrollmentStatus;
+  coverageStart?: IsoDate;
+  paidInFullAt?: Date;
+  confirmationExpectedBy?: IsoDate;
+  idCardExpectedBy?: IsoDate;
+  clearPaidInFull?: boolean;
+  confirmedAt?: Date;
+  carrierPolicyId?: string | null;
+  cancelledAt?: Date;
+  creditDeltaCents?: number;
+  addFlag?: EnrollmentFlag;
+}
+
+/** A change that always states its credit change (0 when none): what settlements and returns decide. */
+export type CreditedEnrollmentChange = EnrollmentChange & { creditDeltaCents: number };
 
 export const SYSTEM_ACTOR = 'system';
 
@@ -142,6 +169,7 @@ export function missedDeadlineMoves(
   return moves;
 }
 
+/** R10/R14: the history entries of recorded missed-deadline moves (actor: the system). */
 export function moveHistory(moves: CoverageMove[]): HistoryEntry[] {
   return moves.map((m) => ({
     at: m.at,
@@ -189,6 +217,7 @@ export function businessDaysOverdue(
   return calendar.businessDaysAfter(e.confirmationExpectedBy, businessDateOf(now));
 }
 
+/** R14: the history entry of a status change. */
 function statusChange(
   from: EnrollmentStatus | null,
   to: EnrollmentStatus,
@@ -214,7 +243,11 @@ export function created(at: Date, actor: string): HistoryEntry {
   return statusChange(null, 'pending_payment', at, actor, 'checkout');
 }
 
-/** R13: cancel before confirmation. A repeated cancellation changes nothing (returns null). */
+/**
+ * R13: cancel before confirmation. A repeated cancellation changes nothing (returns null). I2: the
+ * caller voids every live invoice of the enrollment with it (`InvoiceStore.voidForCancellation`), and
+ * a billing run that races it waits for the enrollment's lock and then sees it cancelled.
+ */
 export function cancel(e: Enrollment, at: Date, actor: string, reason: string | undefined) {
   if (e.status === 'cancelled') return null;
   if (!isCancellable(e.status)) throw refuse(e, 'not_cancellable', ['pending_payment', 'awaiting_confirmation']);

@@ -1,6 +1,38 @@
+/**
+ * R27: every event type the service emits, in one closed list: an event built with any other type
+ * fails typecheck. Adding a type means adding it here (and, when carriers must see it, checking
+ * `carrierSees` and migration 0008's feed index, which mirror R27's rule in SQL).
+ */
+export const EVENT_TYPES = [
+  'enrollment.created',
+  'enrollment.coverage_start_moved',
+  'enrollment.awaiting_confirmation',
+  'enrollment.pending_payment',
+  'enrollment.confirmed',
+  'enrollment.cancelled',
+  'enrollment.flagged',
+  'invoice.issued',
+  'payment.received',
+  'payment.unapplied',
+  'payment.returned',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An outbox event as the domain describes it; stores add the ids to `data` and write it. */
+export interface DomainEvent {
+  type: EventType;
+  occurredAt: Date;
+  carrierId?: string | null;
+  memberId?: string | null;
+  enrollmentId?: string | null;
+  invoiceId?: string | null;
+  paymentId?: string | null;
+  data?: Record<string, unknown>;
+}
+
 /** R27: what a carrier sees of the feed: `enrollment.*` and `payment.returned` of its own enrollments. */
 export const CARRIER_EVENT_PREFIX = 'enrollment.';
-export const CARRIER_EVENT_TYPES = ['payment.returned'] as const;
+export const CARRIER_EVENT_TYPES = ['payment.returned'] as const satisfies readonly EventType[];
 
 export function carrierSees(type: string): boolean {
   return type.startsWith(CARRIER_EVENT_PREFIX) || (CARRIER_EVENT_TYPES as readonly string[]).includes(type);

@@ -27,16 +27,39 @@ export interface Invoice {
   voidedAt: Date | null;
 }
 
-/** Status is recomputed from the sums, never stored twice (the database mirrors this rule). */
-export function invoiceStatus(i: Pick<Invoice, 'voidedAt' | 'amountPaidCents' | 'amountDueCents'>): InvoiceStatus {
+/** What status, balance and "owes money" are decided from. */
+export type InvoiceSums = Pick<Invoice, 'voidedAt' | 'amountPaidCents' | 'amountDueCents'>;
+
+/**
+ * R15: an invoice's status, recomputed from the sums, never stored twice. This is the one source of
+ * what callers see; the database's generated `invoices.status` column mirrors it only as an index
+ * and filter helper (`?status=`, "owes money" in SQL), checked against this function in
+ * test/unit/owes-money-sql.test.ts.
+ */
+export function invoiceStatus(i: InvoiceSums): InvoiceStatus {
   if (i.voidedAt) return 'void';
   if (i.amountPaidCents >= i.amountDueCents) return 'paid';
   if (i.amountPaidCents > 0) return 'partially_paid';
   return 'open';
 }
 
-export function balanceCents(i: Pick<Invoice, 'voidedAt' | 'amountPaidCents' | 'amountDueCents'>): number {
+/** R15/I4: what is still owed on an invoice, never below 0; a void invoice owes nothing. */
+export function balanceCents(i: InvoiceSums): number {
   return i.voidedAt ? 0 : Math.max(0, i.amountDueCents - i.amountPaidCents);
+}
+
+/** R15: a live invoice not paid in full (status `open` or `partially_paid`) has a balance. */
+export function hasBalance(i: InvoiceSums): boolean {
+  return balanceCents(i) > 0;
+}
+
+/**
+ * R21/R22: an enrollment "owes money" when one of its invoices has a balance. The one definition:
+ * settlement, credit (I3) and matching use it; the store's SQL filters that must find such
+ * enrollments (`withBalance`, `byCarrierName`) mirror it and are checked against it.
+ */
+export function owesMoney(invoices: readonly InvoiceSums[]): boolean {
+  return invoices.some(hasBalance);
 }
 
 /** R17: a mailed invoice arrives 3 to 5 business days after the business date of issue. */

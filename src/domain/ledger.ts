@@ -1,6 +1,6 @@
 import type { IsoDate } from './dates.js';
 import { paymentDueDate } from './deadlines.js';
-import type { Invoice } from './invoice.js';
+import { balanceCents, hasBalance, type Invoice } from './invoice.js';
 import { allocate } from './payment.js';
 import type { InvoiceChange } from './settlement.js';
 
@@ -36,11 +36,13 @@ export class InvoiceLedger {
     return this.invoices.filter((i) => !i.voidedAt);
   }
 
+  /** I4: the amount paid is credit applied plus live payment applications; every change goes through here. */
   paid(invoice: Invoice, cents: number): void {
     invoice.amountPaidCents += cents;
     this.change(invoice.id).paidDeltaCents += cents;
   }
 
+  /** I4/R16: credit applied counts in the amount paid. */
   credit(invoice: Invoice, cents: number): void {
     this.paid(invoice, cents);
     invoice.creditAppliedCents += cents;
@@ -77,14 +79,10 @@ export class InvoiceLedger {
   /** I3: credit pays live invoices with a balance, oldest month first (the binder is the oldest). */
   applyCredit(creditCents: number): number {
     if (creditCents <= 0) return 0;
-    const open = this.live().filter((i) => i.amountPaidCents < i.amountDueCents);
+    const open = this.invoices.filter(hasBalance);
     const allocation = allocate(
       creditCents,
-      open.map((i) => ({
-        id: i.id,
-        coverageMonth: i.coverageMonth,
-        balanceCents: i.amountDueCents - i.amountPaidCents,
-      })),
+      open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: balanceCents(i) })),
     );
     let used = 0;
     for (const a of allocation.applications) {

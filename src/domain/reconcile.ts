@@ -1,8 +1,8 @@
 import type { BusinessCalendar } from './calendar.js';
 import {
   type CoverageMove,
+  type CreditedEnrollmentChange,
   type Enrollment,
-  type EnrollmentFlag,
   type HistoryEntry,
   markPaidInFull,
   missedDeadlineMoves,
@@ -11,7 +11,7 @@ import {
 } from './enrollment.js';
 import { type Invoice, invoiceStatus } from './invoice.js';
 import { InvoiceLedger } from './ledger.js';
-import { type DomainEvent, type EnrollmentChange, type InvoiceChange, missedDeadlineEvents } from './settlement.js';
+import { type DomainEvent, type InvoiceChange, missedDeadlineEvents } from './settlement.js';
 
 /**
  * Money moves within one enrollment that are not a new payment: a returned payment (R25) and a
@@ -20,10 +20,7 @@ import { type DomainEvent, type EnrollmentChange, type InvoiceChange, missedDead
  */
 
 /** What changes on one enrollment; `clearPaidInFull` resets R11's dates (a reopened binder). */
-export interface EnrollmentUpdate extends EnrollmentChange {
-  clearPaidInFull?: boolean;
-  addFlag?: EnrollmentFlag;
-}
+export type EnrollmentUpdate = CreditedEnrollmentChange;
 
 export interface Reconciliation {
   enrollmentId: string;

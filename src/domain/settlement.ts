@@ -3,27 +3,19 @@ import { businessDateOf, type IsoDate } from './dates.js';
 import { effectiveCoverageStart, paymentDueDate } from './deadlines.js';
 import {
   type CoverageMove,
+  type CreditedEnrollmentChange,
   type Enrollment,
   type HistoryEntry,
   markPaidInFull,
   missedDeadlineMoves,
   moveHistory,
 } from './enrollment.js';
-import { type Invoice, invoiceStatus } from './invoice.js';
+import type { DomainEvent } from './events.js';
+import { balanceCents, hasBalance, type Invoice, invoiceStatus } from './invoice.js';
 import { InvoiceLedger } from './ledger.js';
 import { type Allocation, allocate } from './payment.js';
 
-/** An outbox event as the domain describes it; stores add the ids to `data` and write it. */
-export interface DomainEvent {
-  type: string;
-  occurredAt: Date;
-  carrierId?: string | null;
-  memberId?: string | null;
-  enrollmentId?: string | null;
-  invoiceId?: string | null;
-  paymentId?: string | null;
-  data?: Record<string, unknown>;
-}
+export type { DomainEvent } from './events.js';
 
 /** R10: the events that record missed-deadline moves (the sweep and payments write the same). */
 export function missedDeadlineEvents(
@@ -51,22 +43,14 @@ export interface InvoiceChange {
   voidedAt?: Date;
 }
 
-/** Only the fields that change; `creditDeltaCents` is added to the stored credit. */
-export interface EnrollmentChange {
-  status?: Enrollment['status'];
-  coverageStart?: IsoDate;
-  paidInFullAt?: Date;
-  confirmationExpectedBy?: IsoDate;
-  idCardExpectedBy?: IsoDate;
-  creditDeltaCents: number;
-}
+export type { EnrollmentChange } from './enrollment.js';
 
 /** Everything applying one payment to one enrollment changes, decided before anything is written. */
 export interface Settlement {
   applications: { invoiceId: string; amountCents: number }[];
   creditedCents: number;
   invoices: InvoiceChange[];
-  enrollment: EnrollmentChange | null;
+  enrollment: CreditedEnrollmentChange | null;
   history: HistoryEntry[];
   events: DomainEvent[];
 }
@@ -90,7 +74,7 @@ export interface SettleInput {
 interface Draft {
   e: Enrollment;
   ledger: InvoiceLedger;
-  enrollment: EnrollmentChange;
+  enrollment: CreditedEnrollmentChange;
   changed: boolean;
   history: HistoryEntry[];
   events: DomainEvent[];
@@ -161,16 +145,12 @@ function recordMissedDeadlinesFirst(d: Draft, now: Date): number {
  * pays only that one. What is left over is the allocation's credit.
  */
 function payOpenInvoices(d: Draft, input: SettleInput): Allocation {
-  const open = d.ledger.invoices.filter((i) => {
-    const status = invoiceStatus(i);
-    return (
-      (status === 'open' || status === 'partially_paid') &&
-      (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId)
-    );
-  });
+  const open = d.ledger.invoices.filter(
+    (i) => hasBalance(i) && (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId),
+  );
   const allocation = allocate(
     input.amountCents,
-    open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: i.amountDueCents - i.amountPaidCents })),
+    open.map((i) => ({ id: i.id, coverageMonth: i.coverageMonth, balanceCents: balanceCents(i) })),
   );
   for (const a of allocation.applications) {
     d.ledger.change(a.invoiceId).paidDeltaCents += a.amountCents;

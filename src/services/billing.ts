@@ -1,4 +1,5 @@
 import type { Account } from '../domain/accounts.js';
+import { binderInvoice, monthlyInvoices } from '../domain/billing.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
@@ -115,10 +116,7 @@ export class BillingService {
       const binder = await tx.invoices.insertBinder({
         enrollmentId,
         memberId: input.memberId,
-        coverageMonth: coverageStart,
-        dueDate: paymentDueDate(coverageStart),
-        amountDueCents: input.monthlyPremiumCents,
-        delivery: account.paperless ? 'paperless' : 'mail',
+        ...binderInvoice({ monthlyPremiumCents: input.monthlyPremiumCents, coverageStart }, account.paperless),
         issuedAt: now,
       });
       const common = { occurredAt: now, carrierId: input.carrierId, memberId: input.memberId, enrollmentId };
@@ -172,7 +170,11 @@ export class BillingService {
       const change = cancel(e, now, principal.keyId, reason);
       if (!change) return this.enrollmentIn(tx, id, UNSCOPED);
       const { paidCents } = await tx.invoices.voidForCancellation(id, now);
-      await enrollments.update(id, { status: change.status, cancelledAt: now, creditDeltaCents: paidCents }, now);
+      await enrollments.update(
+        id,
+        { status: change.status, cancelledAt: change.cancelledAt, creditDeltaCents: paidCents },
+        now,
+      );
       await enrollments.addHistory(id, [change.history]);
       await tx.appendEvents([
         {
@@ -302,7 +304,7 @@ export class BillingService {
         const afterSeq = nextAfterSeq;
         nextAfterSeq += this.runChunk;
         const range = { afterSeq, toSeq: Math.min(afterSeq + this.runChunk, last) };
-        const chunk = await this.runRange(coverageMonth, dueDate, startedAt, range, failedIds).catch((err: unknown) => {
+        const chunk = await this.runRange(coverageMonth, startedAt, range, failedIds).catch((err: unknown) => {
           stopped = true; // the other worker stops too; running the month again completes it
           throw err;
         });
@@ -334,7 +336,6 @@ export class BillingService {
    */
   private async runRange(
     coverageMonth: IsoDate,
-    dueDate: IsoDate,
     now: Date,
     range: SeqRange,
     failedIds: string[],
@@ -344,7 +345,9 @@ export class BillingService {
         const invoices = tx.invoices;
         // Runs take turns range by range (the lock is named by the range's chunk index).
         await invoices.lockBillingRuns(Math.floor(range.afterSeq / this.runChunk));
-        return invoices.issueForMonth(coverageMonth, dueDate, BILLABLE_STATUSES, now, range);
+        // R16/R17 decided in the domain on the locked, committed enrollments; written in one statement.
+        const locked = await invoices.lockBillable(coverageMonth, BILLABLE_STATUSES, range);
+        return invoices.insertMonthly(monthlyInvoices(locked, coverageMonth), now);
       });
     } catch (err) {
       // Many failures are not "one enrollment" any more (a broken schema, a systematic bug): stop.
@@ -359,8 +362,8 @@ export class BillingService {
         return { issuedCount: 0, creditAppliedCents: 0 };
       }
       const mid = range.afterSeq + Math.floor((range.toSeq - range.afterSeq) / 2);
-      const a = await this.runRange(coverageMonth, dueDate, now, { afterSeq: range.afterSeq, toSeq: mid }, failedIds);
-      const b = await this.runRange(coverageMonth, dueDate, now, { afterSeq: mid, toSeq: range.toSeq }, failedIds);
+      const a = await this.runRange(coverageMonth, now, { afterSeq: range.afterSeq, toSeq: mid }, failedIds);
+      const b = await this.runRange(coverageMonth, now, { afterSeq: mid, toSeq: range.toSeq }, failedIds);
       return {
         issuedCount: a.issuedCount + b.issuedCount,
         creditAppliedCents: a.creditAppliedCents + b.creditAppliedCents,

@@ -1,6 +1,13 @@
-import { type Kysely, sql, type Updateable } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
-import type { Enrollment, EnrollmentFlag, EnrollmentStatus, HistoryEntry } from '../domain/enrollment.js';
+import type {
+  Enrollment,
+  EnrollmentChange,
+  EnrollmentFlag,
+  EnrollmentStatus,
+  HistoryEntry,
+} from '../domain/enrollment.js';
+import type { InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
 import type { EnrollmentUpdate } from '../domain/reconcile.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
@@ -70,43 +77,36 @@ export interface EnrollmentFilter {
   flag?: EnrollmentFlag | undefined;
 }
 
-type EnrollmentPatch = Partial<
-  Pick<
-    Updateable<EnrollmentsTable>,
-    | 'status'
-    | 'coverage_start'
-    | 'paid_in_full_at'
-    | 'confirmation_expected_by'
-    | 'id_card_expected_by'
-    | 'confirmed_at'
-    | 'carrier_policy_id'
-    | 'cancelled_at'
-  >
->;
+/** The columns an `EnrollmentChange` sets (credit and flags are set from their old values in `update`). */
+function columnsOf(c: EnrollmentChange): Updateable<EnrollmentsTable> {
+  return {
+    ...(c.status ? { status: c.status } : {}),
+    ...(c.coverageStart ? { coverage_start: c.coverageStart } : {}),
+    ...(c.clearPaidInFull ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null } : {}),
+    ...(c.paidInFullAt ? { paid_in_full_at: c.paidInFullAt } : {}),
+    ...(c.confirmationExpectedBy ? { confirmation_expected_by: c.confirmationExpectedBy } : {}),
+    ...(c.idCardExpectedBy ? { id_card_expected_by: c.idCardExpectedBy } : {}),
+    ...(c.confirmedAt ? { confirmed_at: c.confirmedAt } : {}),
+    ...(c.carrierPolicyId !== undefined ? { carrier_policy_id: c.carrierPolicyId } : {}),
+    ...(c.cancelledAt ? { cancelled_at: c.cancelledAt } : {}),
+  };
+}
 
 /**
- * What a use case changes on one enrollment, in domain terms (a reconciliation's `EnrollmentUpdate`,
- * a confirmation, a cancellation). Only the fields given change; `creditDeltaCents` is added to the
- * stored credit; `clearPaidInFull` resets R11's dates before any new ones are set.
+ * "Owes money" in SQL: the enrollment `e` has an invoice with a balance. It mirrors the domain's
+ * `owesMoney`/`hasBalance` (src/domain/invoice.ts), the one definition, through the generated
+ * `invoices.status` column (itself a mirror of `invoiceStatus`); it exists because matching must
+ * filter a member's enrollments in the database. test/unit/owes-money-sql.test.ts compares the two
+ * on a table of invoices; change both together.
  */
-export type EnrollmentWrite = Partial<EnrollmentUpdate> & {
-  confirmedAt?: Date;
-  carrierPolicyId?: string | null;
-  cancelledAt?: Date;
-};
-
-function columnsOf(w: EnrollmentWrite): EnrollmentPatch {
-  return {
-    ...(w.status ? { status: w.status } : {}),
-    ...(w.coverageStart ? { coverage_start: w.coverageStart } : {}),
-    ...(w.clearPaidInFull ? { paid_in_full_at: null, confirmation_expected_by: null, id_card_expected_by: null } : {}),
-    ...(w.paidInFullAt ? { paid_in_full_at: w.paidInFullAt } : {}),
-    ...(w.confirmationExpectedBy ? { confirmation_expected_by: w.confirmationExpectedBy } : {}),
-    ...(w.idCardExpectedBy ? { id_card_expected_by: w.idCardExpectedBy } : {}),
-    ...(w.confirmedAt ? { confirmed_at: w.confirmedAt } : {}),
-    ...(w.carrierPolicyId !== undefined ? { carrier_policy_id: w.carrierPolicyId } : {}),
-    ...(w.cancelledAt ? { cancelled_at: w.cancelledAt } : {}),
-  };
+export const OWING_STATUSES = ['open', 'partially_paid'] as const satisfies readonly InvoiceStatus[];
+function owesMoneySql({ exists, selectFrom }: ExpressionBuilder<DB & { e: EnrollmentsTable }, 'e'>) {
+  return exists(
+    selectFrom('invoices as i')
+      .select('i.id')
+      .whereRef('i.enrollment_id', '=', 'e.id')
+      .where('i.status', 'in', OWING_STATUSES),
+  );
 }
 
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
@@ -254,22 +254,20 @@ export class EnrollmentStore {
     return row.id;
   }
 
-  /** Writes one enrollment's change in one statement. */
-  async update(id: string, change: EnrollmentWrite, at: Date): Promise<void> {
-    const columns = columnsOf(change);
-    const credit_delta_cents = change.creditDeltaCents;
-    const add_flag = change.addFlag;
+  /** Writes a domain `EnrollmentChange` (the caller holds the enrollment's lock). */
+  async update(id: string, change: EnrollmentChange, at: Date): Promise<void> {
+    const { creditDeltaCents, addFlag } = change;
     await this.db
       .updateTable('enrollments')
       .set((eb) => ({
-        ...columns,
+        ...columnsOf(change),
         updated_at: at,
-        ...(credit_delta_cents ? { credit_cents: eb('credit_cents', '+', credit_delta_cents) } : {}),
-        ...(add_flag
+        ...(creditDeltaCents ? { credit_cents: eb('credit_cents', '+', creditDeltaCents) } : {}),
+        ...(addFlag
           ? {
               flags: eb.fn<string[]>('array_append', [
-                eb.fn('array_remove', ['flags', eb.val(add_flag)]),
-                eb.val(add_flag),
+                eb.fn('array_remove', ['flags', eb.val(addFlag)]),
+                eb.val(addFlag),
               ]),
             }
           : {}),
@@ -307,21 +305,14 @@ export class EnrollmentStore {
     return { data: this.inline(page.data), nextCursor: page.nextCursor };
   }
 
-  /** R21: the account's active enrollments that owe money. */
+  /** R21: the account's active enrollments that owe money (`owesMoney`, filtered in SQL). */
   async withBalance(memberId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('enrollments as e')
       .select('e.id')
       .where('e.member_id', '=', memberId)
       .where('e.status', '!=', 'cancelled')
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('invoices as i')
-            .select('i.id')
-            .whereRef('i.enrollment_id', '=', 'e.id')
-            .where('i.status', 'in', ['open', 'partially_paid']),
-        ),
-      )
+      .where(owesMoneySql)
       .orderBy('e.seq')
       .execute();
     return rows.map((r) => r.id);
@@ -336,14 +327,7 @@ export class EnrollmentStore {
       .selectFrom('enrollments as e')
       .innerJoin('carriers as c', 'c.id', 'e.carrier_id')
       .select(['e.id', 'e.status'])
-      .select(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('invoices as i')
-            .select('i.id')
-            .whereRef('i.enrollment_id', '=', 'e.id')
-            .where('i.status', 'in', ['open', 'partially_paid']),
-        ).as('owes'),
-      )
+      .select((eb) => owesMoneySql(eb).as('owes'))
       .where('e.member_id', '=', memberId)
       .where('c.name_key', '=', carrierNameKey)
       .orderBy('e.seq')

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DomainEvent } from '../domain/settlement.js';
+import type { DomainEvent } from '../domain/events.js';
 import type { DB } from './schema.js';
 
 export type NewEvent = DomainEvent;

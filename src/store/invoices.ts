@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely';
+import type { BillableEnrollment, MonthlyInvoice } from '../domain/billing.js';
 import type { IsoDate } from '../domain/dates.js';
 import type { EnrollmentStatus } from '../domain/enrollment.js';
+import type { EventType } from '../domain/events.js';
 import type { Delivery, Invoice, InvoiceDetail, InvoiceStatus } from '../domain/invoice.js';
 import type { Scope } from '../domain/principal.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
@@ -100,6 +102,7 @@ export class InvoiceStore {
     let q = this.detail(scope);
     if (filter.memberId) q = q.where('i.member_id', '=', filter.memberId);
     if (filter.enrollmentId) q = q.where('i.enrollment_id', '=', filter.enrollmentId);
+    // The generated status column mirrors `invoiceStatus` (the one source) as an index/filter helper.
     if (filter.status) q = q.where('i.status', '=', filter.status);
     const seq = decodeCursor(after);
     if (seq !== null) q = q.where('i.seq', '>', seq);
@@ -146,7 +149,7 @@ export class InvoiceStore {
       .updateTable('invoices')
       .set({ voided_at: at })
       .where('enrollment_id', '=', enrollmentId)
-      .where('status', 'in', ['open', 'partially_paid', 'paid'])
+      .where('voided_at', 'is', null)
       .returningAll()
       .execute();
     const voided = rows.map(toInvoice);
@@ -190,47 +193,80 @@ export class InvoiceStore {
   }
 
   /**
-   * R16 in one set-based statement: one invoice per eligible enrollment and month (the live-invoice
-   * key makes a repeated or concurrent run issue nothing twice), enrollment credit applied first, and
-   * an `invoice.issued` event per invoice.
+   * The billing run's read: the range's enrollments that `isBilledFor` the month (the where clause
+   * mirrors that domain function, as a pre-filter), with what `monthlyInvoice` decides on.
    *
-   * The enrollments billed are locked FOR NO KEY UPDATE (in id order, like every writer that locks
-   * several), the same lock every writer of an enrollment takes (payments, returns, cancellations,
-   * confirmations, sweeps). A row another transaction is changing is waited for, and READ COMMITTED
-   * then re-checks status and start on its newest committed version and returns that version, so
-   * the run decides on committed status and credit, never on its snapshot (I2, I3). Until the chunk
-   * commits, no writer can change an enrollment it billed; a writer that comes later sees the invoice.
+   * They are locked FOR NO KEY UPDATE (in id order, like every writer that locks several), the same
+   * lock every writer of an enrollment takes (payments, returns, cancellations, confirmations,
+   * sweeps). A row another transaction is changing is waited for, and READ COMMITTED then re-checks
+   * status and start on its newest committed version and returns that version, so the run decides on
+   * committed status and credit, never on its snapshot (I2, I3). Until the chunk commits, no writer
+   * can change an enrollment it billed; a writer that comes later sees the invoice.
    */
-  async issueForMonth(
+  async lockBillable(
     month: IsoDate,
-    dueDate: IsoDate,
     billable: readonly EnrollmentStatus[],
-    now: Date,
     range: SeqRange,
-  ): Promise<BillingRunResult> {
+  ): Promise<BillableEnrollment[]> {
+    const r = await sql<{
+      id: string;
+      member_id: string;
+      carrier_id: string;
+      status: EnrollmentStatus;
+      coverage_start: string;
+      monthly_premium_cents: number;
+      credit_cents: number;
+      paperless: boolean | null;
+    }>`
+      select e.id, e.member_id, e.carrier_id, e.status, e.coverage_start,
+             e.monthly_premium_cents, e.credit_cents,
+             (select a.paperless from accounts a where a.member_id = e.member_id) as paperless
+      from enrollments e
+      where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
+        and e.seq > ${range.afterSeq} and e.seq <= ${range.toSeq}
+      order by e.id
+      for no key update of e
+    `.execute(this.db);
+    return r.rows.map((row) => ({
+      id: row.id,
+      memberId: row.member_id,
+      carrierId: row.carrier_id,
+      status: row.status,
+      coverageStart: row.coverage_start as IsoDate,
+      monthlyPremiumCents: row.monthly_premium_cents,
+      creditCents: row.credit_cents,
+      paperless: row.paperless === true,
+    }));
+  }
+
+  /**
+   * R16: writes the invoices a run decided (`monthlyInvoices`) for enrollments the caller locked
+   * (`lockBillable`, same transaction), in one statement: each gets a fresh invoice number; the
+   * live-invoice key skips an enrollment and month that already has its invoice (a repeated or
+   * concurrent run issues nothing twice, I1); the credit applied comes off the enrollment's credit
+   * only for invoices actually inserted; and each inserted invoice gets its `invoice.issued` event.
+   */
+  async insertMonthly(invoices: readonly MonthlyInvoice[], now: Date): Promise<BillingRunResult> {
+    if (invoices.length === 0) return { issuedCount: 0, creditAppliedCents: 0 };
+    const col = <T>(f: (i: MonthlyInvoice) => T) => invoices.map(f);
+    const issued: EventType = 'invoice.issued';
     const result = await sql<{ issued: number; credit: number }>`
-      with locked as (
-        select e.id, e.member_id, e.carrier_id, e.monthly_premium_cents, e.credit_cents
-        from enrollments e
-        where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
-          and e.seq > ${range.afterSeq} and e.seq <= ${range.toSeq}
-        order by e.id
-        for no key update
-      ),
-      eligible as (
-        select l.id, l.member_id, l.carrier_id, l.monthly_premium_cents as premium,
-               least(l.credit_cents, l.monthly_premium_cents) as credit,
-               (select a.paperless from accounts a where a.member_id = l.member_id) as paperless
-        from locked l
+      with decided as (
+        select *
+        from unnest(${col((i) => i.enrollmentId)}::text[], ${col((i) => i.memberId)}::text[],
+                    ${col((i) => i.carrierId)}::text[], ${col((i) => i.coverageMonth)}::date[],
+                    ${col((i) => i.dueDate)}::date[], ${col((i) => i.amountDueCents)}::int8[],
+                    ${col((i) => i.creditAppliedCents)}::int8[], ${col((i) => i.delivery)}::text[])
+             as d(enrollment_id, member_id, carrier_id, coverage_month, due_date, amount_due, credit, delivery)
       ),
       ins as (
         insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
                               amount_paid_cents, credit_applied_cents, delivery, issued_at)
-        select n::text || luhn_digit(n), id, member_id, ${month}::date, ${dueDate}::date, premium, credit, credit,
-               case when paperless then 'paperless' else 'mail' end, ${now}::timestamptz
-        from (select *, nextval('invoice_number_seq') as n from eligible) numbered
+        select n::text || luhn_digit(n), enrollment_id, member_id, coverage_month, due_date, amount_due, credit, credit,
+               delivery, ${now}::timestamptz
+        from (select *, nextval('invoice_number_seq') as n from decided) numbered
         on conflict (enrollment_id, coverage_month, (case when voided_at is null then true end)) do nothing
-        returning id, enrollment_id, member_id, credit_applied_cents
+        returning id, enrollment_id, member_id, coverage_month, credit_applied_cents
       ),
       spent as (
         update enrollments e
@@ -240,10 +276,10 @@ export class InvoiceStore {
       ),
       evs as (
         insert into events (type, occurred_at, carrier_id, member_id, enrollment_id, invoice_id, data)
-        select 'invoice.issued', ${now}::timestamptz, el.carrier_id, ins.member_id, ins.enrollment_id, ins.id,
+        select ${issued}, ${now}::timestamptz, d.carrier_id, ins.member_id, ins.enrollment_id, ins.id,
                jsonb_build_object('invoiceId', ins.id, 'enrollmentId', ins.enrollment_id, 'memberId', ins.member_id,
-                                  'carrierId', el.carrier_id, 'coverageMonth', ${month}::text)
-        from ins join eligible el on el.id = ins.enrollment_id
+                                  'carrierId', d.carrier_id, 'coverageMonth', to_char(ins.coverage_month, 'YYYY-MM-DD'))
+        from ins join decided d on d.enrollment_id = ins.enrollment_id
       )
       select count(*)::int as issued, coalesce(sum(credit_applied_cents), 0)::int8 as credit from ins
     `.execute(this.db);

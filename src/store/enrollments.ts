@@ -9,7 +9,6 @@ import type {
 } from '../domain/enrollment.js';
 import type { InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
-import type { EnrollmentUpdate } from '../domain/reconcile.js';
 import { decodeCursor, type Page, pageOf } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 

@@ -30,6 +30,11 @@ declare module 'fastify' {
 
 const HEADER = 'idempotency-key';
 
+/** A use case's result as the answer a route gives: `request.idempotent(answerWith(201, paymentView))`. */
+export function answerWith<T>(status: number, view: (result: T) => unknown): (result: T) => Outcome {
+  return (result) => ({ status, body: view(result) });
+}
+
 function keySchema(mode: IdempotencyMode) {
   return {
     type: 'string',

@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { tidyName } from '../../domain/names.js';
-import { type ApiKey, ROLES } from '../../domain/principal.js';
+import { ROLES } from '../../domain/principal.js';
 import type { AdminService } from '../../services/admin.js';
 import { Closed, IdParams, type IdParamsT, Instant, Name, Nullable, problems, StringEnum } from '../schemas/common.js';
+import { createdKeyAnswer, revokedKeyView } from '../views.js';
 
 const Role = StringEnum(ROLES);
 const CreateKey = Closed({
@@ -28,53 +29,34 @@ const CreatedKey = Closed({
   }),
 });
 
-const view = (k: ApiKey) => ({
-  id: k.id,
-  role: k.role,
-  carrierId: k.carrierId,
-  name: k.name,
-  createdAt: k.createdAt.toISOString(),
-});
+const createKey = {
+  config: { auth: ['ops'], idempotency: 'optional' },
+  schema: {
+    tags: ['api-keys'],
+    summary: 'Create an API key (the secret is returned once)',
+    body: CreateKey,
+    response: { 201: CreatedKey, ...problems(400, 422) },
+  },
+} satisfies RouteShorthandOptions;
+
+const revokeKey = {
+  config: { auth: ['ops'] },
+  schema: {
+    tags: ['api-keys'],
+    summary: 'Revoke an API key at once',
+    params: IdParams,
+    response: { 200: KeyView, ...problems(404) },
+  },
+} satisfies RouteShorthandOptions;
 
 export default async function apiKeyRoutes(app: FastifyInstance, opts: { admin: AdminService }) {
-  app.post<{ Body: Static<typeof CreateKey> }>(
-    '/v1/api-keys',
-    {
-      config: { auth: ['ops'], idempotency: 'optional' },
-      schema: {
-        tags: ['api-keys'],
-        summary: 'Create an API key (the secret is returned once)',
-        body: CreateKey,
-        response: { 201: CreatedKey, ...problems(400, 422) },
-      },
-    },
-    async (request, reply) => {
-      const { role, carrierId, name } = request.body;
-      const call = request.idempotent(({ key, secret }: { key: ApiKey; secret: string }) => ({
-        status: 201,
-        body: { ...view(key), secret },
-        stored: { ...view(key), secret: null },
-      }));
-      return reply.answer(
-        await opts.admin.createApiKey({ role, carrierId: carrierId ?? null, name: tidyName(name) }, call),
-      );
-    },
-  );
+  app.post<{ Body: Static<typeof CreateKey> }>('/v1/api-keys', createKey, async (request, reply) => {
+    const { role, carrierId, name } = request.body;
+    const input = { role, carrierId: carrierId ?? null, name: tidyName(name) };
+    return reply.answer(await opts.admin.createApiKey(input, request.idempotent(createdKeyAnswer)));
+  });
 
-  app.delete<{ Params: IdParamsT }>(
-    '/v1/api-keys/:id',
-    {
-      config: { auth: ['ops'] },
-      schema: {
-        tags: ['api-keys'],
-        summary: 'Revoke an API key at once',
-        params: IdParams,
-        response: { 200: KeyView, ...problems(404) },
-      },
-    },
-    async (request) => {
-      const key = await opts.admin.revokeApiKey(request.params.id);
-      return { ...view(key), revokedAt: key.revokedAt?.toISOString() ?? null };
-    },
+  app.delete<{ Params: IdParamsT }>('/v1/api-keys/:id', revokeKey, async (request) =>
+    revokedKeyView(await opts.admin.revokeApiKey(request.params.id)),
   );
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { CHANNELS, channelRules, PAYMENT_METHODS } from '../../domain/channels.js';
 import { paymentDeadlines } from '../../domain/deadlines.js';
@@ -29,44 +29,42 @@ const Deadline = Closed({
   paymentDueDate: IsoDate('The 23rd of the month before (R1)'),
 });
 
-export default async function referenceRoutes(app: FastifyInstance) {
-  app.get(
-    '/v1/payment-channels',
-    {
-      config: { auth: ['ops', 'connector', 'carrier'] },
-      schema: {
-        tags: ['reference'],
-        summary: 'Payment channels and the methods each accepts (R19)',
-        response: { 200: DataOf(ChannelRule) },
-      },
-    },
-    async () => ({ data: channelRules() }),
-  );
+const listChannels = {
+  config: { auth: ['ops', 'connector', 'carrier'] },
+  schema: {
+    tags: ['reference'],
+    summary: 'Payment channels and the methods each accepts (R19)',
+    response: { 200: DataOf(ChannelRule) },
+  },
+} satisfies RouteShorthandOptions;
 
-  app.get<{ Querystring: Static<typeof DeadlinesQuery> }>(
-    '/v1/payment-deadlines',
-    {
-      config: { auth: ['ops', 'connector', 'carrier'] },
-      schema: {
-        tags: ['reference'],
-        summary: 'Coverage starts and payment due dates of a year (R1)',
-        querystring: DeadlinesQuery,
-        response: {
-          200: {
-            ...DataOf(Deadline),
-            examples: [
-              {
-                data: [
-                  { coverageStart: '2021-01-01', paymentDueDate: '2020-12-23' },
-                  { coverageStart: '2021-02-01', paymentDueDate: '2021-01-23' },
-                ],
-              },
+const listDeadlines = {
+  config: { auth: ['ops', 'connector', 'carrier'] },
+  schema: {
+    tags: ['reference'],
+    summary: 'Coverage starts and payment due dates of a year (R1)',
+    querystring: DeadlinesQuery,
+    response: {
+      200: {
+        ...DataOf(Deadline),
+        examples: [
+          {
+            data: [
+              { coverageStart: '2021-01-01', paymentDueDate: '2020-12-23' },
+              { coverageStart: '2021-02-01', paymentDueDate: '2021-01-23' },
             ],
           },
-          ...problems(400),
-        },
+        ],
       },
+      ...problems(400),
     },
-    async (request) => ({ data: paymentDeadlines(request.query.year) }),
-  );
+  },
+} satisfies RouteShorthandOptions;
+
+export default async function referenceRoutes(app: FastifyInstance) {
+  app.get('/v1/payment-channels', listChannels, async () => ({ data: channelRules() }));
+
+  app.get<{ Querystring: Static<typeof DeadlinesQuery> }>('/v1/payment-deadlines', listDeadlines, async (request) => ({
+    data: paymentDeadlines(request.query.year),
+  }));
 }

@@ -1,0 +1,67 @@
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
+import type { Static } from 'typebox';
+import type { PaymentService } from '../../services/payments.js';
+import { principalOf } from '../plugins/auth.js';
+import { answerWith } from '../plugins/idempotency.js';
+import { EnrollmentSchema } from '../schemas/billing.js';
+import { Closed, IdParams, type IdParamsT, PageOf, PageQuery, problems } from '../schemas/common.js';
+import { ApplicationBody, PaymentSchema } from '../schemas/payments.js';
+import { enrollmentView, pageView, paymentView } from '../views.js';
+
+const PageQueryObject = Closed({ ...PageQuery });
+type PageQueryT = Static<typeof PageQueryObject>;
+
+const listUnapplied = {
+  config: { auth: ['ops'] },
+  schema: {
+    tags: ['operations'],
+    summary: 'Mail payments that could not be matched (R23)',
+    querystring: PageQueryObject,
+    response: { 200: PageOf(PaymentSchema), ...problems(400) },
+  },
+} satisfies RouteShorthandOptions;
+
+const applyUnapplied = {
+  config: { auth: ['ops'], idempotency: 'optional' },
+  schema: {
+    tags: ['operations'],
+    summary: 'Apply an unapplied payment to an invoice or enrollment (R23)',
+    params: IdParams,
+    body: ApplicationBody,
+    response: { 200: PaymentSchema, ...problems(400, 404, 409, 422) },
+  },
+} satisfies RouteShorthandOptions;
+
+const listFlagged = {
+  config: { auth: ['ops'] },
+  schema: {
+    tags: ['operations'],
+    summary: 'Confirmed enrollments whose payment was returned (R25)',
+    querystring: PageQueryObject,
+    response: { 200: PageOf(EnrollmentSchema), ...problems(400) },
+  },
+} satisfies RouteShorthandOptions;
+
+/** The ops side of payments: the unapplied queue (R23) and enrollments flagged by a return (R25). */
+export default async function opsPaymentRoutes(app: FastifyInstance, opts: { payments: PaymentService }) {
+  app.get<{ Querystring: PageQueryT }>('/v1/ops/unapplied-payments', listUnapplied, async (request) => {
+    const { limit, after } = request.query;
+    return pageView(await opts.payments.list({ status: 'unapplied' }, limit ?? 100, after), paymentView);
+  });
+
+  app.post<{ Params: IdParamsT; Body: Static<typeof ApplicationBody> }>(
+    '/v1/ops/unapplied-payments/:id/application',
+    applyUnapplied,
+    async (request, reply) => {
+      const call = request.idempotent(answerWith(200, paymentView));
+      const { id } = request.params;
+      return reply.answer(await opts.payments.applyUnappliedPayment(id, request.body, principalOf(request), call));
+    },
+  );
+
+  app.get<{ Querystring: PageQueryT }>('/v1/ops/flagged-enrollments', listFlagged, async (request) => {
+    const viewer = principalOf(request);
+    const page = await opts.payments.flagged(request.query.limit ?? 100, request.query.after);
+    return pageView(page, (e) => enrollmentView(e, viewer));
+  });
+}

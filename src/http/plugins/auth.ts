@@ -72,13 +72,18 @@ async function authPlugin(app: FastifyInstance, opts: { apiKeys: PrincipalLookup
       if (route.url.startsWith('/v1')) throw new Error(`route ${route.method} ${route.url} declares no auth`);
       return;
     }
-    route.schema ??= {};
-    const schema = route.schema as Record<string, unknown>;
-    schema.response ??= {};
-    const responses = schema.response as Record<string, unknown>;
+    // Copies: route options may be shared consts, and one process may build several apps.
+    const schema = { ...(route.schema as Record<string, unknown> | undefined) };
+    const responses = { ...(schema.response as Record<string, unknown> | undefined) };
+    schema.response = responses;
+    route.schema = schema;
     schema.operationId ??= operationId(route);
     if (auth === 'public') {
       schema.security = [];
+      responses[429] ??= {
+        ...PROBLEM_REF,
+        description: 'Rate limit per client address reached (`rate_limited`); retry after Retry-After seconds',
+      };
       return;
     }
     schema.security = [{ bearerAuth: [] }];

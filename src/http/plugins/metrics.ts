@@ -13,6 +13,8 @@ const metricsRoute = {
   schema: {
     tags: ['operations'],
     summary: 'Prometheus metrics',
+    description:
+      'Process metrics and `http_request_duration_seconds` by method, route pattern and status code (plus the API-key cache hit rate when it is on), in the Prometheus text format. No API key needed; rate-limited per client address like every route.',
     response: { 200: { type: 'string', description: 'Prometheus text exposition format' } },
   },
 } satisfies RouteShorthandOptions;

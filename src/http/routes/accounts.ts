@@ -15,8 +15,20 @@ const createAccount = {
   schema: {
     tags: ['accounts'],
     summary: 'Create a household account (R5)',
+    description: [
+      "A household, identified by the primary subscriber's 12-digit Member ID, with the subscriber's name, mailing address, phone numbers and paperless preference (R5).",
+      'Phone numbers are stored in E.164 (common formatting and 10-digit US numbers are normalised; others are 400 `invalid_phone_number`); names are stored with white space tidied.',
+      'A Member ID that already has an account is 409 `member_exists`.',
+      'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
     body: CreateAccount,
-    response: { 201: AccountSchema, ...problems(400, 409) },
+    response: {
+      201: AccountSchema,
+      ...problems({
+        400: 'The request breaks the schema (`validation_failed`, with `errors`), or a phone number is not a valid E.164 number (`invalid_phone_number`).',
+        409: 'An account with this Member ID exists (`member_exists`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -25,8 +37,10 @@ const getAccount = {
   schema: {
     tags: ['accounts'],
     summary: 'Get an account by Member ID',
+    description:
+      'The household account of a 12-digit Member ID (R5). A Member ID that is not 12 digits is 400; one without an account is 404 `not_found`.',
     params: MemberParams,
-    response: { 200: AccountSchema, ...problems(400, 404) },
+    response: { 200: AccountSchema, ...problems(400, { 404: 'No account has this Member ID (`not_found`).' }) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -35,8 +49,15 @@ const findAccounts = {
   schema: {
     tags: ['accounts'],
     summary: 'Find accounts by a phone number on the account (R21)',
+    description:
+      'Every account that lists this phone number, normalised to E.164 as on create; the phone IVR uses it to find the member (R21). No match is an empty list, not a 404.',
     querystring: AccountsQuery,
-    response: { 200: DataOf(AccountSchema), ...problems(400) },
+    response: {
+      200: DataOf(AccountSchema),
+      ...problems({
+        400: 'The query breaks the schema (`validation_failed`), or the phone number is not valid E.164 (`invalid_phone_number`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 

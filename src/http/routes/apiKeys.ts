@@ -7,13 +7,16 @@ import { Closed, IdParams, type IdParamsT, Instant, Name, Nullable, problems, St
 import { createdKeyAnswer, revokedKeyView } from '../views.js';
 
 const Role = StringEnum(ROLES);
-const CreateKey = Closed({
-  role: Role,
-  carrierId: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 63, description: 'Required for, and only for, role carrier' }),
-  ),
-  name: Name(200, { examples: ['member portal'] }),
-});
+const CreateKey = Closed(
+  {
+    role: Role,
+    carrierId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 63, description: 'Required for, and only for, role carrier' }),
+    ),
+    name: Name(200, { examples: ['member portal'] }),
+  },
+  { examples: [{ role: 'carrier', carrierId: 'bcbsma', name: 'BCBS confirmations' }] },
+);
 const KeyFields = {
   id: Type.String(),
   role: Role,
@@ -34,8 +37,22 @@ const createKey = {
   schema: {
     tags: ['api-keys'],
     summary: 'Create an API key (the secret is returned once)',
+    description: [
+      'Creates a key for a role: `connector` (portal, phone IVR, lockbox), `carrier` (bound to one carrier, given as `carrierId`) or `ops`.',
+      'The secret is in this answer only and is stored as a hash; send it as `Authorization: Bearer <secret>`.',
+      '`carrierId` is required for role `carrier` and refused for the others (400 `carrier_scope_required`); an unknown carrier is 422 `carrier_not_found`.',
+      'An Idempotency-Key is optional: with one, a retry replays the key with `secret: null` (the secret is never stored) and `Idempotent-Replayed: true`.',
+    ].join(' '),
     body: CreateKey,
-    response: { 201: CreatedKey, ...problems(400, 422) },
+    response: {
+      201: CreatedKey,
+      ...problems(
+        {
+          400: 'The request breaks the schema (`validation_failed`), or `carrierId` is missing for role carrier or given for another role (`carrier_scope_required`).',
+        },
+        { 422: 'No carrier with this `carrierId` (`carrier_not_found`).' },
+      ),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -44,8 +61,10 @@ const revokeKey = {
   schema: {
     tags: ['api-keys'],
     summary: 'Revoke an API key at once',
+    description:
+      'Revokes a key at once: from this answer on, a request with its secret is refused with 401 `unauthorized`. The answer shows the key with `revokedAt`. An unknown id is 404 `not_found`.',
     params: IdParams,
-    response: { 200: KeyView, ...problems(404) },
+    response: { 200: KeyView, ...problems(400, { 404: 'No API key with this id (`not_found`).' }) },
   },
 } satisfies RouteShorthandOptions;
 

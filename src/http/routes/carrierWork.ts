@@ -69,9 +69,22 @@ const confirmEnrollment = {
   schema: {
     tags: ['carriers'],
     summary: 'Carrier confirms a paid enrollment; queues the Welcome Letter (R12). Repeating it is harmless.',
+    description: [
+      'The carrier confirms an enrollment whose binder is paid (`awaiting_confirmation`): it becomes `confirmed` with `confirmedAt` and the optional `carrierPolicyId`, a Welcome Letter notice is queued for the member and `enrollment.confirmed` goes on the events feed (R12).',
+      'Confirming a confirmed enrollment again changes nothing and answers it as it is. Any other status is 409 `not_awaiting_confirmation`.',
+      "A carrier may confirm only its own enrollments (another carrier's is 404). `confirmedAt` defaults to now, is never before `paidInFullAt` and at most 5 minutes in the future (422).",
+      'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
     params: IdParams,
     body: ConfirmationBody,
-    response: { 200: EnrollmentSchema, ...problems(400, 404, 409, 422) },
+    response: {
+      200: EnrollmentSchema,
+      ...problems(400, {
+        404: 'No enrollment with this id, or it belongs to another carrier (`not_found`).',
+        409: 'The enrollment is not awaiting confirmation (`not_awaiting_confirmation`, with `currentState`).',
+        422: '`confirmedAt` is before the binder was paid in full or in the future (`timestamp_out_of_range`, `timestamp_in_future`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -80,6 +93,8 @@ const listNotices = {
   schema: {
     tags: ['enrollments'],
     summary: 'Notices queued for members (Welcome Letters, R12)',
+    description:
+      'Letters queued for members, oldest first: a `welcome_letter` is queued when the carrier confirms an enrollment (R12). Filter by `type`, `memberId` and `enrollmentId`; paged with `limit` and `after`.',
     querystring: NoticesQuery,
     response: { 200: PageOf(NoticeSchema), ...problems(400) },
   },
@@ -90,6 +105,8 @@ const listOverdue = {
   schema: {
     tags: ['operations'],
     summary: 'Enrollments still awaiting confirmation after confirmationExpectedBy (R12)',
+    description:
+      'Paid enrollments the carrier has not confirmed by `confirmationExpectedBy` (5 business days after full payment, R11), as of the service clock, each with `businessDaysOverdue`. Filter by `carrierId`; oldest first, paged with `limit` and `after`.',
     querystring: OverdueQuery,
     response: { 200: PageOf(OverdueSchema), ...problems(400) },
   },
@@ -101,9 +118,14 @@ const readFeed = {
     tags: ['carriers'],
     summary: 'The events feed (R27): follow nextCursor; never misses or repeats an event',
     description:
-      'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match.',
+      "Every change other systems care about (enrollment status changes, payments received and returned, flags), in commit order (R27). Start without `after`, then pass each answer's `nextCursor` (never null) as `after`: a poller that follows it never misses an event and never sees one twice. Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match (304 when nothing changed). A cursor this feed did not hand out is 400 `invalid_cursor`.",
     querystring: EventsQuery,
-    response: { 200: EventsPage, ...problems(400) },
+    response: {
+      200: EventsPage,
+      ...problems({
+        400: 'The query breaks the schema (`validation_failed`), or `after` is not a cursor of this feed (`invalid_cursor`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 

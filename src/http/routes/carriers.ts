@@ -12,27 +12,45 @@ const CarrierSchema = Closed(
     name: Type.String({ examples: ['Blue Cross Blue Shield of Massachusetts'] }),
     createdAt: Instant(),
   },
-  { $id: 'Carrier' },
+  {
+    $id: 'Carrier',
+    examples: [
+      { id: 'bcbsma', name: 'Blue Cross Blue Shield of Massachusetts', createdAt: '2026-12-01T14:00:00.000Z' },
+    ],
+  },
 );
 const CarrierRef = Type.Unsafe<Static<typeof CarrierSchema>>({ $ref: 'Carrier#' });
-const CreateCarrier = Closed({
-  id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', examples: ['bcbsma'] }),
-  name: Name(200, { examples: ['Blue Cross Blue Shield of Massachusetts'] }),
-});
+const CreateCarrier = Closed(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', examples: ['bcbsma'] }),
+    name: Name(200, { examples: ['Blue Cross Blue Shield of Massachusetts'] }),
+  },
+  { examples: [{ id: 'bcbsma', name: 'Blue Cross Blue Shield of Massachusetts' }] },
+);
 
 const createCarrier = {
   config: { auth: ['ops'], idempotency: 'optional' },
   schema: {
     tags: ['carriers'],
     summary: 'Register a carrier',
+    description:
+      'Registers an insurance carrier under a slug id chosen by ops (`bcbsma`: lower-case letters, digits and dashes) and its name. An id that exists is 409 `carrier_exists`. An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
     body: CreateCarrier,
-    response: { 201: CarrierRef, ...problems(400, 409) },
+    response: {
+      201: CarrierRef,
+      ...problems(400, { 409: 'A carrier with this id exists (`carrier_exists`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
 const listCarriers = {
   config: { auth: ['ops', 'connector', 'carrier'] },
-  schema: { tags: ['carriers'], summary: 'List carriers', response: { 200: DataOf(CarrierRef) } },
+  schema: {
+    tags: ['carriers'],
+    summary: 'List carriers',
+    description: 'Every registered carrier, by id. Any role may read it.',
+    response: { 200: DataOf(CarrierRef) },
+  },
 } satisfies RouteShorthandOptions;
 
 const getCarrier = {
@@ -40,8 +58,9 @@ const getCarrier = {
   schema: {
     tags: ['carriers'],
     summary: 'Get a carrier',
+    description: 'One carrier by its slug id. Any role may read it; an unknown id is 404 `not_found`.',
     params: IdParams,
-    response: { 200: CarrierRef, ...problems(404) },
+    response: { 200: CarrierRef, ...problems(400, { 404: 'No carrier with this id (`not_found`).' }) },
   },
 } satisfies RouteShorthandOptions;
 

@@ -4,15 +4,23 @@ import type { SettableClock } from '../../domain/clock.js';
 import { problem, sendProblem } from '../problem.js';
 import { Closed, Instant, problems } from '../schemas/common.js';
 
-const ClockBody = Closed({ now: Instant('The instant the service clock freezes at') });
+const ClockBody = Closed(
+  { now: Instant('The instant the service clock freezes at') },
+  { examples: [{ now: '2026-12-22T10:00:00-05:00' }] },
+);
 
 const freezeClock = {
   config: { auth: ['ops'] },
   schema: {
     tags: ['operations'],
     summary: 'Freeze the service clock at an instant (only with ALLOW_TEST_CLOCK=true)',
+    description:
+      'For testing time-based rules from outside (deadlines, business days, overdue confirmations): the service clock jumps to `now` and stays frozen there until it is set again or reset. Only when the service was started with ALLOW_TEST_CLOCK=true, never in production; otherwise 404 `not_found`.',
     body: ClockBody,
-    response: { 200: Closed({ now: Instant() }), ...problems(400, 404) },
+    response: {
+      200: Closed({ now: Instant() }, { examples: [{ now: '2026-12-22T15:00:00.000Z' }] }),
+      ...problems(400, { 404: 'The test clock is disabled: ALLOW_TEST_CLOCK is not true (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -21,7 +29,12 @@ const resetClock = {
   schema: {
     tags: ['operations'],
     summary: 'Return the service clock to real time',
-    response: { 204: Type.Null({ description: 'Clock reset' }), ...problems(404) },
+    description:
+      'Unfreezes the service clock: it follows real time again. Only when the service was started with ALLOW_TEST_CLOCK=true; otherwise 404 `not_found`.',
+    response: {
+      204: Type.Null({ description: 'Clock reset' }),
+      ...problems({ 404: 'The test clock is disabled: ALLOW_TEST_CLOCK is not true (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 

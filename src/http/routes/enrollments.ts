@@ -16,8 +16,20 @@ const checkout = {
   schema: {
     tags: ['enrollments'],
     summary: 'Check out a plan: creates the enrollment and its binder invoice (R7, R8)',
+    description: [
+      "The member checks out one plan (health or dental) with a carrier: the enrollment is created as `pending_payment` with its binder invoice, the first month's premium, due on the 23rd of the month before coverage starts (R1, R7).",
+      'Coverage starts on the 1st of a month. Without `coverageStart`, the earliest start whose due date has not passed is chosen; a requested start whose due date has passed is 422 `deadline_passed` with `earliestCoverageStart` (R8).',
+      'The enrollment is complete only once the binder is paid in full by its due date (R9); if the due date passes first, the start moves a month later (R10).',
+      'The account and the carrier must exist (422 `account_not_found`, `carrier_not_found`); `selectedAt` defaults to now and may be at most 72 hours in the past (422 `timestamp_out_of_range`).',
+      'An Idempotency-Key is optional: with one, a retried checkout replays the first answer with `Idempotent-Replayed: true` and never makes a second enrollment.',
+    ].join(' '),
     body: Checkout,
-    response: { 201: EnrollmentSchema, ...problems(400, 422) },
+    response: {
+      201: EnrollmentSchema,
+      ...problems(400, {
+        422: 'The deadline for this start has passed (`deadline_passed`, with `earliestCoverageStart`), the account or carrier is unknown (`account_not_found`, `carrier_not_found`), or `selectedAt` is out of range (`timestamp_out_of_range`, `timestamp_in_future`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -26,8 +38,13 @@ const getEnrollment = {
   schema: {
     tags: ['enrollments'],
     summary: 'Get an enrollment with its history (carriers: their own only)',
+    description:
+      "One enrollment as of the service clock: status, coverage start (already moved if its binder deadline passed, R10), deadlines, credit, flags and its history of status changes and date moves (R14). A carrier asking for another carrier's enrollment gets 404, as for an unknown id.",
     params: IdParams,
-    response: { 200: EnrollmentSchema, ...problems(404) },
+    response: {
+      200: EnrollmentSchema,
+      ...problems(400, { 404: 'No enrollment with this id, or it belongs to another carrier (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -36,6 +53,8 @@ const listEnrollments = {
   schema: {
     tags: ['enrollments'],
     summary: 'List enrollments (carriers: their own only), oldest first',
+    description:
+      'Enrollments filtered by `memberId`, `status` and `carrierId`, oldest first, paged with `limit` and `after`. A carrier sees only its own: it polls `?status=awaiting_confirmation` for paid enrollments to confirm (R26). A filter that matches nothing is an empty list.',
     querystring: EnrollmentsQuery,
     response: { 200: PageOf(EnrollmentSchema), ...problems(400) },
   },
@@ -46,9 +65,21 @@ const cancelEnrollment = {
   schema: {
     tags: ['enrollments'],
     summary: 'Cancel before confirmation; paid money becomes enrollment credit (R13)',
+    description: [
+      'Cancels an enrollment the carrier has not confirmed yet, with an optional `reason` kept in its history (R13).',
+      'Its open and partially paid invoices are voided and the money already paid on them becomes credit on the enrollment (`creditCents`) for ops to refund.',
+      'After confirmation: 409 `not_cancellable`. Cancelling a cancelled enrollment again changes nothing and answers it as it is.',
+      'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
     params: IdParams,
     body: Cancellation,
-    response: { 200: EnrollmentSchema, ...problems(400, 404, 409) },
+    response: {
+      200: EnrollmentSchema,
+      ...problems(400, {
+        404: 'No enrollment with this id (`not_found`).',
+        409: 'The enrollment can no longer be cancelled (`not_cancellable`, with `currentState`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 

@@ -11,7 +11,9 @@ const liveness = {
   schema: {
     tags: ['operations'],
     summary: 'Liveness: the process is up',
-    response: { 200: Closed({ status: Type.Literal('ok') }) },
+    description:
+      'Answers 200 while the process can serve requests; it does not touch the database (see /ready for that). No API key needed. Rate-limited per client address like every route.',
+    response: { 200: Closed({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] }) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -20,13 +22,22 @@ const readiness = {
   schema: {
     tags: ['operations'],
     summary: 'Readiness: database reachable and migrations current',
+    description:
+      'Answers 200 when the database answers and every migration has run, so a load balancer can send traffic; otherwise 503 problem+json: `database_unavailable` when the database does not answer, `migrations_pending` when migrations are not current, `shutting_down` while the service stops. No API key needed.',
     response: {
-      200: Closed({
-        status: Type.Literal('ready'),
-        database: Type.Literal('ok'),
-        migrations: Type.Literal('current'),
-      }),
-      503: ProblemRef,
+      200: Closed(
+        {
+          status: Type.Literal('ready'),
+          database: Type.Literal('ok'),
+          migrations: Type.Literal('current'),
+        },
+        { examples: [{ status: 'ready', database: 'ok', migrations: 'current' }] },
+      ),
+      503: {
+        ...ProblemRef,
+        description:
+          'Not ready: the database is unreachable (`database_unavailable`), migrations are not current (`migrations_pending`), or the service is shutting down (`shutting_down`).',
+      },
     },
   },
 } satisfies RouteShorthandOptions;

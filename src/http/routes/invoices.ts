@@ -14,8 +14,10 @@ const getInvoice = {
   schema: {
     tags: ['invoices'],
     summary: 'Get an invoice with its payment slip (R15-R18)',
+    description:
+      'One coverage month of one enrollment: amount due, amount paid (enrollment credit included), balance, due date and status `open`, `partially_paid`, `paid` or `void` (R15). Mailed invoices show `expectedDelivery`, 3 to 5 business days after issue (R17). `paymentSlip` carries what a member mails with a check: payee Health Connector, the lockbox address, Member ID, names, invoice number, amount and the scan line (R18).',
     params: IdParams,
-    response: { 200: InvoiceSchema, ...problems(404) },
+    response: { 200: InvoiceSchema, ...problems(400, { 404: 'No invoice with this id (`not_found`).' }) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -24,6 +26,8 @@ const listInvoices = {
   schema: {
     tags: ['invoices'],
     summary: 'List invoices, oldest first',
+    description:
+      'Invoices filtered by `memberId`, `enrollmentId` and `status`, oldest first, paged with `limit` and `after`. A filter that matches nothing is an empty list.',
     querystring: InvoicesQuery,
     response: { 200: PageOf(InvoiceSchema), ...problems(400) },
   },
@@ -34,6 +38,12 @@ const runBilling = {
   schema: {
     tags: ['invoices'],
     summary: "Issue a month's invoices for every billable enrollment, exactly once (R16)",
+    description: [
+      'Issues the invoice of `coverageMonth` for every enrollment that is `awaiting_confirmation` or `confirmed` and covers that month, due on the 23rd of the month before (R16).',
+      "Each enrollment gets at most one invoice per month: running the month again issues nothing new (`issuedCount` 0), and the binder invoice is its month's invoice. Enrollment credit is applied to new invoices first.",
+      'An enrollment that cannot be billed is logged and counted in `failedCount`; the others are billed, and running the month again retries it.',
+      'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
     body: BillingRunBody,
     response: { 201: BillingRunSchema, ...problems(400) },
   },
@@ -44,7 +54,14 @@ const sweepDeadlines = {
   schema: {
     tags: ['operations'],
     summary: 'Record every missed binder deadline now (R10); the background sweep does the same',
-    response: { 200: SweepSchema },
+    description:
+      "For every enrollment whose binder due date passed without full payment, moves its coverage start (and the binder invoice's month and due date) one month later and records the move in its history (R10). Reads already show starts as of the service clock; this writes the moves down. A failing enrollment is logged and counted in `enrollmentsFailed`; the others move. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.",
+    response: {
+      200: {
+        ...SweepSchema,
+        examples: [{ enrollmentsMoved: 2, enrollmentsFailed: 0, asOf: '2026-12-24T09:00:00.000Z' }],
+      },
+    },
   },
 } satisfies RouteShorthandOptions;
 

@@ -16,6 +16,8 @@ const listUnapplied = {
   schema: {
     tags: ['operations'],
     summary: 'Mail payments that could not be matched (R23)',
+    description:
+      'The ops queue of money received but not yet applied: mail payments whose slip or remittance details matched no invoice or enrollment (R23). Money received is never lost; each stays here, status `unapplied`, until ops applies it. Oldest first, paged with `limit` and `after`.',
     querystring: PageQueryObject,
     response: { 200: PageOf(PaymentSchema), ...problems(400) },
   },
@@ -26,9 +28,21 @@ const applyUnapplied = {
   schema: {
     tags: ['operations'],
     summary: 'Apply an unapplied payment to an invoice or enrollment (R23)',
+    description: [
+      'Ops names where an unapplied mail payment belongs, by exactly one of `invoiceNumber` or `enrollmentId`; it is then applied as any payment is (R24): to that invoice, else to the oldest open invoices of the enrollment, any overpayment kept as credit.',
+      'Only an `unapplied` payment can be applied (409 `not_unapplied`). Naming both or neither target is 422 `target_required`; a target that does not exist is 422 `target_not_found`.',
+      'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
     params: IdParams,
     body: ApplicationBody,
-    response: { 200: PaymentSchema, ...problems(400, 404, 409, 422) },
+    response: {
+      200: PaymentSchema,
+      ...problems(400, {
+        404: 'No payment with this id (`not_found`).',
+        409: 'The payment is not unapplied (`not_unapplied`, with `currentState`).',
+        422: 'Name exactly one target (`target_required`); the target does not exist (`target_not_found`); or the payment was received before the enrollment was selected (`timestamp_out_of_range`).',
+      }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -37,6 +51,8 @@ const listFlagged = {
   schema: {
     tags: ['operations'],
     summary: 'Confirmed enrollments whose payment was returned (R25)',
+    description:
+      'Enrollments flagged `payment_returned`: a payment was returned after the carrier had confirmed them, so ops must follow up (R25). Enrollments not yet confirmed go back to `pending_payment` instead and are not listed. Oldest first, paged with `limit` and `after`.',
     querystring: PageQueryObject,
     response: { 200: PageOf(EnrollmentSchema), ...problems(400) },
   },

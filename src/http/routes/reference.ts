@@ -34,6 +34,8 @@ const listChannels = {
   schema: {
     tags: ['reference'],
     summary: 'Payment channels and the methods each accepts (R19)',
+    description:
+      'The three ways to pay, as data (R19): online (checking, savings, credit or debit card; signed in or as a guest), phone (1-877-623-6765, TTY 1-877-623-7773; checking or savings only) and mail (check or money order payable to Health Connector, with its mailing address). `notAccepted` is what members are told each channel does not take; a payment with such a method is refused with 422 `method_not_accepted`.',
     response: { 200: DataOf(ChannelRule) },
   },
 } satisfies RouteShorthandOptions;
@@ -43,6 +45,8 @@ const listDeadlines = {
   schema: {
     tags: ['reference'],
     summary: 'Coverage starts and payment due dates of a year (R1)',
+    description:
+      'The 12 coverage starts of `year` (the 1st of each month) and their payment due dates: the 23rd of the month before, whatever weekday that is (R1). A payment is on time when its business date (America/New_York) is on or before the due date (R2).',
     querystring: DeadlinesQuery,
     response: {
       200: {

@@ -139,7 +139,10 @@ export const ReturnBody = Closed(
   { examples: [{ reasonCode: 'R01' }] },
 );
 
-export const ApplicationBody = Closed({
-  invoiceNumber: Type.Optional(Text(32)),
-  enrollmentId: Type.Optional(Text(100)),
-});
+export const ApplicationBody = Closed(
+  {
+    invoiceNumber: Type.Optional(Text(32, { description: 'Apply to this invoice (or give enrollmentId)' })),
+    enrollmentId: Type.Optional(Text(100, { description: 'Apply to the oldest open invoices of this enrollment' })),
+  },
+  { examples: [{ invoiceNumber: '1000000017' }] },
+);

@@ -5,7 +5,7 @@ import { tidyName } from '../../domain/names.js';
 import type { BillingService } from '../../services/billing.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { AccountSchema, AccountsQuery, CreateAccount, MemberParams } from '../schemas/billing.js';
-import { DataOf, problems } from '../schemas/common.js';
+import { DataOf, described, problems } from '../schemas/common.js';
 import { accountView } from '../views.js';
 
 const auth = ['connector', 'ops'] as const;
@@ -23,7 +23,7 @@ const createAccount = {
     ].join(' '),
     body: CreateAccount,
     response: {
-      201: AccountSchema,
+      201: described(AccountSchema, 'The account as stored (a replay: the first answer)'),
       ...problems({
         400: 'The request breaks the schema (`validation_failed`, with `errors`), or a phone number is not a valid E.164 number (`invalid_phone_number`).',
         409: 'An account with this Member ID exists (`member_exists`).',
@@ -40,7 +40,10 @@ const getAccount = {
     description:
       'The household account of a 12-digit Member ID (R5). A Member ID that is not 12 digits is 400; one without an account is 404 `not_found`.',
     params: MemberParams,
-    response: { 200: AccountSchema, ...problems(400, { 404: 'No account has this Member ID (`not_found`).' }) },
+    response: {
+      200: described(AccountSchema, 'The account'),
+      ...problems(400, { 404: 'No account has this Member ID (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -53,7 +56,7 @@ const findAccounts = {
       'Every account that lists this phone number, normalised to E.164 as on create; the phone IVR uses it to find the member (R21). No match is an empty list, not a 404.',
     querystring: AccountsQuery,
     response: {
-      200: DataOf(AccountSchema),
+      200: described(DataOf(AccountSchema), 'The accounts with this phone number; empty when none'),
       ...problems({
         400: 'The query breaks the schema (`validation_failed`), or the phone number is not valid E.164 (`invalid_phone_number`).',
       }),

@@ -3,7 +3,17 @@ import { type Static, Type } from 'typebox';
 import { tidyName } from '../../domain/names.js';
 import { ROLES } from '../../domain/principal.js';
 import type { AdminService } from '../../services/admin.js';
-import { Closed, IdParams, type IdParamsT, Instant, Name, Nullable, problems, StringEnum } from '../schemas/common.js';
+import {
+  Closed,
+  described,
+  IdParams,
+  type IdParamsT,
+  Instant,
+  Name,
+  Nullable,
+  problems,
+  StringEnum,
+} from '../schemas/common.js';
 import { createdKeyAnswer, revokedKeyView } from '../views.js';
 
 const Role = StringEnum(ROLES);
@@ -45,7 +55,7 @@ const createKey = {
     ].join(' '),
     body: CreateKey,
     response: {
-      201: CreatedKey,
+      201: described(CreatedKey, 'The key and its secret, shown this once (a replay: `secret: null`)'),
       ...problems(
         {
           400: 'The request breaks the schema (`validation_failed`), or `carrierId` is missing for role carrier or given for another role (`carrier_scope_required`).',
@@ -64,7 +74,10 @@ const revokeKey = {
     description:
       'Revokes a key at once: from this answer on, a request with its secret is refused with 401 `unauthorized`. The answer shows the key with `revokedAt`. An unknown id is 404 `not_found`.',
     params: IdParams,
-    response: { 200: KeyView, ...problems(400, { 404: 'No API key with this id (`not_found`).' }) },
+    response: {
+      200: described(KeyView, 'The revoked key'),
+      ...problems(400, { 404: 'No API key with this id (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 

@@ -8,6 +8,7 @@ import { answerWith } from '../plugins/idempotency.js';
 import { EnrollmentSchema, MemberId } from '../schemas/billing.js';
 import {
   Closed,
+  described,
   IdParams,
   type IdParamsT,
   Instant,
@@ -78,7 +79,7 @@ const confirmEnrollment = {
     params: IdParams,
     body: ConfirmationBody,
     response: {
-      200: EnrollmentSchema,
+      200: described(EnrollmentSchema, 'The confirmed enrollment (a replay: the first answer)'),
       ...problems(400, {
         404: 'No enrollment with this id, or it belongs to another carrier (`not_found`).',
         409: 'The enrollment is not awaiting confirmation (`not_awaiting_confirmation`, with `currentState`).',
@@ -96,7 +97,7 @@ const listNotices = {
     description:
       'Letters queued for members, oldest first: a `welcome_letter` is queued when the carrier confirms an enrollment (R12). Filter by `type`, `memberId` and `enrollmentId`; paged with `limit` and `after`.',
     querystring: NoticesQuery,
-    response: { 200: PageOf(NoticeSchema), ...problems(400) },
+    response: { 200: described(PageOf(NoticeSchema), 'A page of notices'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -108,7 +109,7 @@ const listOverdue = {
     description:
       'Paid enrollments the carrier has not confirmed by `confirmationExpectedBy` (5 business days after full payment, R11), as of the service clock, each with `businessDaysOverdue`. Filter by `carrierId`; oldest first, paged with `limit` and `after`.',
     querystring: OverdueQuery,
-    response: { 200: PageOf(OverdueSchema), ...problems(400) },
+    response: { 200: described(PageOf(OverdueSchema), 'A page of overdue enrollments'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -121,7 +122,7 @@ const readFeed = {
       "Every change other systems care about (enrollment status changes, payments received and returned, flags), in commit order (R27). Start without `after`, then pass each answer's `nextCursor` (never null) as `after`: a poller that follows it never misses an event and never sees one twice. Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match (304 when nothing changed). A cursor this feed did not hand out is 400 `invalid_cursor`.",
     querystring: EventsQuery,
     response: {
-      200: EventsPage,
+      200: described(EventsPage, 'A page of events and the cursor for the next poll'),
       ...problems({
         400: 'The query breaks the schema (`validation_failed`), or `after` is not a cursor of this feed (`invalid_cursor`).',
       }),

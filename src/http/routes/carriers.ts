@@ -3,7 +3,7 @@ import { type Static, Type } from 'typebox';
 import { tidyName } from '../../domain/names.js';
 import type { AdminService } from '../../services/admin.js';
 import { answerWith } from '../plugins/idempotency.js';
-import { Closed, DataOf, IdParams, type IdParamsT, Instant, Name, problems } from '../schemas/common.js';
+import { Closed, DataOf, described, IdParams, type IdParamsT, Instant, Name, problems } from '../schemas/common.js';
 import { carrierView } from '../views.js';
 
 const CarrierSchema = Closed(
@@ -37,7 +37,7 @@ const createCarrier = {
       'Registers an insurance carrier under a slug id chosen by ops (`bcbsma`: lower-case letters, digits and dashes) and its name. An id that exists is 409 `carrier_exists`. An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
     body: CreateCarrier,
     response: {
-      201: CarrierRef,
+      201: described(CarrierRef, 'The carrier as registered (a replay: the first answer)'),
       ...problems(400, { 409: 'A carrier with this id exists (`carrier_exists`).' }),
     },
   },
@@ -49,7 +49,7 @@ const listCarriers = {
     tags: ['carriers'],
     summary: 'List carriers',
     description: 'Every registered carrier, by id. Any role may read it.',
-    response: { 200: DataOf(CarrierRef) },
+    response: { 200: described(DataOf(CarrierRef), 'Every carrier') },
   },
 } satisfies RouteShorthandOptions;
 
@@ -60,7 +60,10 @@ const getCarrier = {
     summary: 'Get a carrier',
     description: 'One carrier by its slug id. Any role may read it; an unknown id is 404 `not_found`.',
     params: IdParams,
-    response: { 200: CarrierRef, ...problems(400, { 404: 'No carrier with this id (`not_found`).' }) },
+    response: {
+      200: described(CarrierRef, 'The carrier'),
+      ...problems(400, { 404: 'No carrier with this id (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 

@@ -18,7 +18,10 @@ const freezeClock = {
       'For testing time-based rules from outside (deadlines, business days, overdue confirmations): the service clock jumps to `now` and stays frozen there until it is set again or reset. Only when the service was started with ALLOW_TEST_CLOCK=true, never in production; otherwise 404 `not_found`.',
     body: ClockBody,
     response: {
-      200: Closed({ now: Instant() }, { examples: [{ now: '2026-12-22T15:00:00.000Z' }] }),
+      200: Closed(
+        { now: Instant() },
+        { description: 'The frozen service clock', examples: [{ now: '2026-12-22T15:00:00.000Z' }] },
+      ),
       ...problems(400, { 404: 'The test clock is disabled: ALLOW_TEST_CLOCK is not true (`not_found`).' }),
     },
   },

@@ -8,7 +8,7 @@ import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { Cancellation, Checkout, EnrollmentSchema, EnrollmentsQuery } from '../schemas/billing.js';
-import { IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
+import { described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
 import { enrollmentView, pageView } from '../views.js';
 
 const checkout = {
@@ -25,7 +25,10 @@ const checkout = {
     ].join(' '),
     body: Checkout,
     response: {
-      201: EnrollmentSchema,
+      201: described(
+        EnrollmentSchema,
+        'The new enrollment, `pending_payment`, with its binder invoice id (a replay: the first answer)',
+      ),
       ...problems(400, {
         422: 'The deadline for this start has passed (`deadline_passed`, with `earliestCoverageStart`), the account or carrier is unknown (`account_not_found`, `carrier_not_found`), or `selectedAt` is out of range (`timestamp_out_of_range`, `timestamp_in_future`).',
       }),
@@ -42,7 +45,7 @@ const getEnrollment = {
       "One enrollment as of the service clock: status, coverage start (already moved if its binder deadline passed, R10), deadlines, credit, flags and its history of status changes and date moves (R14). A carrier asking for another carrier's enrollment gets 404, as for an unknown id.",
     params: IdParams,
     response: {
-      200: EnrollmentSchema,
+      200: described(EnrollmentSchema, 'The enrollment as of the service clock'),
       ...problems(400, { 404: 'No enrollment with this id, or it belongs to another carrier (`not_found`).' }),
     },
   },
@@ -56,7 +59,7 @@ const listEnrollments = {
     description:
       'Enrollments filtered by `memberId`, `status` and `carrierId`, oldest first, paged with `limit` and `after`. A carrier sees only its own: it polls `?status=awaiting_confirmation` for paid enrollments to confirm (R26). A filter that matches nothing is an empty list.',
     querystring: EnrollmentsQuery,
-    response: { 200: PageOf(EnrollmentSchema), ...problems(400) },
+    response: { 200: described(PageOf(EnrollmentSchema), 'A page of enrollments'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -74,7 +77,7 @@ const cancelEnrollment = {
     params: IdParams,
     body: Cancellation,
     response: {
-      200: EnrollmentSchema,
+      200: described(EnrollmentSchema, 'The cancelled enrollment (a replay: the first answer)'),
       ...problems(400, {
         404: 'No enrollment with this id (`not_found`).',
         409: 'The enrollment can no longer be cancelled (`not_cancellable`, with `currentState`).',

@@ -13,7 +13,9 @@ const liveness = {
     summary: 'Liveness: the process is up',
     description:
       'Answers 200 while the process can serve requests; it does not touch the database (see /ready for that). No API key needed. Rate-limited per client address like every route.',
-    response: { 200: Closed({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] }) },
+    response: {
+      200: Closed({ status: Type.Literal('ok') }, { description: 'The process is up', examples: [{ status: 'ok' }] }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -31,7 +33,7 @@ const readiness = {
           database: Type.Literal('ok'),
           migrations: Type.Literal('current'),
         },
-        { examples: [{ status: 'ready', database: 'ok', migrations: 'current' }] },
+        { description: 'Ready for traffic', examples: [{ status: 'ready', database: 'ok', migrations: 'current' }] },
       ),
       503: {
         ...ProblemRef,

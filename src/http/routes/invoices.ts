@@ -6,7 +6,7 @@ import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { BillingRunBody, BillingRunSchema, InvoiceSchema, InvoicesQuery, SweepSchema } from '../schemas/billing.js';
-import { IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
+import { described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
 import { billingRunView, invoiceView, pageView, sweepView } from '../views.js';
 
 const getInvoice = {
@@ -17,7 +17,10 @@ const getInvoice = {
     description:
       'One coverage month of one enrollment: amount due, amount paid (enrollment credit included), balance, due date and status `open`, `partially_paid`, `paid` or `void` (R15). Mailed invoices show `expectedDelivery`, 3 to 5 business days after issue (R17). `paymentSlip` carries what a member mails with a check: payee Health Connector, the lockbox address, Member ID, names, invoice number, amount and the scan line (R18).',
     params: IdParams,
-    response: { 200: InvoiceSchema, ...problems(400, { 404: 'No invoice with this id (`not_found`).' }) },
+    response: {
+      200: described(InvoiceSchema, 'The invoice with its payment slip'),
+      ...problems(400, { 404: 'No invoice with this id (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -29,7 +32,7 @@ const listInvoices = {
     description:
       'Invoices filtered by `memberId`, `enrollmentId` and `status`, oldest first, paged with `limit` and `after`. A filter that matches nothing is an empty list.',
     querystring: InvoicesQuery,
-    response: { 200: PageOf(InvoiceSchema), ...problems(400) },
+    response: { 200: described(PageOf(InvoiceSchema), 'A page of invoices'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -45,7 +48,10 @@ const runBilling = {
       'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
     ].join(' '),
     body: BillingRunBody,
-    response: { 201: BillingRunSchema, ...problems(400) },
+    response: {
+      201: described(BillingRunSchema, 'What the run issued (a replay: the first answer)'),
+      ...problems(400),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -59,6 +65,7 @@ const sweepDeadlines = {
     response: {
       200: {
         ...SweepSchema,
+        description: 'What the sweep moved (a replay: the first answer)',
         examples: [{ enrollmentsMoved: 2, enrollmentsFailed: 0, asOf: '2026-12-24T09:00:00.000Z' }],
       },
     },

@@ -4,7 +4,7 @@ import type { PaymentService } from '../../services/payments.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { EnrollmentSchema } from '../schemas/billing.js';
-import { Closed, IdParams, type IdParamsT, PageOf, PageQuery, problems } from '../schemas/common.js';
+import { Closed, described, IdParams, type IdParamsT, PageOf, PageQuery, problems } from '../schemas/common.js';
 import { ApplicationBody, PaymentSchema } from '../schemas/payments.js';
 import { enrollmentView, pageView, paymentView } from '../views.js';
 
@@ -19,7 +19,7 @@ const listUnapplied = {
     description:
       'The ops queue of money received but not yet applied: mail payments whose slip or remittance details matched no invoice or enrollment (R23). Money received is never lost; each stays here, status `unapplied`, until ops applies it. Oldest first, paged with `limit` and `after`.',
     querystring: PageQueryObject,
-    response: { 200: PageOf(PaymentSchema), ...problems(400) },
+    response: { 200: described(PageOf(PaymentSchema), 'A page of unapplied payments'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -36,7 +36,7 @@ const applyUnapplied = {
     params: IdParams,
     body: ApplicationBody,
     response: {
-      200: PaymentSchema,
+      200: described(PaymentSchema, 'The payment as applied (a replay: the first answer)'),
       ...problems(400, {
         404: 'No payment with this id (`not_found`).',
         409: 'The payment is not unapplied (`not_unapplied`, with `currentState`).',
@@ -54,7 +54,7 @@ const listFlagged = {
     description:
       'Enrollments flagged `payment_returned`: a payment was returned after the carrier had confirmed them, so ops must follow up (R25). Enrollments not yet confirmed go back to `pending_payment` instead and are not listed. Oldest first, paged with `limit` and `after`.',
     querystring: PageQueryObject,
-    response: { 200: PageOf(EnrollmentSchema), ...problems(400) },
+    response: { 200: described(PageOf(EnrollmentSchema), 'A page of flagged enrollments'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 

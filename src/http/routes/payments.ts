@@ -10,7 +10,7 @@ import {
 import type { PaymentService } from '../../services/payments.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
-import { IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
+import { described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
 import { PaymentRequestSchema, PaymentSchema, PaymentsQuery, ReturnBody } from '../schemas/payments.js';
 import { pageView, paymentView } from '../views.js';
 
@@ -50,7 +50,10 @@ const createPayment = {
     ].join(' '),
     body: PaymentRequestSchema,
     response: {
-      201: PaymentSchema,
+      201: described(
+        PaymentSchema,
+        'The payment as recorded: applied, or `unapplied` for unmatched mail (a replay: the first answer)',
+      ),
       ...problems(400, {
         409: 'The request conflicts with the current state.',
         422: 'Refused by a payment rule: `method_not_accepted` (with `acceptedMethods`), `invalid_routing_number`, `card_expired`, `payee_mismatch` (mail not payable to Health Connector), `remittance_incomplete` (with `missing`), `target_required`, `target_not_allowed`, `target_not_found`, `target_ambiguous`, `timestamp_out_of_range`, `timestamp_in_future` or `card_number_not_allowed`.',
@@ -67,7 +70,10 @@ const getPayment = {
     description:
       'One payment with its applications to invoices, the part kept as credit or unapplied, and its method details masked: bank accounts and cards show only their last 4 digits. 404 `not_found` for an unknown id.',
     params: IdParams,
-    response: { 200: PaymentSchema, ...problems(400, { 404: 'No payment with this id (`not_found`).' }) },
+    response: {
+      200: described(PaymentSchema, 'The payment, method details masked'),
+      ...problems(400, { 404: 'No payment with this id (`not_found`).' }),
+    },
   },
 } satisfies RouteShorthandOptions;
 
@@ -79,7 +85,7 @@ const listPayments = {
     description:
       'Payments in the order they were recorded, filtered by `memberId` and `status` (`received`, `unapplied`, `returned`). Pages hold `limit` payments (1-500, default 100); pass `nextCursor` as `after` for the next page. A filter that matches nothing is an empty list.',
     querystring: PaymentsQuery,
-    response: { 200: PageOf(PaymentSchema), ...problems(400) },
+    response: { 200: described(PageOf(PaymentSchema), 'A page of payments'), ...problems(400) },
   },
 } satisfies RouteShorthandOptions;
 
@@ -97,7 +103,7 @@ const returnPayment = {
     params: IdParams,
     body: ReturnBody,
     response: {
-      201: PaymentSchema,
+      201: described(PaymentSchema, 'The returned payment, its applications reversed (a replay: the first answer)'),
       ...problems(400, {
         404: 'No payment with this id (`not_found`).',
         409: 'The payment was already returned (`already_returned`).',

@@ -2,7 +2,7 @@ import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { CHANNELS, channelRules, PAYMENT_METHODS } from '../../domain/channels.js';
 import { paymentDeadlines } from '../../domain/deadlines.js';
-import { Closed, DataOf, IsoDate, problems, StringEnum } from '../schemas/common.js';
+import { Closed, DataOf, described, IsoDate, problems, StringEnum } from '../schemas/common.js';
 
 const Method = StringEnum(PAYMENT_METHODS);
 const ChannelRule = Closed({
@@ -36,7 +36,7 @@ const listChannels = {
     summary: 'Payment channels and the methods each accepts (R19)',
     description:
       'The three ways to pay, as data (R19): online (checking, savings, credit or debit card; signed in or as a guest), phone (1-877-623-6765, TTY 1-877-623-7773; checking or savings only) and mail (check or money order payable to Health Connector, with its mailing address). `notAccepted` is what members are told each channel does not take; a payment with such a method is refused with 422 `method_not_accepted`.',
-    response: { 200: DataOf(ChannelRule) },
+    response: { 200: described(DataOf(ChannelRule), 'The three channels') },
   },
 } satisfies RouteShorthandOptions;
 
@@ -51,6 +51,7 @@ const listDeadlines = {
     response: {
       200: {
         ...DataOf(Deadline),
+        description: 'The 12 months of the year',
         examples: [
           {
             data: [

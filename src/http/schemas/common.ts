@@ -58,6 +58,11 @@ export function PageOf<T extends TSchema>(item: T) {
   });
 }
 
+/** A success schema with the sentence the document shows for its answer (instead of "Default Response"). */
+export function described<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description };
+}
+
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Opaque cursor from `nextCursor`.' })),

@@ -1,10 +1,16 @@
+import type { Server } from 'node:http';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import etag from '@fastify/etag';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import type { Config } from './config.js';
 import { type BusinessCalendar, massachusettsCalendar } from './domain/calendar.js';
@@ -26,6 +32,7 @@ import clockRoutes from './http/routes/clock.js';
 import enrollmentRoutes from './http/routes/enrollments.js';
 import healthRoutes from './http/routes/health.js';
 import invoiceRoutes from './http/routes/invoices.js';
+import opsPaymentRoutes from './http/routes/opsPayments.js';
 import paymentRoutes from './http/routes/payments.js';
 import referenceRoutes from './http/routes/reference.js';
 import { ApiKeyCache, type ApiKeyCacheOptions } from './infra/apiKeyCache.js';
@@ -128,16 +135,36 @@ function fastifyTrustProxy(
   return setting;
 }
 
-export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+/** The services the routes call, and the stores behind them: built in one place, in one order. */
+function buildServices(opts: AppOptions, log: FastifyBaseLogger, apiKeyCache: ApiKeyCache | null) {
   const { config, database } = opts;
   const clock = opts.clock ?? new ServiceClock();
   const calendar = opts.calendar ?? massachusettsCalendar;
+  const apiKeys = new ApiKeyStore(database.db, apiKeyCache);
+  const stores = new Stores(database.db, { cipher: new FieldCipher(config.dataEncryptionKeys) });
+  const idempotency = new IdempotencyService(
+    stores,
+    clock,
+    config.idempotencyHmacKey,
+    config.idempotencyLegacyHmacKeys,
+  );
+  const health = new HealthStore(database.db);
+  const admin = new AdminService(stores, clock, apiKeys);
+  const billing = new BillingService(stores, clock, calendar, { log });
+  const payments = new PaymentService(stores, clock, calendar, billing);
+  const carriers = new CarrierService(stores, clock, calendar, billing);
+  return { clock, apiKeys, idempotency, health, admin, billing, payments, carriers };
+}
+type Services = ReturnType<typeof buildServices>;
 
+/** Logger, ids, router, limits and validators: everything fastify takes at construction. */
+function serverOptions(opts: AppOptions): FastifyHttpOptions<Server, FastifyBaseLogger> {
+  const { config } = opts;
   const loggerOption =
     opts.logger === undefined
       ? { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: LOG_SERIALIZERS }
       : opts.logger;
-  const app = Fastify({
+  return {
     ...(loggerOption && typeof (loggerOption as FastifyBaseLogger).child === 'function'
       ? { loggerInstance: loggerOption as FastifyBaseLogger }
       : { logger: loggerOption as FastifyServerOptions['logger'] }),
@@ -161,12 +188,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       customOptions: { removeAdditional: false, useDefaults: true, allErrors: true, coerceTypes: false },
     },
     schemaController: { compilersFactory: { buildValidator: validatorFactory() as never } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  };
+}
 
-  app.decorate('clock', clock);
-  app.addSchema(ProblemSchema);
-
-  // Graceful shutdown: requests already running finish; new ones are told to come back.
+/** Graceful shutdown: requests already running finish; new ones are told to come back. */
+function addShutdownHooks(app: FastifyInstance) {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -182,17 +208,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return sendProblem(reply, problem(503, 'shutting_down', 'Service unavailable', 'The service is shutting down.'));
     }
   });
+}
 
-  // API-key cache with its revocation listener (its own connection, closed with the app).
-  const cacheSetting = opts.apiKeyCache ?? config.apiKeyCache;
+/** The API-key cache with its revocation listener (its own connection, closed with the app); null when off. */
+function addApiKeyCache(app: FastifyInstance, opts: AppOptions): ApiKeyCache | null {
+  const cacheSetting = opts.apiKeyCache ?? opts.config.apiKeyCache;
   const apiKeyCache =
     cacheSetting === false
       ? null
-      : new ApiKeyCache(database.pool.options, app.log, cacheSetting === true ? {} : cacheSetting);
+      : new ApiKeyCache(opts.database.pool.options, app.log, cacheSetting === true ? {} : cacheSetting);
   app.decorate('apiKeyCache', apiKeyCache);
   if (apiKeyCache) app.addHook('onClose', async () => apiKeyCache.close());
-  const apiKeys = new ApiKeyStore(database.db, apiKeyCache);
+  return apiKeyCache;
+}
 
+/** Cross-cutting plugins, in order: errors, body screens, headers, ETag, rate limit, auth, idempotency. */
+async function registerPlugins(app: FastifyInstance, config: Config, services: Services) {
   await app.register(errorsPlugin, { classifyStorageError });
   await app.register(jsonBodyPlugin);
   await app.register(cardScreenPlugin);
@@ -216,17 +247,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       ),
   });
   await app.register(authPlugin, {
-    apiKeys,
+    apiKeys: services.apiKeys,
     authFailuresPerMinute: config.authFailuresPerMinute,
   });
-  const stores = new Stores(database.db, { cipher: new FieldCipher(config.dataEncryptionKeys) });
-  const idempotency = new IdempotencyService(
-    stores,
-    clock,
-    config.idempotencyHmacKey,
-    config.idempotencyLegacyHmacKeys,
-  );
-  await app.register(idempotencyPlugin, { idempotency });
+  await app.register(idempotencyPlugin, { idempotency: services.idempotency });
+}
+
+/** The OpenAPI document (/openapi.json) and its browsable docs (/docs). */
+async function registerDocs(app: FastifyInstance) {
   await app.register(swagger, openapiOptions);
   await app.register(swaggerUi, {
     routePrefix: '/docs',
@@ -235,71 +263,85 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     staticCSP: true,
     transformStaticCSP: docsCsp,
   });
+}
+
+/** Prometheus metrics (/metrics), with the API-key cache's hit rate and listener state when it is on. */
+async function registerMetrics(app: FastifyInstance, apiKeyCache: ApiKeyCache | null) {
   await app.register(metricsPlugin);
-  if (apiKeyCache) {
-    const lookups = new Counter({
-      name: 'api_key_cache_lookups_total',
-      help: 'API-key lookups: hit and miss while the cache is in use, bypass while its listener is down',
-      labelNames: ['result'] as const,
-      registers: [app.metrics],
-    });
-    apiKeyCache.onLookup = (result) => lookups.inc({ result });
-    new Gauge({
-      name: 'api_key_cache_listening',
-      help: '1 while the API-key cache is trusted (its revocation listener is up), else 0',
-      registers: [app.metrics],
-      collect() {
-        this.set(apiKeyCache.usable ? 1 : 0);
-      },
-    });
-  }
+  if (!apiKeyCache) return;
+  const lookups = new Counter({
+    name: 'api_key_cache_lookups_total',
+    help: 'API-key lookups: hit and miss while the cache is in use, bypass while its listener is down',
+    labelNames: ['result'] as const,
+    registers: [app.metrics],
+  });
+  apiKeyCache.onLookup = (result) => lookups.inc({ result });
+  new Gauge({
+    name: 'api_key_cache_listening',
+    help: '1 while the API-key cache is trusted (its revocation listener is up), else 0',
+    registers: [app.metrics],
+    collect() {
+      this.set(apiKeyCache.usable ? 1 : 0);
+    },
+  });
+}
 
+async function registerRoutes(app: FastifyInstance, config: Config, s: Services) {
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
-
-  const health = new HealthStore(database.db);
-  await app.register(healthRoutes, { readiness: () => health.readiness() });
+  await app.register(healthRoutes, { readiness: () => s.health.readiness() });
   await app.register(referenceRoutes);
-  const admin = new AdminService(stores, clock, apiKeys);
-  await app.register(carrierRoutes, { admin });
-  await app.register(apiKeyRoutes, { admin });
-  await app.register(clockRoutes, { clock, allowTestClock: config.allowTestClock });
-  const billing = new BillingService(stores, clock, calendar, { log: app.log });
-  await app.register(accountRoutes, { billing });
-  await app.register(enrollmentRoutes, { billing });
-  await app.register(invoiceRoutes, { billing });
-  const payments = new PaymentService(stores, clock, calendar, billing);
-  await app.register(paymentRoutes, { payments, billing });
-  await app.register(carrierWorkRoutes, { carriers: new CarrierService(stores, clock, calendar, billing) });
+  await app.register(carrierRoutes, { admin: s.admin });
+  await app.register(apiKeyRoutes, { admin: s.admin });
+  await app.register(clockRoutes, { clock: s.clock, allowTestClock: config.allowTestClock });
+  await app.register(accountRoutes, { billing: s.billing });
+  await app.register(enrollmentRoutes, { billing: s.billing });
+  await app.register(invoiceRoutes, { billing: s.billing });
+  await app.register(paymentRoutes, { payments: s.payments });
+  await app.register(opsPaymentRoutes, { payments: s.payments });
+  await app.register(carrierWorkRoutes, { carriers: s.carriers });
+}
 
-  // R10: record missed binder deadlines in the background (reads never wait for it).
-  if (config.deadlineSweepIntervalMs > 0) {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      Promise.all([billing.sweepMissedDeadlines(), idempotency.purgeExpired()])
-        .then(([r, purged]) => {
-          if (r.enrollmentsMoved > 0 || r.enrollmentsFailed > 0 || purged > 0) {
-            app.log.info(
-              {
-                enrollmentsMoved: r.enrollmentsMoved,
-                enrollmentsFailed: r.enrollmentsFailed,
-                idempotencyKeysPurged: purged,
-              },
-              'background sweep',
-            );
-          }
-        })
-        .catch((err: Error & { code?: string }) =>
-          app.log.warn({ err: { message: err.message, code: err.code } }, 'deadline sweep failed'),
-        )
-        .finally(() => {
-          running = false;
-        });
-    }, config.deadlineSweepIntervalMs);
-    timer.unref();
-    app.addHook('onClose', async () => clearInterval(timer));
-  }
+/** R10: record missed binder deadlines (and purge expired idempotency keys) in the background; reads never wait for it. */
+function startBackgroundSweep(app: FastifyInstance, intervalMs: number, s: Services) {
+  if (intervalMs <= 0) return;
+  let running = false;
+  const sweep = async () => {
+    const [r, purged] = await Promise.all([s.billing.sweepMissedDeadlines(), s.idempotency.purgeExpired()]);
+    if (r.enrollmentsMoved > 0 || r.enrollmentsFailed > 0 || purged > 0) {
+      app.log.info(
+        { enrollmentsMoved: r.enrollmentsMoved, enrollmentsFailed: r.enrollmentsFailed, idempotencyKeysPurged: purged },
+        'background sweep',
+      );
+    }
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((err: Error & { code?: string }) =>
+        app.log.warn({ err: { message: err.message, code: err.code } }, 'deadline sweep failed'),
+      )
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(opts)).withTypeProvider<TypeBoxTypeProvider>();
+  app.addSchema(ProblemSchema);
+  addShutdownHooks(app);
+  const apiKeyCache = addApiKeyCache(app, opts);
+  const services = buildServices(opts, app.log, apiKeyCache);
+  app.decorate('clock', services.clock);
+
+  await registerPlugins(app, opts.config, services);
+  await registerDocs(app);
+  await registerMetrics(app, apiKeyCache);
+  await registerRoutes(app, opts.config, services);
+  startBackgroundSweep(app, opts.config.deadlineSweepIntervalMs, services);
 
   try {
     await apiKeyCache?.start();

@@ -1,5 +1,23 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 
+/**
+ * A pattern with Unicode property escapes (`\p{L}`) means what it says only with the ECMAScript `u`
+ * flag, which the server's Ajv sets. Many readers of the document do not (Spectral, and regex engines
+ * without `\p`, such as Python's `re`): there it matches something else or does not compile. Such a
+ * pattern is published as `x-unicode-pattern` beside a description of the rule in words; the server
+ * validates with the route's own schema, which keeps `pattern`, so it is exactly as strict.
+ */
+function publishUnicodePatterns(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(publishUnicodePatterns);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'pattern' && typeof value === 'string' && value.includes('\\p{')) out['x-unicode-pattern'] = value;
+    else out[key] = publishUnicodePatterns(value);
+  }
+  return out;
+}
+
 export const openapiOptions: SwaggerOptions = {
   openapi: {
     openapi: '3.1.0',
@@ -29,6 +47,9 @@ export const openapiOptions: SwaggerOptions = {
       { name: 'payments', description: 'Payments on three channels, idempotent, and returns (R19-R25)' },
     ],
   },
+  // A copy: the route schemas the server validates with are never changed.
+  transformObject: (document) =>
+    publishUnicodePatterns('openapiObject' in document ? document.openapiObject : document.swaggerObject) as never,
   refResolver: {
     buildLocalReference(json, _baseUri, _fragment, i) {
       return typeof json.$id === 'string' ? json.$id : `def-${i}`;

@@ -1,9 +1,12 @@
 import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
+import type { Carrier } from '../domain/carrier.js';
 import { actorSeenBy, type EnrollmentProjection } from '../domain/enrollment.js';
 import type { InvoiceDetail } from '../domain/invoice.js';
 import { balanceCents, expectedDelivery, invoiceStatus, paymentSlip } from '../domain/invoice.js';
-import type { Principal } from '../domain/principal.js';
+import type { Payment } from '../domain/payment.js';
+import type { ApiKey, Principal } from '../domain/principal.js';
+import type { BillingRun } from '../services/billing.js';
 
 /** Domain objects to API shapes: the contract does not follow the schema of a table. */
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -80,3 +83,78 @@ export function invoiceView(i: InvoiceDetail, calendar: BusinessCalendar) {
     paymentSlip: paymentSlip(i, i.subscriber, i.carrierName),
   };
 }
+
+export function paymentView(p: Payment) {
+  return {
+    id: p.id,
+    status: p.status,
+    channel: p.channel,
+    method: p.method,
+    amountCents: p.amountCents,
+    receivedAt: p.receivedAt.toISOString(),
+    memberId: p.memberId,
+    enrollmentId: p.enrollmentId,
+    guest: p.guest,
+    applications: p.applications.map((a) => ({
+      invoiceId: a.invoiceId,
+      amountCents: a.amountCents,
+      appliedAt: a.appliedAt.toISOString(),
+      reversedAt: iso(a.reversedAt),
+    })),
+    creditedCents: p.creditedCents,
+    unappliedCents: p.unappliedCents,
+    ...(p.bankAccount ? { bankAccount: p.bankAccount } : {}),
+    ...(p.card ? { card: p.card } : {}),
+    ...(p.check ? { check: p.check } : {}),
+    ...(p.moneyOrder ? { moneyOrder: p.moneyOrder } : {}),
+    returnedAt: iso(p.returnedAt),
+    returnReasonCode: p.returnReasonCode,
+    createdAt: p.createdAt.toISOString(),
+  };
+}
+
+export const carrierView = (c: Carrier) => ({ id: c.id, name: c.name, createdAt: c.createdAt.toISOString() });
+
+export const apiKeyView = (k: ApiKey) => ({
+  id: k.id,
+  role: k.role,
+  carrierId: k.carrierId,
+  name: k.name,
+  createdAt: k.createdAt.toISOString(),
+});
+
+export const revokedKeyView = (k: ApiKey) => ({ ...apiKeyView(k), revokedAt: iso(k.revokedAt) });
+
+/** A new key answers its secret once; the stored (replayed) answer has `secret: null`. */
+export const createdKeyAnswer = ({ key, secret }: { key: ApiKey; secret: string }) => ({
+  status: 201,
+  body: { ...apiKeyView(key), secret },
+  stored: { ...apiKeyView(key), secret: null },
+});
+
+export const billingRunView = (run: BillingRun) => ({
+  ...run,
+  startedAt: run.startedAt.toISOString(),
+  finishedAt: run.finishedAt.toISOString(),
+});
+
+export const sweepView = (r: { enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }) => ({
+  enrollmentsMoved: r.enrollmentsMoved,
+  enrollmentsFailed: r.enrollmentsFailed,
+  asOf: r.asOf.toISOString(),
+});
+
+export const noticeView = <N extends { createdAt: Date }>(n: N) => ({ ...n, createdAt: n.createdAt.toISOString() });
+
+export const eventView = <E extends { occurredAt: Date }>(e: E) => ({ ...e, occurredAt: e.occurredAt.toISOString() });
+
+export const overdueView = (e: EnrollmentProjection & { businessDaysOverdue: number }, viewer: Principal) => ({
+  ...enrollmentView(e, viewer),
+  businessDaysOverdue: e.businessDaysOverdue,
+});
+
+/** A page of domain objects as the API shows it. */
+export const pageView = <T, V>(page: { data: T[]; nextCursor: string | null }, view: (item: T) => V) => ({
+  data: page.data.map(view),
+  nextCursor: page.nextCursor,
+});

@@ -40,6 +40,33 @@ function operationId(route: RouteOptions): string {
   return method.toLowerCase() + words.join('');
 }
 
+/**
+ * Documents who may call a route (operationId, security and the 401/403/429 answers) on a copy of its
+ * schema: route options may be shared consts, and one process may build several apps.
+ */
+function document(route: RouteOptions, auth: readonly Role[] | 'public') {
+  const schema = { ...(route.schema as Record<string, unknown> | undefined) };
+  const responses = { ...(schema.response as Record<string, unknown> | undefined) };
+  schema.response = responses;
+  route.schema = schema;
+  schema.operationId ??= operationId(route);
+  if (auth === 'public') {
+    schema.security = [];
+    responses[429] ??= {
+      ...PROBLEM_REF,
+      description: 'Rate limit per client address reached (`rate_limited`); retry after Retry-After seconds',
+    };
+    return;
+  }
+  schema.security = [{ bearerAuth: [] }];
+  responses[401] ??= { ...PROBLEM_REF, description: 'Missing, unknown or revoked API key' };
+  responses[403] ??= { ...PROBLEM_REF, description: `Only for roles: ${auth.join(', ')}` };
+  responses[429] ??= {
+    ...PROBLEM_REF,
+    description: 'Rate limit or failed-authentication limit reached (see Retry-After)',
+  };
+}
+
 async function authPlugin(app: FastifyInstance, opts: { apiKeys: PrincipalLookup; authFailuresPerMinute: number }) {
   app.decorateRequest('principal', null);
   // Failed authentications per client (request.ip honours TRUST_PROXY), counted only when one fails:
@@ -72,22 +99,8 @@ async function authPlugin(app: FastifyInstance, opts: { apiKeys: PrincipalLookup
       if (route.url.startsWith('/v1')) throw new Error(`route ${route.method} ${route.url} declares no auth`);
       return;
     }
-    route.schema ??= {};
-    const schema = route.schema as Record<string, unknown>;
-    schema.response ??= {};
-    const responses = schema.response as Record<string, unknown>;
-    schema.operationId ??= operationId(route);
-    if (auth === 'public') {
-      schema.security = [];
-      return;
-    }
-    schema.security = [{ bearerAuth: [] }];
-    responses[401] ??= { ...PROBLEM_REF, description: 'Missing, unknown or revoked API key' };
-    responses[403] ??= { ...PROBLEM_REF, description: `Only for roles: ${auth.join(', ')}` };
-    responses[429] ??= {
-      ...PROBLEM_REF,
-      description: 'Rate limit or failed-authentication limit reached (see Retry-After)',
-    };
+    document(route, auth);
+    if (auth === 'public') return;
     const roles = new Set<Role>(auth);
     const check = async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers.authorization;

@@ -67,8 +67,11 @@ export interface ErrorsOptions {
   classifyStorageError: (err: { code?: string; message?: string }) => 'timeout' | 'unavailable' | null;
 }
 
-async function errorsPlugin(app: FastifyInstance, opts: ErrorsOptions) {
-  // A second router that knows every (method, path) lets an unknown method on a known path be 405.
+/**
+ * A second router that knows every (method, path), so an unknown method on a known path is 405 with
+ * `Allow`; anything else unrouted is 404.
+ */
+function notFoundHandler(app: FastifyInstance) {
   const known = FindMyWay(ROUTER_OPTIONS);
   const methodsByPath = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
@@ -81,7 +84,7 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsOptions) {
     }
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  return (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/';
     const shown = cardSafeUrl(path);
     const found = known.find('GET', path);
@@ -102,72 +105,70 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsOptions) {
       );
     }
     return sendProblem(reply, problem(404, 'not_found', 'Not found', `No resource at ${shown}.`));
-  });
+  };
+}
 
-  app.setErrorHandler((error: FastifyError & { validationContext?: string }, request: FastifyRequest, reply) => {
-    const refused = domainProblem(error);
-    if (refused) return sendProblem(reply, refused);
-    if (error.validation) {
-      const part = error.validationContext ?? 'body';
-      return sendProblem(
-        reply,
-        problem(400, 'validation_failed', 'Request validation failed', error.message, {
-          errors: validationErrors(part, error.validation as ValidationIssue[]),
-        }),
-      );
-    }
-    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-    if (mapped) {
-      return sendProblem(reply, problem(mapped.status, mapped.code, mapped.title, error.message));
-    }
-    const status = error.statusCode ?? 500;
-    if (status === 429) {
-      return sendProblem(reply, problem(429, 'rate_limited', 'Too many requests', error.message));
-    }
-    if (status === 503) {
-      return sendProblem(reply, problem(503, 'service_unavailable', 'Service unavailable', 'Try again shortly.'));
-    }
-    if (status >= 400 && status < 500) {
-      return sendProblem(reply, problem(status, 'bad_request', 'Bad request', error.message));
-    }
-    // 5xx: log what we know (never pg's `detail`, which can carry row values) and hide it from the caller.
-    const pgLike = error as FastifyError & { code?: string; routine?: string };
-    request.log.error(
-      { err: { type: error.name, message: error.message, code: pgLike.code, stack: error.stack } },
-      'unhandled error',
+/** The problem for an error the caller caused or may retry at once (4xx, 503); null for a server failure. */
+function requestProblem(error: FastifyError & { validationContext?: string }): Problem | null {
+  const refused = domainProblem(error);
+  if (refused) return refused;
+  if (error.validation) {
+    const part = error.validationContext ?? 'body';
+    return problem(400, 'validation_failed', 'Request validation failed', error.message, {
+      errors: validationErrors(part, error.validation as ValidationIssue[]),
+    });
+  }
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped) return problem(mapped.status, mapped.code, mapped.title, error.message);
+  const status = error.statusCode ?? 500;
+  if (status === 429) return problem(429, 'rate_limited', 'Too many requests', error.message);
+  if (status === 503) return problem(503, 'service_unavailable', 'Service unavailable', 'Try again shortly.');
+  if (status >= 400 && status < 500) return problem(status, 'bad_request', 'Bad request', error.message);
+  return null;
+}
+
+/** 5xx: log what we know (never pg's `detail`, which can carry row values) and hide it from the caller. */
+function serverProblem(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  classify: ErrorsOptions['classifyStorageError'],
+): Problem {
+  const pgLike = error as FastifyError & { code?: string; routine?: string };
+  request.log.error(
+    { err: { type: error.name, message: error.message, code: pgLike.code, stack: error.stack } },
+    'unhandled error',
+  );
+  const storage = classify(pgLike);
+  if (storage === 'timeout') {
+    // The transaction was rolled back (or, for a client timeout, its session closed): nothing of
+    // the request was written, so the same request can be sent again.
+    reply.header('retry-after', '2');
+    return problem(
+      503,
+      'database_timeout' satisfies ErrorCode,
+      ERROR_CATALOGUE.database_timeout.title,
+      'The database did not answer in time (busy or locked); retry shortly.',
     );
-    const storage = opts.classifyStorageError(pgLike);
-    if (storage === 'timeout') {
-      // The transaction was rolled back (or, for a client timeout, its session closed): nothing of
-      // the request was written, so the same request can be sent again.
-      reply.header('retry-after', '2');
-      return sendProblem(
-        reply,
-        problem(
-          503,
-          'database_timeout' satisfies ErrorCode,
-          ERROR_CATALOGUE.database_timeout.title,
-          'The database did not answer in time (busy or locked); retry shortly.',
-        ),
-      );
-    }
-    if (storage === 'unavailable') {
-      reply.header('retry-after', '5');
-      return sendProblem(
-        reply,
-        problem(503, 'database_unavailable', 'Service unavailable', 'The database is unavailable; retry shortly.'),
-      );
-    }
-    return sendProblem(
-      reply,
-      problem(
-        500,
-        'internal_error',
-        'Internal server error',
-        'An unexpected error occurred. Quote the requestId when reporting it.',
-      ),
-    );
-  });
+  }
+  if (storage === 'unavailable') {
+    reply.header('retry-after', '5');
+    return problem(503, 'database_unavailable', 'Service unavailable', 'The database is unavailable; retry shortly.');
+  }
+  return problem(
+    500,
+    'internal_error',
+    'Internal server error',
+    'An unexpected error occurred. Quote the requestId when reporting it.',
+  );
+}
+
+/** Every error a route can end in answers problem+json with a stable code. */
+async function errorsPlugin(app: FastifyInstance, opts: ErrorsOptions) {
+  app.setNotFoundHandler(notFoundHandler(app));
+  app.setErrorHandler((error: FastifyError & { validationContext?: string }, request: FastifyRequest, reply) =>
+    sendProblem(reply, requestProblem(error) ?? serverProblem(error, request, reply, opts.classifyStorageError)),
+  );
 }
 
 /** Errors fastify raises before routing (no route context, so no hooks run: headers are set here). */

@@ -30,6 +30,11 @@ declare module 'fastify' {
 
 const HEADER = 'idempotency-key';
 
+/** A use case's result as the answer a route gives: `request.idempotent(answerWith(201, paymentView))`. */
+export function answerWith<T>(status: number, view: (result: T) => unknown): (result: T) => Outcome {
+  return (result) => ({ status, body: view(result) });
+}
+
 function keySchema(mode: IdempotencyMode) {
   return {
     type: 'string',
@@ -42,24 +47,33 @@ function keySchema(mode: IdempotencyMode) {
   };
 }
 
-/** Adds the Idempotency-Key header (and the problems it can cause) to a route's schema. */
+/** Documents a problem the key can cause: a new response, or one more sentence on the route's own. */
+function addProblem(responses: Record<string, unknown>, status: number, text: string) {
+  const existing = responses[status] as { description?: string } | undefined;
+  responses[status] = existing
+    ? { ...existing, description: `${existing.description ?? ''} Also: ${text}`.trim() }
+    : { $ref: 'Problem#', description: text.charAt(0).toUpperCase() + text.slice(1) };
+}
+
+/** Adds the Idempotency-Key header (and the problems it can cause) to a copy of a route's schema. */
 function document(route: RouteOptions, mode: IdempotencyMode) {
-  route.schema ??= {};
-  const schema = route.schema as Record<string, unknown>;
+  const schema = { ...(route.schema as Record<string, unknown> | undefined) };
   const headers = (schema.headers ?? { type: 'object', properties: {} }) as {
     properties?: Record<string, unknown>;
   };
   schema.headers = { ...headers, properties: { ...(headers.properties ?? {}), [HEADER]: keySchema(mode) } };
-  schema.response ??= {};
-  const responses = schema.response as Record<string, unknown>;
-  responses[409] ??= { $ref: 'Problem#', description: 'State conflict, or the same Idempotency-Key is in flight' };
-  responses[422] ??= {
-    $ref: 'Problem#',
-    description: 'A business rule refuses the request, or the Idempotency-Key was used with another body',
-  };
+  const responses = { ...(schema.response as Record<string, unknown> | undefined) };
+  addProblem(
+    responses,
+    409,
+    'a request with the same Idempotency-Key is still running (`idempotency_key_in_flight`); retry later.',
+  );
+  addProblem(responses, 422, 'the Idempotency-Key was used before with another body (`idempotency_key_reused`).');
   if (mode === 'required') {
-    responses[400] ??= { $ref: 'Problem#', description: 'The request breaks the schema or has no Idempotency-Key' };
+    addProblem(responses, 400, 'the Idempotency-Key header is missing (`idempotency_key_required`).');
   }
+  schema.response = responses;
+  route.schema = schema;
 }
 
 /**

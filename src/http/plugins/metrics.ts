@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -7,6 +7,17 @@ declare module 'fastify' {
     metrics: Registry;
   }
 }
+
+const metricsRoute = {
+  config: { auth: 'public' },
+  schema: {
+    tags: ['operations'],
+    summary: 'Prometheus metrics',
+    description:
+      'Process metrics and `http_request_duration_seconds` by method, route pattern and status code (plus the API-key cache hit rate when it is on), in the Prometheus text format. No API key needed; rate-limited per client address like every route.',
+    response: { 200: { type: 'string', description: 'Prometheus text exposition format' } },
+  },
+} satisfies RouteShorthandOptions;
 
 /** Prometheus metrics: process defaults plus one request-duration histogram labelled by route. */
 async function metricsPlugin(app: FastifyInstance) {
@@ -28,21 +39,10 @@ async function metricsPlugin(app: FastifyInstance) {
     );
   });
 
-  app.get(
-    '/metrics',
-    {
-      config: { auth: 'public' },
-      schema: {
-        tags: ['operations'],
-        summary: 'Prometheus metrics',
-        response: { 200: { type: 'string', description: 'Prometheus text exposition format' } },
-      },
-    },
-    async (_request, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
-    },
-  );
+  app.get('/metrics', metricsRoute, async (_request, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
 }
 
 export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x', dependencies: ['auth'] });

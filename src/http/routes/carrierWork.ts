@@ -1,12 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { EnrollmentProjection } from '../../domain/enrollment.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { CarrierService } from '../../services/carriers.js';
 import { principalOf } from '../plugins/auth.js';
+import { answerWith } from '../plugins/idempotency.js';
 import { EnrollmentSchema, MemberId } from '../schemas/billing.js';
 import {
   Closed,
+  described,
   IdParams,
   type IdParamsT,
   Instant,
@@ -15,7 +17,7 @@ import {
   problems,
   StringEnum,
 } from '../schemas/common.js';
-import { enrollmentView } from '../views.js';
+import { enrollmentView, eventView, noticeView, overdueView, pageView } from '../views.js';
 
 const ConfirmationBody = Closed(
   {
@@ -63,102 +65,106 @@ const EventsPage = Closed({
   nextCursor: Type.String({ description: 'Never null: pass it as `after` on the next poll' }),
 });
 
+const confirmEnrollment = {
+  config: { auth: ['carrier', 'ops'], idempotency: 'optional' },
+  schema: {
+    tags: ['carriers'],
+    summary: 'Carrier confirms a paid enrollment; queues the Welcome Letter (R12). Repeating it is harmless.',
+    description: [
+      'The carrier confirms an enrollment whose binder is paid (`awaiting_confirmation`): it becomes `confirmed` with `confirmedAt` and the optional `carrierPolicyId`, a Welcome Letter notice is queued for the member and `enrollment.confirmed` goes on the events feed (R12).',
+      'Confirming a confirmed enrollment again changes nothing and answers it as it is. Any other status is 409 `not_awaiting_confirmation`.',
+      "A carrier may confirm only its own enrollments (another carrier's is 404). `confirmedAt` defaults to now, is never before `paidInFullAt` and at most 5 minutes in the future (422).",
+      'An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
+    params: IdParams,
+    body: ConfirmationBody,
+    response: {
+      200: described(EnrollmentSchema, 'The confirmed enrollment (a replay: the first answer)'),
+      ...problems(400, {
+        404: 'No enrollment with this id, or it belongs to another carrier (`not_found`).',
+        409: 'The enrollment is not awaiting confirmation (`not_awaiting_confirmation`, with `currentState`).',
+        422: '`confirmedAt` is before the binder was paid in full or in the future (`timestamp_out_of_range`, `timestamp_in_future`).',
+      }),
+    },
+  },
+} satisfies RouteShorthandOptions;
+
+const listNotices = {
+  config: { auth: ['connector', 'ops'] },
+  schema: {
+    tags: ['enrollments'],
+    summary: 'Notices queued for members (Welcome Letters, R12)',
+    description:
+      'Letters queued for members, oldest first: a `welcome_letter` is queued when the carrier confirms an enrollment (R12). Filter by `type`, `memberId` and `enrollmentId`; paged with `limit` and `after`.',
+    querystring: NoticesQuery,
+    response: { 200: described(PageOf(NoticeSchema), 'A page of notices'), ...problems(400) },
+  },
+} satisfies RouteShorthandOptions;
+
+const listOverdue = {
+  config: { auth: ['ops'] },
+  schema: {
+    tags: ['operations'],
+    summary: 'Enrollments still awaiting confirmation after confirmationExpectedBy (R12)',
+    description:
+      'Paid enrollments the carrier has not confirmed by `confirmationExpectedBy` (5 business days after full payment, R11), as of the service clock, each with `businessDaysOverdue`. Filter by `carrierId`; oldest first, paged with `limit` and `after`.',
+    querystring: OverdueQuery,
+    response: { 200: described(PageOf(OverdueSchema), 'A page of overdue enrollments'), ...problems(400) },
+  },
+} satisfies RouteShorthandOptions;
+
+const readFeed = {
+  config: { auth: ['connector', 'ops', 'carrier'] },
+  schema: {
+    tags: ['carriers'],
+    summary: 'The events feed (R27): follow nextCursor; never misses or repeats an event',
+    description:
+      "Every change other systems care about (enrollment status changes, payments received and returned, flags), in commit order (R27). Start without `after`, then pass each answer's `nextCursor` (never null) as `after`: a poller that follows it never misses an event and never sees one twice. Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match (304 when nothing changed). A cursor this feed did not hand out is 400 `invalid_cursor`.",
+    querystring: EventsQuery,
+    response: {
+      200: described(EventsPage, 'A page of events and the cursor for the next poll'),
+      ...problems({
+        400: 'The query breaks the schema (`validation_failed`), or `after` is not a cursor of this feed (`invalid_cursor`).',
+      }),
+    },
+  },
+} satisfies RouteShorthandOptions;
+
+/** What carriers do (confirm, poll the feed) and what follows from it (notices, the overdue report). */
 export default async function carrierWorkRoutes(app: FastifyInstance, opts: { carriers: CarrierService }) {
   app.post<{ Params: IdParamsT; Body: Static<typeof ConfirmationBody> }>(
     '/v1/enrollments/:id/confirmation',
-    {
-      config: { auth: ['carrier', 'ops'], idempotency: 'optional' },
-      schema: {
-        tags: ['carriers'],
-        summary: 'Carrier confirms a paid enrollment; queues the Welcome Letter (R12). Repeating it is harmless.',
-        params: IdParams,
-        body: ConfirmationBody,
-        response: { 200: EnrollmentSchema, ...problems(400, 404, 409, 422) },
-      },
-    },
+    confirmEnrollment,
     async (request, reply) => {
+      const viewer = principalOf(request);
       const b = request.body ?? {};
-      const answered = await opts.carriers.confirm(
-        request.params.id,
-        { confirmedAt: b.confirmedAt ? new Date(b.confirmedAt) : undefined, carrierPolicyId: b.carrierPolicyId },
-        principalOf(request),
-        request.idempotent((e: EnrollmentProjection) => ({
-          status: 200,
-          body: enrollmentView(e, principalOf(request)),
-        })),
-      );
-      return reply.answer(answered);
+      const input = {
+        confirmedAt: b.confirmedAt ? new Date(b.confirmedAt) : undefined,
+        carrierPolicyId: b.carrierPolicyId,
+      };
+      const call = request.idempotent(answerWith(200, (e: EnrollmentProjection) => enrollmentView(e, viewer)));
+      return reply.answer(await opts.carriers.confirm(request.params.id, input, viewer, call));
     },
   );
 
-  app.get<{ Querystring: Static<typeof NoticesQuery> }>(
-    '/v1/notices',
-    {
-      config: { auth: ['connector', 'ops'] },
-      schema: {
-        tags: ['enrollments'],
-        summary: 'Notices queued for members (Welcome Letters, R12)',
-        querystring: NoticesQuery,
-        response: { 200: PageOf(NoticeSchema), ...problems(400) },
-      },
-    },
-    async (request) => {
-      const { limit, after, ...filter } = request.query;
-      const page = await opts.carriers.notices(filter, limit ?? 100, after);
-      return {
-        data: page.data.map((n) => ({ ...n, createdAt: n.createdAt.toISOString() })),
-        nextCursor: page.nextCursor,
-      };
-    },
-  );
+  app.get<{ Querystring: Static<typeof NoticesQuery> }>('/v1/notices', listNotices, async (request) => {
+    const { limit, after, ...filter } = request.query;
+    return pageView(await opts.carriers.notices(filter, limit ?? 100, after), noticeView);
+  });
 
   app.get<{ Querystring: Static<typeof OverdueQuery> }>(
     '/v1/ops/overdue-confirmations',
-    {
-      config: { auth: ['ops'] },
-      schema: {
-        tags: ['operations'],
-        summary: 'Enrollments still awaiting confirmation after confirmationExpectedBy (R12)',
-        querystring: OverdueQuery,
-        response: { 200: PageOf(OverdueSchema), ...problems(400) },
-      },
-    },
+    listOverdue,
     async (request) => {
-      const page = await opts.carriers.overdue(
-        request.query.carrierId,
-        request.query.limit ?? 100,
-        request.query.after,
-      );
-      return {
-        data: page.data.map((e) => ({
-          ...enrollmentView(e, principalOf(request)),
-          businessDaysOverdue: e.businessDaysOverdue,
-        })),
-        nextCursor: page.nextCursor,
-      };
+      const { carrierId, limit, after } = request.query;
+      const viewer = principalOf(request);
+      return pageView(await opts.carriers.overdue(carrierId, limit ?? 100, after), (e) => overdueView(e, viewer));
     },
   );
 
-  app.get<{ Querystring: Static<typeof EventsQuery> }>(
-    '/v1/events',
-    {
-      config: { auth: ['connector', 'ops', 'carrier'] },
-      schema: {
-        tags: ['carriers'],
-        summary: 'The events feed (R27): follow nextCursor; never misses or repeats an event',
-        description:
-          'Carriers see `enrollment.*` and `payment.returned` events of their own enrollments. A page that is not full (an empty one too) returns a cursor at or after the one given: it may move past events the caller may not see, never past one it may see and has not been shown. Supports If-None-Match.',
-        querystring: EventsQuery,
-        response: { 200: EventsPage, ...problems(400) },
-      },
-    },
-    async (request) => {
-      const { after, limit } = request.query;
-      const page = await opts.carriers.feed(after, scopeOf(principalOf(request)), limit ?? 100);
-      return {
-        data: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
-        nextCursor: page.nextCursor,
-      };
-    },
-  );
+  app.get<{ Querystring: Static<typeof EventsQuery> }>('/v1/events', readFeed, async (request) => {
+    const { after, limit } = request.query;
+    const page = await opts.carriers.feed(after, scopeOf(principalOf(request)), limit ?? 100);
+    return { data: page.events.map(eventView), nextCursor: page.nextCursor };
+  });
 }

@@ -134,7 +134,10 @@ export const EnrollmentsQuery = Closed({
   ...PageQuery,
 });
 
-export const Cancellation = Closed({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) });
+export const Cancellation = Closed(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Kept in the history' })) },
+  { examples: [{ reason: 'member changed plans' }] },
+);
 
 const Slip = Closed({
   payableTo: Type.String({ examples: ['Health Connector'] }),

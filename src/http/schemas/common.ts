@@ -26,8 +26,9 @@ export function StringEnum<T extends string>(values: readonly T[], options: Reco
  * names are 400. Routes store names tidied (`tidyName`) and match them by `nameKey`.
  */
 export const NAME_PATTERN = '[\\p{L}\\p{N}]';
+export const NAME_RULE = 'Must contain a letter or a digit of any script (Unicode categories L or N).';
 export const Name = (maxLength: number, options: Record<string, unknown> = {}) =>
-  Type.String({ minLength: 1, maxLength, pattern: NAME_PATTERN, ...options });
+  Type.String({ minLength: 1, maxLength, pattern: NAME_PATTERN, description: NAME_RULE, ...options });
 
 /**
  * Calendar dates and instants of this service's business lie in the years 1000-2999 (docs/decisions.md):
@@ -57,6 +58,11 @@ export function PageOf<T extends TSchema>(item: T) {
   });
 }
 
+/** A success schema with the sentence the document shows for its answer (instead of "Default Response"). */
+export function described<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description };
+}
+
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Opaque cursor from `nextCursor`.' })),
@@ -65,13 +71,25 @@ export const PageQuery = {
 export const IdParams = Closed({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 export type IdParamsT = Static<typeof IdParams>;
 
-/** Problem responses a route can give, documented next to its success schema. */
-export function problems(...codes: number[]): Record<number, unknown> {
-  const descriptions: Record<number, string> = {
-    400: 'The request breaks the schema',
-    404: 'Unknown id',
-    409: 'State conflict',
-    422: 'A business rule refuses the request',
-  };
-  return Object.fromEntries(codes.map((c) => [c, { ...ProblemRef, description: descriptions[c] ?? 'Problem' }]));
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request breaks the schema: `validation_failed`, with each failing field in `errors`.',
+  404: 'No resource with this id (`not_found`).',
+  409: 'The request conflicts with the current state.',
+  422: 'A business rule refuses the request.',
+};
+
+/**
+ * Problem responses a route can give, documented next to its success schema: a status alone takes
+ * the usual description; `{ 422: '...' }` says what that route refuses and with which codes.
+ */
+export function problems(...answers: (number | Record<number, string>)[]): Record<number, unknown> {
+  const out: Record<number, unknown> = {};
+  for (const answer of answers) {
+    const pairs =
+      typeof answer === 'number'
+        ? [[answer, PROBLEM_DESCRIPTIONS[answer] ?? 'Problem'] as const]
+        : Object.entries(answer);
+    for (const [status, description] of pairs) out[Number(status)] = { ...ProblemRef, description };
+  }
+  return out;
 }

@@ -90,36 +90,67 @@ export const PaymentRequestSchema = Closed(
   },
 );
 
-export const PaymentSchema = Closed({
-  id: Type.String(),
-  status: StringEnum(PAYMENT_STATUSES),
-  channel: StringEnum(CHANNELS),
-  method: StringEnum(PAYMENT_METHODS),
-  amountCents: Type.Integer(),
-  receivedAt: Instant(),
-  memberId: Nullable(Type.String()),
-  enrollmentId: Nullable(Type.String()),
-  guest: Type.Boolean(),
-  applications: Type.Array(
-    Closed({
-      invoiceId: Type.String(),
-      amountCents: Type.Integer(),
-      appliedAt: Instant(),
-      reversedAt: Nullable(Instant()),
-    }),
-  ),
-  creditedCents: CentsOrZero('Overpayment kept as credit on the enrollment'),
-  unappliedCents: CentsOrZero('Mail money not yet matched to an invoice'),
-  bankAccount: Type.Optional(Closed({ routingNumber: Type.String(), last4: Type.String() })),
-  card: Type.Optional(
-    Closed({ brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }),
-  ),
-  check: Type.Optional(Closed({ checkNumber: Type.String(), payableTo: Type.String() })),
-  moneyOrder: Type.Optional(Closed({ serialNumber: Type.String(), payableTo: Type.String() })),
-  returnedAt: Nullable(Instant()),
-  returnReasonCode: Nullable(Type.String()),
-  createdAt: Instant(),
-});
+export const PaymentSchema = Closed(
+  {
+    id: Type.String(),
+    status: StringEnum(PAYMENT_STATUSES),
+    channel: StringEnum(CHANNELS),
+    method: StringEnum(PAYMENT_METHODS),
+    amountCents: Type.Integer(),
+    receivedAt: Instant(),
+    memberId: Nullable(Type.String()),
+    enrollmentId: Nullable(Type.String()),
+    guest: Type.Boolean(),
+    applications: Type.Array(
+      Closed({
+        invoiceId: Type.String(),
+        amountCents: Type.Integer(),
+        appliedAt: Instant(),
+        reversedAt: Nullable(Instant()),
+      }),
+    ),
+    creditedCents: CentsOrZero('Overpayment kept as credit on the enrollment'),
+    unappliedCents: CentsOrZero('Mail money not yet matched to an invoice'),
+    bankAccount: Type.Optional(Closed({ routingNumber: Type.String(), last4: Type.String() })),
+    card: Type.Optional(
+      Closed({ brand: Type.String(), last4: Type.String(), expMonth: Type.Integer(), expYear: Type.Integer() }),
+    ),
+    check: Type.Optional(Closed({ checkNumber: Type.String(), payableTo: Type.String() })),
+    moneyOrder: Type.Optional(Closed({ serialNumber: Type.String(), payableTo: Type.String() })),
+    returnedAt: Nullable(Instant()),
+    returnReasonCode: Nullable(Type.String()),
+    createdAt: Instant(),
+  },
+  {
+    examples: [
+      {
+        id: 'pay_5f0c3c1e9b7d4a0e8a1f2b3c4d5e6f70',
+        status: 'received',
+        channel: 'online',
+        method: 'checking',
+        amountCents: 45000,
+        receivedAt: '2026-12-10T15:00:00.000Z',
+        memberId: '100200300400',
+        enrollmentId: 'enr_2b6f0a7c9d3e4f5a8b1c2d3e4f5a6b7c',
+        guest: false,
+        applications: [
+          {
+            invoiceId: 'inv_7d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a',
+            amountCents: 45000,
+            appliedAt: '2026-12-10T15:00:00.000Z',
+            reversedAt: null,
+          },
+        ],
+        creditedCents: 0,
+        unappliedCents: 0,
+        bankAccount: { routingNumber: '011000015', last4: '6789' },
+        returnedAt: null,
+        returnReasonCode: null,
+        createdAt: '2026-12-10T15:00:00.000Z',
+      },
+    ],
+  },
+);
 
 export const PaymentsQuery = Closed({
   memberId: Type.Optional(MemberId),
@@ -139,7 +170,10 @@ export const ReturnBody = Closed(
   { examples: [{ reasonCode: 'R01' }] },
 );
 
-export const ApplicationBody = Closed({
-  invoiceNumber: Type.Optional(Text(32)),
-  enrollmentId: Type.Optional(Text(100)),
-});
+export const ApplicationBody = Closed(
+  {
+    invoiceNumber: Type.Optional(Text(32, { description: 'Apply to this invoice (or give enrollmentId)' })),
+    enrollmentId: Type.Optional(Text(100, { description: 'Apply to the oldest open invoices of this enrollment' })),
+  },
+  { examples: [{ invoiceNumber: '1000000017' }] },
+);

@@ -151,10 +151,13 @@ function ledger(horizon: IsoDate, f: EnrollmentFacts): OwedMonth[] {
 
 function coveredMonths(horizon: IsoDate, f: EnrollmentFacts): MonthBalance[] {
   const out: MonthBalance[] = [];
+  const liveByMonth = new Map<IsoDate, InvoiceFacts[]>();
+  for (const i of f.invoices)
+    if (!i.voided) liveByMonth.set(i.coverageMonth, [...(liveByMonth.get(i.coverageMonth) ?? []), i]);
   const start = firstOfMonth(f.coverageStart);
   for (let month = start; paymentDueDate(month) <= horizon; month = addMonths(month, 1)) {
     if (f.coverageEnd && month > f.coverageEnd) break;
-    const live = f.invoices.filter((i) => !i.voided && i.coverageMonth === month);
+    const live = liveByMonth.get(month) ?? [];
     const [first] = live;
     const dueDate = first ? first.dueDate : paymentDueDate(month);
     if (dueDate > horizon) continue;
@@ -187,9 +190,10 @@ export function isDelinquentOn(today: IsoDate, facts: EnrollmentFacts): boolean 
  * anchor a new episode takes. A recorded episode keeps its own anchor instead.
  */
 export function firstUnpaidMonth(today: IsoDate, facts: EnrollmentFacts): IsoDate | null {
-  if (!isDelinquentOn(today, facts)) return null;
-  const first = ledger(addDays(today, -1), facts).find((m) => m.amountOwedCents > 0);
-  return first ? first.coverageMonth : null;
+  if (!canBeDelinquent(facts.status)) return null;
+  const late = ledger(addDays(today, -1), facts).filter((m) => m.amountOwedCents > 0);
+  if (!late.some((m) => m.invoiced)) return null;
+  return late[0]?.coverageMonth ?? null;
 }
 
 /** What the sweep keeps about an episode: its anchor U and the stage it last recorded. */

@@ -1,5 +1,5 @@
 import { addDays, addMonths, firstOfMonth, type IsoDate } from './dates.js';
-import { paymentDueDate } from './deadlines.js';
+import { DUE_DAY_OF_MONTH, paymentDueDate } from './deadlines.js';
 import type { EnrollmentStatus } from './enrollment.js';
 
 /**
@@ -131,7 +131,8 @@ interface MonthBalance {
  * R29/R16: every covered month (from `coverageStart`, never after `coverageEnd`) whose due date is on
  * or before `horizon`, with what it still owes. Void invoices are ignored: a month whose invoices are
  * all void owes the premium like a month not invoiced yet (the next billing run or a reinstatement
- * issues its live invoice). Credit counts as R16/I3 would apply it: to the oldest month first.
+ * issues its live invoice). Credit counts as R16/I3 would apply it: to the oldest month first, so a
+ * longer horizon never changes the months a shorter one holds.
  */
 function ledger(horizon: IsoDate, f: EnrollmentFacts): OwedMonth[] {
   const out: OwedMonth[] = [];
@@ -151,15 +152,18 @@ function ledger(horizon: IsoDate, f: EnrollmentFacts): OwedMonth[] {
 
 function coveredMonths(horizon: IsoDate, f: EnrollmentFacts): MonthBalance[] {
   const out: MonthBalance[] = [];
-  const liveByMonth = new Map<IsoDate, InvoiceFacts[]>();
-  for (const i of f.invoices)
+  const liveByMonth = new Map<string, InvoiceFacts[]>();
+  for (const i of f.invoices) {
     if (!i.voided) liveByMonth.set(i.coverageMonth, [...(liveByMonth.get(i.coverageMonth) ?? []), i]);
-  const start = firstOfMonth(f.coverageStart);
-  for (let month = start; paymentDueDate(month) <= horizon; month = addMonths(month, 1)) {
-    if (f.coverageEnd && month > f.coverageEnd) break;
+  }
+  // Month arithmetic on indexes (the sweep calls this for every enrollment): no Date per month.
+  for (let index = monthIndex(f.coverageStart); ; index++) {
+    const month = monthAt(index);
+    const r1Due = `${monthAt(index - 1).slice(0, 8)}${DUE_DAY_OF_MONTH}` as IsoDate; // R1, as paymentDueDate
+    if (r1Due > horizon || (f.coverageEnd && month > f.coverageEnd)) break;
     const live = liveByMonth.get(month) ?? [];
     const [first] = live;
-    const dueDate = first ? first.dueDate : paymentDueDate(month);
+    const dueDate = first ? first.dueDate : r1Due;
     if (dueDate > horizon) continue;
     const balanceCents = first
       ? live.reduce((sum, i) => sum + Math.max(0, i.amountDueCents - i.amountPaidCents), 0)
@@ -169,10 +173,30 @@ function coveredMonths(horizon: IsoDate, f: EnrollmentFacts): MonthBalance[] {
   return out;
 }
 
+function monthIndex(date: IsoDate): number {
+  return Number(date.slice(0, 4)) * 12 + Number(date.slice(5, 7)) - 1;
+}
+
+function monthAt(index: number): IsoDate {
+  const month = (index % 12) + 1;
+  return `${Math.floor(index / 12)}-${month < 10 ? '0' : ''}${month}-01` as IsoDate;
+}
+
+function owedIn(ledgerMonths: readonly OwedMonth[], payBy: IsoDate): MonthsOwed {
+  const months = ledgerMonths.filter((m) => m.dueDate <= payBy && m.amountOwedCents > 0);
+  return { months, amountOwedCents: months.reduce((sum, m) => sum + m.amountOwedCents, 0) };
+}
+
+/** R29: the anchor the facts show on `today`: the first month still owing once an invoice is late. */
+function anchorIn(ledgerMonths: readonly OwedMonth[], today: IsoDate): IsoDate | null {
+  const late = ledgerMonths.filter((m) => m.dueDate < today && m.amountOwedCents > 0);
+  if (!late.some((m) => m.invoiced)) return null;
+  return late[0]?.coverageMonth ?? null;
+}
+
 /** R29 "owed by then": every covered month due on or before `payBy` that is not paid in full, invoiced or not. */
 export function monthsOwedBy(payBy: IsoDate, facts: EnrollmentFacts): MonthsOwed {
-  const months = ledger(payBy, facts).filter((m) => m.amountOwedCents > 0);
-  return { months, amountOwedCents: months.reduce((sum, m) => sum + m.amountOwedCents, 0) };
+  return owedIn(ledger(payBy, facts), payBy);
 }
 
 /**
@@ -181,19 +205,16 @@ export function monthsOwedBy(payBy: IsoDate, facts: EnrollmentFacts): MonthsOwed
  * (`monthsOwed`) but do not by themselves start a delinquency: SPEC speaks of invoices.
  */
 export function isDelinquentOn(today: IsoDate, facts: EnrollmentFacts): boolean {
-  if (!canBeDelinquent(facts.status)) return false;
-  return ledger(addDays(today, -1), facts).some((m) => m.invoiced && m.amountOwedCents > 0);
+  return firstUnpaidMonth(today, facts) !== null;
 }
 
 /**
  * R29: the first unpaid coverage month as the facts show it on `today` (null in good standing): the
- * anchor a new episode takes. A recorded episode keeps its own anchor instead.
+ * anchor a new episode takes (invoiced or not). A recorded episode keeps its own anchor instead.
  */
 export function firstUnpaidMonth(today: IsoDate, facts: EnrollmentFacts): IsoDate | null {
   if (!canBeDelinquent(facts.status)) return null;
-  const late = ledger(addDays(today, -1), facts).filter((m) => m.amountOwedCents > 0);
-  if (!late.some((m) => m.invoiced)) return null;
-  return late[0]?.coverageMonth ?? null;
+  return anchorIn(ledger(addDays(today, -1), facts), today);
 }
 
 /** What the sweep keeps about an episode: its anchor U and the stage it last recorded. */
@@ -248,19 +269,24 @@ export interface StandingInput {
  */
 export function delinquencyAsOf(input: StandingInput): Standing {
   const { facts, today } = input;
-  if (!isDelinquentOn(today, facts)) return null;
+  if (!canBeDelinquent(facts.status)) return null;
+  // One ledger reaching the last pay-by date any anchor up to this month can have.
+  const all = ledger(paymentDueDate(addMonths(firstOfMonth(today), 3)), facts);
+  const anchorNow = anchorIn(all, today);
+  if (anchorNow === null) return null;
   const stages = stagesFor(facts.subsidy);
-  let episode = input.recorded ? resumeEpisode(input.recorded, stages) : freshEpisode(today, facts);
+  const fresh: Episode = { anchor: anchorNow, index: 0 };
+  let episode = input.recorded ? resumeEpisode(input.recorded, stages) : fresh;
   // A fresh episode's U is owed by every pay-by date, so at most one re-anchoring plus one walk.
   for (let step = 0; step <= 2 * stages.length + 1; step++) {
     const stage = stages[episode.index] as DelinquencyStage;
     const payBy = payByDate(episode.anchor, stage);
-    const owed = monthsOwedBy(payBy, facts);
+    const owed = owedIn(all, payBy);
     if (today <= payBy) return delinquency(stage, episode.anchor, payBy, owed);
     if (owed.months.length === 0) {
       // Everything this stage asked for is paid, so by the day after its pay-by date every past-due
       // invoice was paid: that episode was cured; what is late now is a new episode.
-      episode = freshEpisode(today, facts);
+      episode = fresh;
       continue;
     }
     if (episode.index === stages.length - 1) return { terminate: termination(facts, episode.anchor, payBy, owed) };
@@ -277,12 +303,6 @@ interface Episode {
 /** A recorded stage the subsidy no longer has (the subsidy changed) continues at the subsidy's last stage. */
 function resumeEpisode(recorded: RecordedDelinquency, stages: readonly DelinquencyStage[]): Episode {
   return { anchor: recorded.anchor, index: Math.min(stageOffset(recorded.stage), stages.length) - 1 };
-}
-
-function freshEpisode(today: IsoDate, facts: EnrollmentFacts): Episode {
-  const anchor = firstUnpaidMonth(today, facts);
-  if (anchor === null) throw new Error('freshEpisode: called in good standing');
-  return { anchor, index: 0 };
 }
 
 function delinquency(stage: DelinquencyStage, anchor: IsoDate, payBy: IsoDate, owed: MonthsOwed): Delinquency {

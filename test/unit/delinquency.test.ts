@@ -104,287 +104,303 @@ t.test('R29: the stages of each subsidy and their pay-by dates (R1 due date of U
   t.equal(payByDate(d('2026-12-01'), 'termination_warning'), '2027-01-23', 'R29: pay-by crosses the year');
 });
 
-t.test('R29/R30: standing as of a date (the Connector example and its variations)', async (t) => {
-  type Row = {
-    rule: string;
-    name: string;
-    facts: EnrollmentFacts;
-    today: string;
-    recorded?: RecordedDelinquency;
-    expect: Standing;
-  };
-  const rows: Row[] = [
+/** R29/R30: the Connector's example for a subsidised member, stage by stage. */
+function subsidisedStages(subsidy: Subsidy): StandingRow[] {
+  return [
     {
       rule: 'R29',
-      name: 'due date itself: not yet late',
-      facts: member('2025-12-23'),
-      today: '2025-12-23',
-      expect: null,
-    },
-    {
-      rule: 'R29',
-      name: 'none: January unpaid on 2025-12-23 -> past_due on 2025-12-24, January and February by 2026-01-23',
-      facts: member('2025-12-24'),
+      name: `${subsidy}: past_due on 2025-12-24 (pay-by 2026-01-23)`,
+      facts: member('2025-12-24', { subsidy }),
       today: '2025-12-24',
       expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]),
     },
     {
       rule: 'R29',
-      name: 'none: past_due still on its pay-by date',
-      facts: member('2026-01-23'),
-      today: '2026-01-23',
-      recorded: rec(JAN, 'past_due'),
-      expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]),
-    },
-    {
-      rule: 'R30',
-      name: 'none: still unpaid on 2026-01-24 -> terminated, coverageEnd 2025-12-31',
-      facts: member('2026-01-24'),
+      name: `${subsidy}: termination_warning on 2026-01-24 (pay-by 2026-02-23, January-March)`,
+      facts: member('2026-01-24', { subsidy }),
       today: '2026-01-24',
       recorded: rec(JAN, 'past_due'),
-      expect: terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]),
-    },
-    {
-      rule: 'R30',
-      name: 'none: the same termination read before any sweep ran',
-      facts: member('2026-01-24'),
-      today: '2026-01-24',
-      expect: terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]),
-    },
-    ...(['aptc', 'connectorcare'] as const).flatMap((subsidy): Row[] => [
-      {
-        rule: 'R29',
-        name: `${subsidy}: past_due on 2025-12-24 (pay-by 2026-01-23)`,
-        facts: member('2025-12-24', { subsidy }),
-        today: '2025-12-24',
-        expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]),
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: termination_warning on 2026-01-24 (pay-by 2026-02-23, January-March)`,
-        facts: member('2026-01-24', { subsidy }),
-        today: '2026-01-24',
-        recorded: rec(JAN, 'past_due'),
-        expect: delinquent('termination_warning', JAN, '2026-02-23', [JAN, FEB, MAR]),
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: final_termination_warning on 2026-02-24 (pay-by 2026-03-23, January-April)`,
-        facts: member('2026-02-24', { subsidy }),
-        today: '2026-02-24',
-        recorded: rec(JAN, 'termination_warning'),
-        expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: a read before the sweep walks the stages forward`,
-        facts: member('2026-02-24', { subsidy }),
-        today: '2026-02-24',
-        expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
-      },
-      {
-        rule: 'R30',
-        name: `${subsidy}: terminated on 2026-03-24, coverageEnd 2026-01-31 (last day of U)`,
-        facts: member('2026-03-24', { subsidy }),
-        today: '2026-03-24',
-        recorded: rec(JAN, 'final_termination_warning'),
-        expect: terminate('2026-01-31', '2026-03-24', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: cured by paying January-March in full on the pay-by date 2026-02-23`,
-        facts: member('2026-02-23', { subsidy, paid: { [JAN]: P, [FEB]: P, [MAR]: P } }),
-        today: '2026-02-23',
-        recorded: rec(JAN, 'termination_warning'),
-        expect: null,
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: cured by paying January-April in full on the pay-by date 2026-03-23`,
-        facts: member('2026-03-23', { subsidy, paid: { [JAN]: P, [FEB]: P, [MAR]: P, [APR]: P } }),
-        today: '2026-03-23',
-        recorded: rec(JAN, 'final_termination_warning'),
-        expect: null,
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: a partial payment leaves the stage and its anchor unchanged`,
-        facts: member('2026-02-10', { subsidy, paid: { [JAN]: P / 2 } }),
-        today: '2026-02-10',
-        recorded: rec(JAN, 'termination_warning'),
-        expect: delinquent('termination_warning', JAN, '2026-02-23', [JAN, FEB, MAR], 3 * P - P / 2),
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: U paid but February late: the recorded anchor is kept`,
-        facts: member('2026-02-10', { subsidy, paid: { [JAN]: P } }),
-        today: '2026-02-10',
-        recorded: rec(JAN, 'termination_warning'),
-        expect: delinquent('termination_warning', JAN, '2026-02-23', [FEB, MAR]),
-      },
-      {
-        rule: 'R30',
-        name: `${subsidy}: U paid, February still owed after the last pay-by date: coverageEnd is still the last day of U`,
-        facts: member('2026-03-24', { subsidy, paid: { [JAN]: P } }),
-        today: '2026-03-24',
-        recorded: rec(JAN, 'final_termination_warning'),
-        expect: terminate('2026-01-31', '2026-03-24', JAN, '2026-03-23', [FEB, MAR, APR]),
-      },
-      {
-        rule: 'R29',
-        name: `${subsidy}: a sweep that missed weeks walks two stages at once`,
-        facts: member('2026-03-01', { subsidy }),
-        today: '2026-03-01',
-        recorded: rec(JAN, 'past_due'),
-        expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
-      },
-    ]),
-    {
-      rule: 'R29',
-      name: 'none: cured by paying January and February on the pay-by date 2026-01-23',
-      facts: member('2026-01-23', { paid: { [JAN]: P, [FEB]: P } }),
-      today: '2026-01-23',
-      recorded: rec(JAN, 'past_due'),
-      expect: null,
+      expect: delinquent('termination_warning', JAN, '2026-02-23', [JAN, FEB, MAR]),
     },
     {
       rule: 'R29',
-      name: 'none: a partial payment leaves past_due and its anchor unchanged',
-      facts: member('2026-01-10', { paid: { [JAN]: P / 2 } }),
-      today: '2026-01-10',
-      recorded: rec(JAN, 'past_due'),
-      expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB], 2 * P - P / 2),
-    },
-    {
-      rule: 'R30',
-      name: 'none: January paid, February not by the pay-by date (recorded anchor January): coverageEnd 2026-01-31',
-      facts: member('2026-01-24', { paid: { [JAN]: P } }),
-      today: '2026-01-24',
-      recorded: rec(JAN, 'past_due'),
-      expect: terminate('2026-01-31', '2026-01-24', JAN, '2026-01-23', [FEB]),
-    },
-    {
-      rule: 'R29',
-      name: 'none: January paid before February fell due cures; February late opens a new episode',
-      facts: member('2026-01-24', { paid: { [JAN]: P } }),
-      today: '2026-01-24',
-      expect: delinquent('past_due', FEB, '2026-02-23', [FEB, MAR]),
-    },
-    {
-      rule: 'R30',
-      name: 'none: January paid, February never: terminated 2026-02-24 with coverageEnd 2026-01-31',
-      facts: member('2026-02-24', { paid: { [JAN]: P } }),
+      name: `${subsidy}: final_termination_warning on 2026-02-24 (pay-by 2026-03-23, January-April)`,
+      facts: member('2026-02-24', { subsidy }),
       today: '2026-02-24',
-      recorded: rec(FEB, 'past_due'),
-      expect: terminate('2026-01-31', '2026-02-24', FEB, '2026-02-23', [FEB, MAR]),
-    },
-    {
-      rule: 'R16',
-      name: 'credit counts: credit covering January means no delinquency',
-      facts: member('2025-12-24', { creditCents: P }),
-      today: '2025-12-24',
-      expect: null,
-    },
-    {
-      rule: 'R16',
-      name: 'credit counts: part credit lowers what is owed, oldest month first',
-      facts: member('2025-12-24', { creditCents: 10000 }),
-      today: '2025-12-24',
-      expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB], 2 * P - 10000),
-    },
-    {
-      rule: 'R29',
-      name: 'pending_payment is never delinquent',
-      facts: member('2025-12-24', { status: 'pending_payment' }),
-      today: '2025-12-24',
-      expect: null,
-    },
-    {
-      rule: 'R13',
-      name: 'cancelled is never delinquent',
-      facts: member('2025-12-24', { status: 'cancelled' }),
-      today: '2025-12-24',
-      expect: null,
-    },
-    {
-      rule: 'R30',
-      name: 'terminated is never delinquent again',
-      facts: member('2026-02-24', { status: 'terminated' }),
-      today: '2026-02-24',
-      expect: null,
-    },
-    {
-      rule: 'R28',
-      name: 'a recorded stage the subsidy no longer has continues at the last stage it has',
-      facts: member('2026-01-30'),
-      today: '2026-01-30',
       recorded: rec(JAN, 'termination_warning'),
-      expect: terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]),
+      expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
+    },
+    {
+      rule: 'R29',
+      name: `${subsidy}: a read before the sweep walks the stages forward`,
+      facts: member('2026-02-24', { subsidy }),
+      today: '2026-02-24',
+      expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
+    },
+    {
+      rule: 'R30',
+      name: `${subsidy}: terminated on 2026-03-24, coverageEnd 2026-01-31 (last day of U)`,
+      facts: member('2026-03-24', { subsidy }),
+      today: '2026-03-24',
+      recorded: rec(JAN, 'final_termination_warning'),
+      expect: terminate('2026-01-31', '2026-03-24', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
     },
   ];
-  for (const row of rows) {
+}
+
+/** R29/R30: cures, partial payments and the kept anchor for a subsidised member. */
+function subsidisedCures(subsidy: Subsidy): StandingRow[] {
+  return [
+    {
+      rule: 'R29',
+      name: `${subsidy}: cured by paying January-March in full on the pay-by date 2026-02-23`,
+      facts: member('2026-02-23', { subsidy, paid: { [JAN]: P, [FEB]: P, [MAR]: P } }),
+      today: '2026-02-23',
+      recorded: rec(JAN, 'termination_warning'),
+      expect: null,
+    },
+    {
+      rule: 'R29',
+      name: `${subsidy}: cured by paying January-April in full on the pay-by date 2026-03-23`,
+      facts: member('2026-03-23', { subsidy, paid: { [JAN]: P, [FEB]: P, [MAR]: P, [APR]: P } }),
+      today: '2026-03-23',
+      recorded: rec(JAN, 'final_termination_warning'),
+      expect: null,
+    },
+    {
+      rule: 'R29',
+      name: `${subsidy}: a partial payment leaves the stage and its anchor unchanged`,
+      facts: member('2026-02-10', { subsidy, paid: { [JAN]: P / 2 } }),
+      today: '2026-02-10',
+      recorded: rec(JAN, 'termination_warning'),
+      expect: delinquent('termination_warning', JAN, '2026-02-23', [JAN, FEB, MAR], 3 * P - P / 2),
+    },
+    {
+      rule: 'R29',
+      name: `${subsidy}: U paid but February late: the recorded anchor is kept`,
+      facts: member('2026-02-10', { subsidy, paid: { [JAN]: P } }),
+      today: '2026-02-10',
+      recorded: rec(JAN, 'termination_warning'),
+      expect: delinquent('termination_warning', JAN, '2026-02-23', [FEB, MAR]),
+    },
+    {
+      rule: 'R30',
+      name: `${subsidy}: U paid, February still owed after the last pay-by date: coverageEnd is still the last day of U`,
+      facts: member('2026-03-24', { subsidy, paid: { [JAN]: P } }),
+      today: '2026-03-24',
+      recorded: rec(JAN, 'final_termination_warning'),
+      expect: terminate('2026-01-31', '2026-03-24', JAN, '2026-03-23', [FEB, MAR, APR]),
+    },
+    {
+      rule: 'R29',
+      name: `${subsidy}: a sweep that missed weeks walks two stages at once`,
+      facts: member('2026-03-01', { subsidy }),
+      today: '2026-03-01',
+      recorded: rec(JAN, 'past_due'),
+      expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, FEB, MAR, APR]),
+    },
+  ];
+}
+
+type StandingRow = {
+  rule: string;
+  name: string;
+  facts: EnrollmentFacts;
+  today: string;
+  recorded?: RecordedDelinquency;
+  expect: Standing;
+};
+const STANDING_ROWS: StandingRow[] = [
+  {
+    rule: 'R29',
+    name: 'due date itself: not yet late',
+    facts: member('2025-12-23'),
+    today: '2025-12-23',
+    expect: null,
+  },
+  {
+    rule: 'R29',
+    name: 'none: January unpaid on 2025-12-23 -> past_due on 2025-12-24, January and February by 2026-01-23',
+    facts: member('2025-12-24'),
+    today: '2025-12-24',
+    expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]),
+  },
+  {
+    rule: 'R29',
+    name: 'none: past_due still on its pay-by date',
+    facts: member('2026-01-23'),
+    today: '2026-01-23',
+    recorded: rec(JAN, 'past_due'),
+    expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]),
+  },
+  {
+    rule: 'R30',
+    name: 'none: still unpaid on 2026-01-24 -> terminated, coverageEnd 2025-12-31',
+    facts: member('2026-01-24'),
+    today: '2026-01-24',
+    recorded: rec(JAN, 'past_due'),
+    expect: terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]),
+  },
+  {
+    rule: 'R30',
+    name: 'none: the same termination read before any sweep ran',
+    facts: member('2026-01-24'),
+    today: '2026-01-24',
+    expect: terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]),
+  },
+  ...(['aptc', 'connectorcare'] as const).flatMap((subsidy) => [
+    ...subsidisedStages(subsidy),
+    ...subsidisedCures(subsidy),
+  ]),
+  {
+    rule: 'R29',
+    name: 'none: cured by paying January and February on the pay-by date 2026-01-23',
+    facts: member('2026-01-23', { paid: { [JAN]: P, [FEB]: P } }),
+    today: '2026-01-23',
+    recorded: rec(JAN, 'past_due'),
+    expect: null,
+  },
+  {
+    rule: 'R29',
+    name: 'none: a partial payment leaves past_due and its anchor unchanged',
+    facts: member('2026-01-10', { paid: { [JAN]: P / 2 } }),
+    today: '2026-01-10',
+    recorded: rec(JAN, 'past_due'),
+    expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB], 2 * P - P / 2),
+  },
+  {
+    rule: 'R30',
+    name: 'none: January paid, February not by the pay-by date (recorded anchor January): coverageEnd 2026-01-31',
+    facts: member('2026-01-24', { paid: { [JAN]: P } }),
+    today: '2026-01-24',
+    recorded: rec(JAN, 'past_due'),
+    expect: terminate('2026-01-31', '2026-01-24', JAN, '2026-01-23', [FEB]),
+  },
+  {
+    rule: 'R29',
+    name: 'none: January paid before February fell due cures; February late opens a new episode',
+    facts: member('2026-01-24', { paid: { [JAN]: P } }),
+    today: '2026-01-24',
+    expect: delinquent('past_due', FEB, '2026-02-23', [FEB, MAR]),
+  },
+  {
+    rule: 'R30',
+    name: 'none: January paid, February never: terminated 2026-02-24 with coverageEnd 2026-01-31',
+    facts: member('2026-02-24', { paid: { [JAN]: P } }),
+    today: '2026-02-24',
+    recorded: rec(FEB, 'past_due'),
+    expect: terminate('2026-01-31', '2026-02-24', FEB, '2026-02-23', [FEB, MAR]),
+  },
+  {
+    rule: 'R16',
+    name: 'credit counts: credit covering January means no delinquency',
+    facts: member('2025-12-24', { creditCents: P }),
+    today: '2025-12-24',
+    expect: null,
+  },
+  {
+    rule: 'R16',
+    name: 'credit counts: part credit lowers what is owed, oldest month first',
+    facts: member('2025-12-24', { creditCents: 10000 }),
+    today: '2025-12-24',
+    expect: delinquent('past_due', JAN, '2026-01-23', [JAN, FEB], 2 * P - 10000),
+  },
+  {
+    rule: 'R29',
+    name: 'pending_payment is never delinquent',
+    facts: member('2025-12-24', { status: 'pending_payment' }),
+    today: '2025-12-24',
+    expect: null,
+  },
+  {
+    rule: 'R13',
+    name: 'cancelled is never delinquent',
+    facts: member('2025-12-24', { status: 'cancelled' }),
+    today: '2025-12-24',
+    expect: null,
+  },
+  {
+    rule: 'R30',
+    name: 'terminated is never delinquent again',
+    facts: member('2026-02-24', { status: 'terminated' }),
+    today: '2026-02-24',
+    expect: null,
+  },
+  {
+    rule: 'R28',
+    name: 'a recorded stage the subsidy no longer has continues at the last stage it has',
+    facts: member('2026-01-30'),
+    today: '2026-01-30',
+    recorded: rec(JAN, 'termination_warning'),
+    expect: terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]),
+  },
+];
+
+t.test('R29/R30: standing as of a date (the Connector example and its variations)', async (t) => {
+  for (const row of STANDING_ROWS) {
     const got = delinquencyAsOf({ facts: row.facts, recorded: row.recorded ?? null, today: d(row.today) });
     t.same(got, row.expect, `${row.rule}: ${row.name}`);
   }
 });
 
+const OWED_ROWS: {
+  rule: string;
+  name: string;
+  facts: EnrollmentFacts;
+  payBy: string;
+  months: string[];
+  amountOwedCents: number;
+  invoiced: boolean[];
+}[] = [
+  {
+    rule: 'R29',
+    name: 'February not invoiced yet on 2025-12-24 owes the monthly premium',
+    facts: member('2025-12-24'),
+    payBy: '2026-01-23',
+    months: [JAN, FEB],
+    amountOwedCents: 2 * P,
+    invoiced: [true, false],
+  },
+  {
+    rule: 'R29',
+    name: 'a month whose only invoice is void owes the premium as if not invoiced',
+    facts: { ...member('2026-01-10'), invoices: member('2026-01-10').invoices.map(voidMonth(FEB)) },
+    payBy: '2026-01-23',
+    months: [JAN, FEB],
+    amountOwedCents: 2 * P,
+    invoiced: [true, false],
+  },
+  {
+    rule: 'R30',
+    name: 'months after coverageEnd are not owed',
+    facts: { ...member('2026-01-10'), coverageEnd: d('2025-12-31') },
+    payBy: '2026-03-23',
+    months: [],
+    amountOwedCents: 0,
+    invoiced: [],
+  },
+  {
+    rule: 'R16',
+    name: 'credit pays the oldest month first, then the next',
+    facts: member('2025-12-24', { creditCents: P + 100 }),
+    payBy: '2026-01-23',
+    months: [FEB],
+    amountOwedCents: P - 100,
+    invoiced: [false],
+  },
+  {
+    rule: 'R29',
+    name: 'months before coverageStart are never owed',
+    facts: { ...member('2025-12-24'), coverageStart: d('2026-01-01'), invoices: [invoice(JAN)] },
+    payBy: '2026-01-23',
+    months: [JAN, FEB],
+    amountOwedCents: 2 * P,
+    invoiced: [true, false],
+  },
+];
+
 t.test('R29: months owed by a pay-by date, invoiced or not', async (t) => {
-  const rows: {
-    rule: string;
-    name: string;
-    facts: EnrollmentFacts;
-    payBy: string;
-    months: string[];
-    amountOwedCents: number;
-    invoiced: boolean[];
-  }[] = [
-    {
-      rule: 'R29',
-      name: 'February not invoiced yet on 2025-12-24 owes the monthly premium',
-      facts: member('2025-12-24'),
-      payBy: '2026-01-23',
-      months: [JAN, FEB],
-      amountOwedCents: 2 * P,
-      invoiced: [true, false],
-    },
-    {
-      rule: 'R29',
-      name: 'a month whose only invoice is void owes the premium as if not invoiced',
-      facts: { ...member('2026-01-10'), invoices: member('2026-01-10').invoices.map(voidMonth(FEB)) },
-      payBy: '2026-01-23',
-      months: [JAN, FEB],
-      amountOwedCents: 2 * P,
-      invoiced: [true, false],
-    },
-    {
-      rule: 'R30',
-      name: 'months after coverageEnd are not owed',
-      facts: { ...member('2026-01-10'), coverageEnd: d('2025-12-31') },
-      payBy: '2026-03-23',
-      months: [],
-      amountOwedCents: 0,
-      invoiced: [],
-    },
-    {
-      rule: 'R16',
-      name: 'credit pays the oldest month first, then the next',
-      facts: member('2025-12-24', { creditCents: P + 100 }),
-      payBy: '2026-01-23',
-      months: [FEB],
-      amountOwedCents: P - 100,
-      invoiced: [false],
-    },
-    {
-      rule: 'R29',
-      name: 'months before coverageStart are never owed',
-      facts: { ...member('2025-12-24'), coverageStart: d('2026-01-01'), invoices: [invoice(JAN)] },
-      payBy: '2026-01-23',
-      months: [JAN, FEB],
-      amountOwedCents: 2 * P,
-      invoiced: [true, false],
-    },
-  ];
-  for (const row of rows) {
+  for (const row of OWED_ROWS) {
     const got = monthsOwedBy(d(row.payBy), row.facts);
     t.same(
       got.months.map((m) => m.coverageMonth),
@@ -414,95 +430,96 @@ function rowsVoidJan(): EnrollmentFacts {
   return { ...f, invoices: f.invoices.map(voidMonth(JAN)) };
 }
 
+const pastDue = delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]);
+const warning = delinquent('termination_warning', JAN, '2026-02-23', [JAN, FEB, MAR]);
+const febEpisode = delinquent('past_due', FEB, '2026-02-23', [FEB, MAR]);
+const ended = terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]);
+const TRANSITION_ROWS: {
+  rule: string;
+  name: string;
+  recorded: RecordedDelinquency | null;
+  computed: Standing;
+  kinds: string[];
+  notices: string[];
+  events: string[];
+}[] = [
+  { rule: 'R29', name: 'good standing stays', recorded: null, computed: null, kinds: [], notices: [], events: [] },
+  {
+    rule: 'R29',
+    name: 'becomes delinquent',
+    recorded: null,
+    computed: pastDue,
+    kinds: ['becameDelinquent'],
+    notices: ['past_due'],
+    events: ['enrollment.delinquent'],
+  },
+  {
+    rule: 'R29',
+    name: 'the same stage again records nothing',
+    recorded: rec(JAN, 'past_due'),
+    computed: pastDue,
+    kinds: [],
+    notices: [],
+    events: [],
+  },
+  {
+    rule: 'R29',
+    name: 'advances',
+    recorded: rec(JAN, 'past_due'),
+    computed: warning,
+    kinds: ['advanced'],
+    notices: ['termination_warning'],
+    events: ['enrollment.delinquent'],
+  },
+  {
+    rule: 'R29',
+    name: 'cured',
+    recorded: rec(JAN, 'termination_warning'),
+    computed: null,
+    kinds: ['cured'],
+    notices: [],
+    events: ['enrollment.delinquency_cured'],
+  },
+  {
+    rule: 'R29',
+    name: 'a new anchor: the old episode was cured, a new one began',
+    recorded: rec(JAN, 'past_due'),
+    computed: febEpisode,
+    kinds: ['cured', 'becameDelinquent'],
+    notices: ['past_due'],
+    events: ['enrollment.delinquency_cured', 'enrollment.delinquent'],
+  },
+  {
+    rule: 'R29',
+    name: 'first seen at a later stage: one notice, for the current stage only',
+    recorded: null,
+    computed: warning,
+    kinds: ['becameDelinquent'],
+    notices: ['termination_warning'],
+    events: ['enrollment.delinquent'],
+  },
+  {
+    rule: 'R30',
+    name: 'terminated',
+    recorded: rec(JAN, 'past_due'),
+    computed: ended,
+    kinds: ['terminated'],
+    notices: ['termination'],
+    events: ['enrollment.terminated'],
+  },
+  {
+    rule: 'R30',
+    name: 'terminated with nothing recorded before',
+    recorded: null,
+    computed: ended,
+    kinds: ['terminated'],
+    notices: ['termination'],
+    events: ['enrollment.terminated'],
+  },
+];
+
 t.test('R29/R30: named stage transitions, each once per change', async (t) => {
-  const pastDue = delinquent('past_due', JAN, '2026-01-23', [JAN, FEB]);
-  const warning = delinquent('termination_warning', JAN, '2026-02-23', [JAN, FEB, MAR]);
-  const febEpisode = delinquent('past_due', FEB, '2026-02-23', [FEB, MAR]);
-  const ended = terminate('2025-12-31', '2026-01-24', JAN, '2026-01-23', [JAN, FEB]);
-  const rows: {
-    rule: string;
-    name: string;
-    recorded: RecordedDelinquency | null;
-    computed: Standing;
-    kinds: string[];
-    notices: string[];
-    events: string[];
-  }[] = [
-    { rule: 'R29', name: 'good standing stays', recorded: null, computed: null, kinds: [], notices: [], events: [] },
-    {
-      rule: 'R29',
-      name: 'becomes delinquent',
-      recorded: null,
-      computed: pastDue,
-      kinds: ['becameDelinquent'],
-      notices: ['past_due'],
-      events: ['enrollment.delinquent'],
-    },
-    {
-      rule: 'R29',
-      name: 'the same stage again records nothing',
-      recorded: rec(JAN, 'past_due'),
-      computed: pastDue,
-      kinds: [],
-      notices: [],
-      events: [],
-    },
-    {
-      rule: 'R29',
-      name: 'advances',
-      recorded: rec(JAN, 'past_due'),
-      computed: warning,
-      kinds: ['advanced'],
-      notices: ['termination_warning'],
-      events: ['enrollment.delinquent'],
-    },
-    {
-      rule: 'R29',
-      name: 'cured',
-      recorded: rec(JAN, 'termination_warning'),
-      computed: null,
-      kinds: ['cured'],
-      notices: [],
-      events: ['enrollment.delinquency_cured'],
-    },
-    {
-      rule: 'R29',
-      name: 'a new anchor: the old episode was cured, a new one began',
-      recorded: rec(JAN, 'past_due'),
-      computed: febEpisode,
-      kinds: ['cured', 'becameDelinquent'],
-      notices: ['past_due'],
-      events: ['enrollment.delinquency_cured', 'enrollment.delinquent'],
-    },
-    {
-      rule: 'R29',
-      name: 'first seen at a later stage: one notice, for the current stage only',
-      recorded: null,
-      computed: warning,
-      kinds: ['becameDelinquent'],
-      notices: ['termination_warning'],
-      events: ['enrollment.delinquent'],
-    },
-    {
-      rule: 'R30',
-      name: 'terminated',
-      recorded: rec(JAN, 'past_due'),
-      computed: ended,
-      kinds: ['terminated'],
-      notices: ['termination'],
-      events: ['enrollment.terminated'],
-    },
-    {
-      rule: 'R30',
-      name: 'terminated with nothing recorded before',
-      recorded: null,
-      computed: ended,
-      kinds: ['terminated'],
-      notices: ['termination'],
-      events: ['enrollment.terminated'],
-    },
-  ];
-  for (const row of rows) {
+  for (const row of TRANSITION_ROWS) {
     const got = stageTransitions(row.recorded, row.computed, 'confirmed');
     const label = `${row.rule}: ${row.name}`;
     t.same(
@@ -575,125 +592,125 @@ t.test('R30: voids on termination and billing after coverageEnd', async (t) => {
     );
   }
 });
+const notReinstatable = { ok: false, code: 'not_reinstatable' };
+const REINSTATE_BASE: ReinstatementInput = {
+  status: 'terminated',
+  terminationReason: 'non_payment',
+  terminatedOn: d('2026-01-24'),
+  today: d('2026-01-30'),
+  coverageEnd: d('2025-12-31'),
+  monthlyPremiumCents: P,
+  creditCents: 2 * P,
+  balanceThroughCoverageEndCents: 0,
+  statusBeforeTermination: 'confirmed',
+};
+const REINSTATE_ROWS: { rule: string; name: string; input: Partial<ReinstatementInput>; expect: unknown }[] = [
+  {
+    rule: 'R31',
+    name: 'inside the window with enough credit: January and February reissued',
+    input: {},
+    expect: {
+      ok: true,
+      months: [
+        { coverageMonth: JAN, dueDate: '2025-12-23', amountDueCents: P },
+        { coverageMonth: FEB, dueDate: '2026-01-23', amountDueCents: P },
+      ],
+      amountRequiredCents: 2 * P,
+      restoredStatus: 'confirmed',
+      creditAfterCents: 0,
+    },
+  },
+  {
+    rule: 'R31',
+    name: 'short credit: the exact shortfall',
+    input: { creditCents: 2 * P - 1234 },
+    expect: { ok: false, code: 'reinstatement_payment_required', amountRequiredCents: 2 * P, shortfallCents: 1234 },
+  },
+  {
+    rule: 'R31',
+    name: 'no credit at all: the whole amount is short',
+    input: { creditCents: 0 },
+    expect: { ok: false, code: 'reinstatement_payment_required', amountRequiredCents: 2 * P, shortfallCents: 2 * P },
+  },
+  {
+    rule: 'R31',
+    name: 'day 35 after the termination is inside the window (through the month after February: 3 months)',
+    input: { today: d('2026-02-28'), creditCents: 3 * P + 5 },
+    expect: {
+      ok: true,
+      months: [JAN, FEB, MAR].map((m) => ({ coverageMonth: m, dueDate: paymentDueDate(d(m)), amountDueCents: P })),
+      amountRequiredCents: 3 * P,
+      restoredStatus: 'confirmed',
+      creditAfterCents: 5,
+    },
+  },
+  {
+    rule: 'R31',
+    name: 'day 36 is outside the window',
+    input: { today: d('2026-03-01'), creditCents: 10 * P },
+    expect: { ok: false, code: 'reinstatement_window_closed', windowClosedAfter: '2026-02-28' },
+  },
+  {
+    rule: 'R31',
+    name: 'aptc: months after January plus January still owed',
+    input: {
+      terminatedOn: d('2026-03-24'),
+      today: d('2026-03-30'),
+      coverageEnd: d('2026-01-31'),
+      balanceThroughCoverageEndCents: P,
+      creditCents: 3 * P,
+      statusBeforeTermination: 'awaiting_confirmation',
+    },
+    expect: { ok: false, code: 'reinstatement_payment_required', amountRequiredCents: 4 * P, shortfallCents: P },
+  },
+  {
+    rule: 'R31',
+    name: 'the status before termination returns',
+    input: {
+      terminatedOn: d('2026-03-24'),
+      today: d('2026-03-30'),
+      coverageEnd: d('2026-01-31'),
+      creditCents: 3 * P,
+      statusBeforeTermination: 'awaiting_confirmation',
+    },
+    expect: {
+      ok: true,
+      months: [FEB, MAR, APR].map((m) => ({ coverageMonth: m, dueDate: paymentDueDate(d(m)), amountDueCents: P })),
+      amountRequiredCents: 3 * P,
+      restoredStatus: 'awaiting_confirmation',
+      creditAfterCents: 0,
+    },
+  },
+  {
+    rule: 'R31',
+    name: 'cancelled',
+    input: { status: 'cancelled', terminationReason: null },
+    expect: notReinstatable,
+  },
+  {
+    rule: 'R31',
+    name: 'confirmed',
+    input: { status: 'confirmed', terminationReason: null },
+    expect: notReinstatable,
+  },
+  {
+    rule: 'R31',
+    name: 'terminated for another reason',
+    input: { terminationReason: 'carrier_request' },
+    expect: notReinstatable,
+  },
+];
 
 t.test('R31: reinstatement decisions', async (t) => {
-  const base: ReinstatementInput = {
-    status: 'terminated',
-    terminationReason: 'non_payment',
-    terminatedOn: d('2026-01-24'),
-    today: d('2026-01-30'),
-    coverageEnd: d('2025-12-31'),
-    monthlyPremiumCents: P,
-    creditCents: 2 * P,
-    balanceThroughCoverageEndCents: 0,
-    statusBeforeTermination: 'confirmed',
-  };
-  const rows: { rule: string; name: string; input: Partial<ReinstatementInput>; expect: unknown }[] = [
-    {
-      rule: 'R31',
-      name: 'inside the window with enough credit: January and February reissued',
-      input: {},
-      expect: {
-        ok: true,
-        months: [
-          { coverageMonth: JAN, dueDate: '2025-12-23', amountDueCents: P },
-          { coverageMonth: FEB, dueDate: '2026-01-23', amountDueCents: P },
-        ],
-        amountRequiredCents: 2 * P,
-        restoredStatus: 'confirmed',
-        creditAfterCents: 0,
-      },
-    },
-    {
-      rule: 'R31',
-      name: 'short credit: the exact shortfall',
-      input: { creditCents: 2 * P - 1234 },
-      expect: { ok: false, code: 'reinstatement_payment_required', amountRequiredCents: 2 * P, shortfallCents: 1234 },
-    },
-    {
-      rule: 'R31',
-      name: 'no credit at all: the whole amount is short',
-      input: { creditCents: 0 },
-      expect: { ok: false, code: 'reinstatement_payment_required', amountRequiredCents: 2 * P, shortfallCents: 2 * P },
-    },
-    {
-      rule: 'R31',
-      name: 'day 35 after the termination is inside the window (through the month after February: 3 months)',
-      input: { today: d('2026-02-28'), creditCents: 3 * P + 5 },
-      expect: {
-        ok: true,
-        months: [JAN, FEB, MAR].map((m) => ({ coverageMonth: m, dueDate: paymentDueDate(d(m)), amountDueCents: P })),
-        amountRequiredCents: 3 * P,
-        restoredStatus: 'confirmed',
-        creditAfterCents: 5,
-      },
-    },
-    {
-      rule: 'R31',
-      name: 'day 36 is outside the window',
-      input: { today: d('2026-03-01'), creditCents: 10 * P },
-      expect: { ok: false, code: 'reinstatement_window_closed', windowClosedAfter: '2026-02-28' },
-    },
-    {
-      rule: 'R31',
-      name: 'aptc: months after January plus January still owed',
-      input: {
-        terminatedOn: d('2026-03-24'),
-        today: d('2026-03-30'),
-        coverageEnd: d('2026-01-31'),
-        balanceThroughCoverageEndCents: P,
-        creditCents: 3 * P,
-        statusBeforeTermination: 'awaiting_confirmation',
-      },
-      expect: { ok: false, code: 'reinstatement_payment_required', amountRequiredCents: 4 * P, shortfallCents: P },
-    },
-    {
-      rule: 'R31',
-      name: 'the status before termination returns',
-      input: {
-        terminatedOn: d('2026-03-24'),
-        today: d('2026-03-30'),
-        coverageEnd: d('2026-01-31'),
-        creditCents: 3 * P,
-        statusBeforeTermination: 'awaiting_confirmation',
-      },
-      expect: {
-        ok: true,
-        months: [FEB, MAR, APR].map((m) => ({ coverageMonth: m, dueDate: paymentDueDate(d(m)), amountDueCents: P })),
-        amountRequiredCents: 3 * P,
-        restoredStatus: 'awaiting_confirmation',
-        creditAfterCents: 0,
-      },
-    },
-    {
-      rule: 'R31',
-      name: 'cancelled',
-      input: { status: 'cancelled', terminationReason: null },
-      expect: notReinstatable,
-    },
-    {
-      rule: 'R31',
-      name: 'confirmed',
-      input: { status: 'confirmed', terminationReason: null },
-      expect: notReinstatable,
-    },
-    {
-      rule: 'R31',
-      name: 'terminated for another reason',
-      input: { terminationReason: 'carrier_request' },
-      expect: notReinstatable,
-    },
-  ];
-  for (const row of rows)
-    t.same(decideReinstatement({ ...base, ...row.input }), row.expect, `${row.rule}: ${row.name}`);
+  for (const row of REINSTATE_ROWS) {
+    t.same(decideReinstatement({ ...REINSTATE_BASE, ...row.input }), row.expect, `${row.rule}: ${row.name}`);
+  }
   t.equal(
     balanceThroughCoverageEnd([invoice(JAN, 100), invoice(FEB, 0), invoice('2025-12-01', P)], d('2026-01-31')),
     P - 100,
     'R31: the balance still open up to coverageEnd',
   );
 });
-
-const notReinstatable = { ok: false, code: 'not_reinstatable' };
 
 // ---- Property: the sweep (recorded state fed back, day by day) agrees with reads, R30 holds ----
 

@@ -919,3 +919,11 @@ t.test('R29/R30 property: sweep with recorded state = fresh read, terminations f
   t.same([...seen.cured].sort(), ['aptc', 'connectorcare', 'none'], 'cures happened for every subsidy');
   t.same([...seen.stages].sort(), [...DELINQUENCY_STAGES].sort(), 'every stage was reached');
 });
+
+t.test('R1: the months owed carry the R1 due date across year ends (no invoice yet)', async (t) => {
+  const facts: EnrollmentFacts = { ...member('2025-12-24'), coverageStart: d('2026-11-01'), invoices: [] };
+  const owed = monthsOwedBy(d('2028-12-23'), facts);
+  t.equal(owed.months.length, 27, 'R29: November 2026 through January 2029 (due 2028-12-23), invoiced or not');
+  for (const m of owed.months) t.equal(m.dueDate, paymentDueDate(m.coverageMonth), `R1: ${m.coverageMonth}`);
+  t.equal(owed.amountOwedCents, 27 * P, 'R29: uninvoiced months owe the monthly premium');
+});

@@ -13,6 +13,7 @@ import {
   firstUnpaidMonth,
   type InvoiceFacts,
   invoicesToVoidOnTermination,
+  isDelinquentOn,
   lastDayOfMonth,
   monthsOwedBy,
   payByDate,
@@ -213,6 +214,14 @@ type StandingRow = {
 const STANDING_ROWS: StandingRow[] = [
   {
     rule: 'R29',
+    name: 'a recorded stage whose months are all paid after its pay-by date was cured; what is late now is a new episode',
+    facts: member('2026-02-24', { paid: { [JAN]: P, [FEB]: P } }),
+    today: '2026-02-24',
+    recorded: rec(JAN, 'past_due'),
+    expect: delinquent('past_due', MAR, '2026-03-23', [MAR, APR]),
+  },
+  {
+    rule: 'R29',
     name: 'due date itself: not yet late',
     facts: member('2025-12-23'),
     today: '2025-12-23',
@@ -340,6 +349,7 @@ t.test('R29/R30: standing as of a date (the Connector example and its variations
   for (const row of STANDING_ROWS) {
     const got = delinquencyAsOf({ facts: row.facts, recorded: row.recorded ?? null, today: d(row.today) });
     t.same(got, row.expect, `${row.rule}: ${row.name}`);
+    t.equal(isDelinquentOn(d(row.today), row.facts), got !== null, `${row.rule}: ${row.name} (isDelinquentOn)`);
   }
 });
 

@@ -30,17 +30,12 @@ async function main() {
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
-    logger.info({ dataDir: path.join(config.dataDir, 'pg'), port }, 'DATABASE_URL unset: starting embedded PostgreSQL');
+    logger.info({ dataDir: path.join(config.dataDir, 'pg') }, 'DATABASE_URL unset: starting embedded PostgreSQL');
     // Imported only here: production images do not ship the embedded binaries.
-    const { ensureDatabase, startEmbeddedPostgres } = await import('./infra/embedded.js');
-    embedded = await startEmbeddedPostgres({
-      dataDir: path.join(config.dataDir, 'pg'),
-      port,
-      callerHandlesSignals: true,
-    });
-    await ensureDatabase(embedded.serverUrl, 'billing');
-    databaseUrl = embedded.urlFor('billing');
+    const { localBillingDatabase } = await import('./infra/embedded.js');
+    const local = await localBillingDatabase(config.dataDir, { callerHandlesSignals: true });
+    embedded = local.embedded;
+    databaseUrl = local.url;
   }
 
   const database = createDatabase(databaseUrl, logger, config.databasePoolSize, config.databaseLimits);

@@ -1,9 +1,8 @@
-import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../config.js';
-import { createDatabase } from '../infra/db.js';
 import { FieldCipher } from '../store/crypto.js';
 import { reencryptAll } from '../store/keyRotation.js';
+import { openToolDatabase } from './toolDatabase.js';
 
 /**
  * `npm run rotate-keys`: re-encrypts every encrypted column to the current data key (the first of
@@ -13,19 +12,7 @@ import { reencryptAll } from '../store/keyRotation.js';
  */
 const config = loadConfig();
 const logger = pino({ level: config.logLevel });
-let url = config.databaseUrl;
-let stop: (() => Promise<void>) | undefined;
-if (!url) {
-  const { ensureDatabase, startEmbeddedPostgres } = await import('../infra/embedded.js');
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join(config.dataDir, 'pg'),
-    port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
-  });
-  await ensureDatabase(embedded.serverUrl, 'billing');
-  url = embedded.urlFor('billing');
-  stop = embedded.stop;
-}
-const database = createDatabase(url, logger, 1, config.databaseLimits);
+const { database, close } = await openToolDatabase(config, config.databaseUrl, logger);
 const cipher = new FieldCipher(config.dataEncryptionKeys);
 let failed = 0;
 try {
@@ -40,7 +27,6 @@ try {
     );
   }
 } finally {
-  await database.close();
-  await stop?.();
+  await close();
 }
 process.exit(failed > 0 ? 1 : 0);

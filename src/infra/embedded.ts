@@ -135,3 +135,19 @@ export async function ensureDatabase(serverUrl: string, database: string): Promi
     await client.end();
   }
 }
+
+/**
+ * The local default when DATABASE_URL is unset: the embedded server under `<dataDir>/pg` (port
+ * EMBEDDED_PG_PORT, default 54329) and its `billing` database. The service and the command-line tools
+ * (`npm run migrate`, `npm run rotate-keys`) share it.
+ */
+export async function localBillingDatabase(
+  dataDir: string,
+  options: { callerHandlesSignals?: boolean } = {},
+): Promise<{ url: string; pgDataDir: string; port: number; embedded: EmbeddedDatabase }> {
+  const pgDataDir = path.join(dataDir, 'pg');
+  const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+  const embedded = await startEmbeddedPostgres({ dataDir: pgDataDir, port, ...options });
+  await ensureDatabase(embedded.serverUrl, 'billing');
+  return { url: embedded.urlFor('billing'), pgDataDir, port, embedded };
+}

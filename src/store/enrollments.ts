@@ -9,7 +9,7 @@ import type {
 } from '../domain/enrollment.js';
 import type { InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
-import { decodeCursor, type Page, pageOf } from './pagination.js';
+import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
 export type EnrollmentJoinedRow = EnrollmentRow & {
@@ -213,12 +213,7 @@ export class EnrollmentStore {
     if (filter.status) q = q.where('e.status', '=', filter.status);
     if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
     if (filter.flag) q = q.where(sql<boolean>`${filter.flag} = any(e.flags)`);
-    const seq = decodeCursor(after);
-    if (seq !== null) q = q.where('e.seq', '>', seq);
-    const rows = (await q
-      .orderBy('e.seq')
-      .limit(limit + 1)
-      .execute()) as InlineRow[];
+    const rows = await seqPageRows<InlineRow>(q, 'e.seq', after, limit);
     const page = pageOf(rows, limit, (r) => r);
     return { data: this.inline(page.data), nextCursor: page.nextCursor };
   }
@@ -294,12 +289,7 @@ export class EnrollmentStore {
       .where('e.status', '=', 'awaiting_confirmation')
       .where('e.confirmation_expected_by', '<', today);
     if (carrierId) q = q.where('e.carrier_id', '=', carrierId);
-    const seq = decodeCursor(after);
-    if (seq !== null) q = q.where('e.seq', '>', seq);
-    const rows = (await q
-      .orderBy('e.seq')
-      .limit(limit + 1)
-      .execute()) as InlineRow[];
+    const rows = await seqPageRows<InlineRow>(q, 'e.seq', after, limit);
     const page = pageOf(rows, limit, (r) => r);
     return { data: this.inline(page.data), nextCursor: page.nextCursor };
   }

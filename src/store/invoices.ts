@@ -5,7 +5,7 @@ import type { EnrollmentStatus } from '../domain/enrollment.js';
 import type { EventType } from '../domain/events.js';
 import type { Delivery, Invoice, InvoiceDetail, InvoiceStatus } from '../domain/invoice.js';
 import type { Scope } from '../domain/principal.js';
-import { decodeCursor, type Page, pageOf } from './pagination.js';
+import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, InvoiceRow } from './schema.js';
 
 export type { InvoiceDetail };
@@ -104,12 +104,7 @@ export class InvoiceStore {
     if (filter.enrollmentId) q = q.where('i.enrollment_id', '=', filter.enrollmentId);
     // The generated status column mirrors `invoiceStatus` (the one source) as an index/filter helper.
     if (filter.status) q = q.where('i.status', '=', filter.status);
-    const seq = decodeCursor(after);
-    if (seq !== null) q = q.where('i.seq', '>', seq);
-    const rows = (await q
-      .orderBy('i.seq')
-      .limit(limit + 1)
-      .execute()) as DetailRow[];
+    const rows = await seqPageRows<DetailRow>(q, 'i.seq', after, limit);
     return pageOf(rows, limit, toDetail);
   }
 

@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
-import { decodeCursor, type Page, pageOf } from './pagination.js';
-import type { DB } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import { type Page, pageOf, seqPageRows } from './pagination.js';
+import type { DB, NoticesTable } from './schema.js';
 
 export interface Notice {
   id: string;
@@ -32,12 +32,7 @@ export class NoticeStore {
     if (filter.type) q = q.where('type', '=', filter.type);
     if (filter.memberId) q = q.where('member_id', '=', filter.memberId);
     if (filter.enrollmentId) q = q.where('enrollment_id', '=', filter.enrollmentId);
-    const seq = decodeCursor(after);
-    if (seq !== null) q = q.where('seq', '>', seq);
-    const rows = await q
-      .orderBy('seq')
-      .limit(limit + 1)
-      .execute();
+    const rows = await seqPageRows<Selectable<NoticesTable>>(q, 'seq', after, limit);
     return pageOf(rows, limit, (r) => ({
       id: r.id,
       type: r.type,

@@ -1,3 +1,4 @@
+import type { SelectQueryBuilder } from 'kysely';
 import { DomainError } from '../domain/errors.js';
 
 /** Opaque cursors: the last row's sequence number, base64url-encoded. */
@@ -22,4 +23,22 @@ export function pageOf<T extends { seq: number }, U>(rows: T[], limit: number, m
   const kept = more ? rows.slice(0, limit) : rows;
   const last = kept.at(-1);
   return { data: kept.map(map), nextCursor: more && last ? encodeCursor(last.seq) : null };
+}
+
+/**
+ * One page of a list in `seq` order after the cursor: `limit + 1` rows are read so the page knows
+ * whether another follows. `seqColumn` is the (possibly qualified) sequence column of the query.
+ */
+export async function seqPageRows<R extends { seq: number }>(
+  q: SelectQueryBuilder<any, any, any>,
+  seqColumn: string,
+  after: string | undefined,
+  limit: number,
+): Promise<R[]> {
+  const seq = decodeCursor(after);
+  const from = seq === null ? q : q.where(seqColumn, '>', seq);
+  return (await from
+    .orderBy(seqColumn)
+    .limit(limit + 1)
+    .execute()) as R[];
 }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Channel, PaymentMethod } from '../domain/channels.js';
 import type { Payment, PaymentApplication, PaymentStatus } from '../domain/payment.js';
-import { decodeCursor, type Page, pageOf } from './pagination.js';
+import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, PaymentRow } from './schema.js';
 
 function toPayment(row: PaymentRow, applications: PaymentApplication[]): Payment {
@@ -88,12 +88,7 @@ export class PaymentStore {
     let q = this.db.selectFrom('payments').selectAll();
     if (filter.memberId) q = q.where('member_id', '=', filter.memberId);
     if (filter.status) q = q.where('status', '=', filter.status);
-    const seq = decodeCursor(after);
-    if (seq !== null) q = q.where('seq', '>', seq);
-    const rows = await q
-      .orderBy('seq')
-      .limit(limit + 1)
-      .execute();
+    const rows = await seqPageRows<PaymentRow>(q, 'seq', after, limit);
     const page = pageOf(rows, limit, (r) => r);
     return { data: await this.withApplications(page.data), nextCursor: page.nextCursor };
   }

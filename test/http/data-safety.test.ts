@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { LOG_SERIALIZERS, REDACT_PATHS } from '../../src/app.js';
 import { FieldCipher } from '../../src/store/crypto.js';
 import { TEST_ENCRYPTION_KEY, testApp } from '../helpers/app.js';
@@ -55,6 +55,15 @@ function pay(body: Record<string, unknown>, idempotencyKey: string | null = idem
     payload: body,
     headers: idempotencyKey === null ? {} : { 'idempotency-key': idempotencyKey },
   });
+}
+/** Asserts a refusal by its status and code (no message, as each test asserted it). */
+function refused(t: Test, res: LightMyRequestResponse, status: number, code: string): void {
+  t.equal(res.statusCode, status);
+  t.equal(res.json().code, code);
+}
+/** A mailed payment of $10.00 by this method, with its slip or remittance and its details. */
+function mailOf(method: string, rest: Record<string, unknown>): Record<string, unknown> {
+  return { channel: 'mail', method, amountCents: 1000, ...rest };
 }
 async function paymentCount(): Promise<number> {
   const r = await ctx.database.db
@@ -188,29 +197,21 @@ t.test('phone payments with the canary account: ambiguous, by enrollment, by pho
 
 t.test('returns of canary payments answer with the last 4 only', async (t) => {
   const [first, dentalPayment] = paymentIds as [string, string];
-  const returned = await send({
-    method: 'POST',
-    url: `/v1/payments/${dentalPayment}/returns`,
-    payload: { reasonCode: 'R01' },
-    headers: { 'idempotency-key': idemKey('ret') },
-  });
+  const returnOf = (paymentId: string, reasonCode: string) =>
+    send({
+      method: 'POST',
+      url: `/v1/payments/${paymentId}/returns`,
+      payload: { reasonCode },
+      headers: { 'idempotency-key': idemKey('ret') },
+    });
+  const returned = await returnOf(dentalPayment, 'R01');
   t.equal(returned.statusCode, 201, 'returned', { body: returned.body });
   t.equal(returned.json().status, 'returned');
   t.same(returned.json().bankAccount, { routingNumber: ROUTING_B, last4: CANARY_LAST4 });
-  const again = await send({
-    method: 'POST',
-    url: `/v1/payments/${dentalPayment}/returns`,
-    payload: { reasonCode: 'R01' },
-    headers: { 'idempotency-key': idemKey('ret') },
-  });
+  const again = await returnOf(dentalPayment, 'R01');
   t.equal(again.statusCode, 409);
   t.equal(again.json().code, 'already_returned');
-  const wrongReason = await send({
-    method: 'POST',
-    url: `/v1/payments/${first}/returns`,
-    payload: { reasonCode: 'CHECK_RETURNED' },
-    headers: { 'idempotency-key': idemKey('ret') },
-  });
+  const wrongReason = await returnOf(first, 'CHECK_RETURNED');
   t.equal(wrongReason.statusCode, 422);
   t.equal(wrongReason.json().code, 'invalid_reason_code');
 });
@@ -218,6 +219,7 @@ t.test('returns of canary payments answer with the last 4 only', async (t) => {
 t.test('refused payments that carry the canary account number', async (t) => {
   const before = await paymentCount();
   const base = { amountCents: 1000, bankAccount: canaryBank };
+  const onlineChecking = { channel: 'online', method: 'checking', amountCents: 1000, invoiceNumber: healthBinder };
   const cases: [string, Record<string, unknown>, number | number[], string | null, string | null][] = [
     [
       'mail does not take checking',
@@ -242,39 +244,21 @@ t.test('refused payments that carry the canary account number', async (t) => {
     ],
     [
       'invalid routing number',
-      {
-        channel: 'online',
-        method: 'checking',
-        amountCents: 1000,
-        invoiceNumber: healthBinder,
-        bankAccount: { routingNumber: '011000016', accountNumber: CANARY_ACCOUNT },
-      },
+      { ...onlineChecking, bankAccount: { routingNumber: '011000016', accountNumber: CANARY_ACCOUNT } },
       422,
       'invalid_routing_number',
       null,
     ],
     [
       'routing number of 8 digits (schema)',
-      {
-        channel: 'online',
-        method: 'checking',
-        amountCents: 1000,
-        invoiceNumber: healthBinder,
-        bankAccount: { routingNumber: '01100001', accountNumber: CANARY_ACCOUNT },
-      },
+      { ...onlineChecking, bankAccount: { routingNumber: '01100001', accountNumber: CANARY_ACCOUNT } },
       400,
       'validation_failed',
       null,
     ],
     [
       'account number sent as a JSON number',
-      {
-        channel: 'online',
-        method: 'checking',
-        amountCents: 1000,
-        invoiceNumber: healthBinder,
-        bankAccount: { routingNumber: ROUTING_A, accountNumber: Number(CANARY_ACCOUNT) },
-      },
+      { ...onlineChecking, bankAccount: { routingNumber: ROUTING_A, accountNumber: Number(CANARY_ACCOUNT) } },
       400,
       'validation_failed',
       null,
@@ -283,13 +267,7 @@ t.test('refused payments that carry the canary account number', async (t) => {
       // Not an account number's format, and its 16 digits happen to pass Luhn: a card number by SPEC's
       // definition, so the card screen refuses it before the schema would.
       'account number with a suffix (not the format; a card number by its digits)',
-      {
-        channel: 'online',
-        method: 'checking',
-        amountCents: 1000,
-        invoiceNumber: healthBinder,
-        bankAccount: { routingNumber: ROUTING_A, accountNumber: `${CANARY_ACCOUNT}-01` },
-      },
+      { ...onlineChecking, bankAccount: { routingNumber: ROUTING_A, accountNumber: `${CANARY_ACCOUNT}-01` } },
       422,
       'card_number_not_allowed',
       null,
@@ -304,13 +282,7 @@ t.test('refused payments that carry the canary account number', async (t) => {
     ],
     [
       'unknown field inside bankAccount',
-      {
-        channel: 'online',
-        method: 'checking',
-        amountCents: 1000,
-        invoiceNumber: healthBinder,
-        bankAccount: { ...canaryBank, holder: CANARY_ACCOUNT },
-      },
+      { ...onlineChecking, bankAccount: { ...canaryBank, holder: CANARY_ACCOUNT } },
       [400, 422],
       null,
       null,
@@ -380,33 +352,24 @@ t.test('refused payments that carry the canary account number', async (t) => {
 
 t.test('mail refusals: payee mismatch and incomplete remittance', async (t) => {
   const before = await paymentCount();
-  const payee = await pay({
-    channel: 'mail',
-    method: 'check',
-    amountCents: 1000,
-    slip: { invoiceNumber: healthBinder },
-    check: { checkNumber: '2001', payableTo: 'Harbor Health Plan' },
-  });
-  t.equal(payee.statusCode, 422);
-  t.equal(payee.json().code, 'payee_mismatch');
-  const moneyOrder = await pay({
-    channel: 'mail',
-    method: 'money_order',
-    amountCents: 1000,
-    slip: { invoiceNumber: healthBinder },
-    moneyOrder: { serialNumber: '77-1', payableTo: 'Cash' },
-  });
-  t.equal(moneyOrder.statusCode, 422);
-  t.equal(moneyOrder.json().code, 'payee_mismatch');
-  const incomplete = await pay({
-    channel: 'mail',
-    method: 'check',
-    amountCents: 1000,
+  const slip = { slip: { invoiceNumber: healthBinder } };
+  refused(
+    t,
+    await pay(mailOf('check', { ...slip, check: { checkNumber: '2001', payableTo: 'Harbor Health Plan' } })),
+    422,
+    'payee_mismatch',
+  );
+  refused(
+    t,
+    await pay(mailOf('money_order', { ...slip, moneyOrder: { serialNumber: '77-1', payableTo: 'Cash' } })),
+    422,
+    'payee_mismatch',
+  );
+  const incomplete = mailOf('check', {
     remittance: { memberId: account.memberId },
     check: { checkNumber: '2002', payableTo: 'Health Connector' },
   });
-  t.equal(incomplete.statusCode, 422);
-  t.equal(incomplete.json().code, 'remittance_incomplete');
+  refused(t, await pay(incomplete), 422, 'remittance_incomplete');
   t.equal(await paymentCount(), before);
 });
 
@@ -555,7 +518,14 @@ interface Placement {
   request: (value: string) => InjectOptions;
 }
 const checkPayment = { channel: 'mail', method: 'check', amountCents: 1000 };
+const cardPayment = { channel: 'online', method: 'credit_card', amountCents: 1000, invoiceNumber: cardBinder };
 const remittance = { memberId: account.memberId, firstName: 'Ana', lastName: 'Lopes', carrierName: carrier.name };
+/** A mailed check to the Health Connector with this remittance. */
+const remitted = (remit: Record<string, unknown>, checkNumber: string) => ({
+  ...checkPayment,
+  remittance: remit,
+  check: { checkNumber, payableTo: 'Health Connector' },
+});
 const post = (url: string, payload: unknown, headers: Record<string, string> = {}): InjectOptions => ({
   method: 'POST',
   url,
@@ -568,44 +538,29 @@ const PLACEMENTS: Placement[] = [
   {
     name: 'payments card.token',
     field: 'body.card.token',
-    request: (v) =>
-      post('/v1/payments', {
-        channel: 'online',
-        method: 'credit_card',
-        amountCents: 1000,
-        invoiceNumber: cardBinder,
-        card: { ...goodCard, token: v },
-      }),
+    request: (v) => post('/v1/payments', { ...cardPayment, card: { ...goodCard, token: v } }),
   },
   {
     name: 'payments remittance.firstName',
     field: 'body.remittance.firstName',
-    request: (v) =>
-      post('/v1/payments', {
-        ...checkPayment,
-        remittance: { ...remittance, firstName: v },
-        check: { checkNumber: '4001', payableTo: 'Health Connector' },
-      }),
+    request: (v) => post('/v1/payments', remitted({ ...remittance, firstName: v }, '4001')),
   },
   {
     name: 'payments remittance.carrierName',
     field: 'body.remittance.carrierName',
-    request: (v) =>
-      post('/v1/payments', {
-        ...checkPayment,
-        remittance: { ...remittance, carrierName: v },
-        check: { checkNumber: '4002', payableTo: 'Health Connector' },
-      }),
+    request: (v) => post('/v1/payments', remitted({ ...remittance, carrierName: v }, '4002')),
   },
   {
     name: 'payments remittance.mailingAddress.line1',
     field: 'body.remittance.mailingAddress.line1',
     request: (v) =>
-      post('/v1/payments', {
-        ...checkPayment,
-        remittance: { ...remittance, mailingAddress: { line1: v, city: 'Boston', state: 'MA', postalCode: '02108' } },
-        check: { checkNumber: '4003', payableTo: 'Health Connector' },
-      }),
+      post(
+        '/v1/payments',
+        remitted(
+          { ...remittance, mailingAddress: { line1: v, city: 'Boston', state: 'MA', postalCode: '02108' } },
+          '4003',
+        ),
+      ),
   },
   {
     name: 'payments check.payableTo',
@@ -653,39 +608,17 @@ const PLACEMENTS: Placement[] = [
   {
     name: 'payments unknown top-level field',
     field: 'body.memo',
-    request: (v) =>
-      post('/v1/payments', {
-        channel: 'online',
-        method: 'credit_card',
-        amountCents: 1000,
-        invoiceNumber: cardBinder,
-        card: goodCard,
-        memo: v,
-      }),
+    request: (v) => post('/v1/payments', { ...cardPayment, card: goodCard, memo: v }),
   },
   {
     name: 'payments unknown nested field in an array',
     field: 'body.card.extra[1].number',
-    request: (v) =>
-      post('/v1/payments', {
-        channel: 'online',
-        method: 'credit_card',
-        amountCents: 1000,
-        invoiceNumber: cardBinder,
-        card: { ...goodCard, extra: [{}, { number: v }] },
-      }),
+    request: (v) => post('/v1/payments', { ...cardPayment, card: { ...goodCard, extra: [{}, { number: v }] } }),
   },
   {
     name: 'payments: the number as an object key',
     field: 'body.card',
-    request: (v) =>
-      post('/v1/payments', {
-        channel: 'online',
-        method: 'credit_card',
-        amountCents: 1000,
-        invoiceNumber: cardBinder,
-        card: { ...goodCard, [v]: 'x' },
-      }),
+    request: (v) => post('/v1/payments', { ...cardPayment, card: { ...goodCard, [v]: 'x' } }),
   },
   {
     name: 'cancellation reason',

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { testApp } from '../helpers/app.js';
 import {
   billingRun,
@@ -39,12 +39,28 @@ async function ok(res: { statusCode: number; body: string }, status: number, wha
   if (res.statusCode !== status) throw new Error(`${what}: expected ${status}, got ${res.statusCode} ${res.body}`);
 }
 
-t.test('the issue: a binder returned after its due date once the next month was billed', async (t) => {
+/** An enrollment starting 2027-01-01 whose binder (45,000) is paid on 2026-12-05. */
+async function binderPaid() {
   await setClock(ctx, '2026-12-05T10:00:00-05:00');
   const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
   const binderPayment = await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  await setClock(ctx, '2026-12-20T10:00:00-05:00');
-  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  return { e, binderPayment };
+}
+
+/** Sets the clock, then runs billing for a coverage month (201 or throws). */
+async function runAt(now: string, coverageMonth: string, what: string) {
+  await setClock(ctx, now);
+  await ok(await billingRun(ctx, coverageMonth), 201, what);
+}
+
+/** Returns a payment and asserts the return is recorded (201). */
+async function returned(t: Test, paymentId: string, reasonCode: string) {
+  t.equal((await returnPayment(ctx, paymentId, { reasonCode })).statusCode, 201);
+}
+
+t.test('the issue: a binder returned after its due date once the next month was billed', async (t) => {
+  const { e, binderPayment } = await binderPaid();
+  await runAt('2026-12-20T10:00:00-05:00', '2027-02-01', 'February run');
   const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01' && !i.binder);
   if (!feb) throw new Error('no February invoice');
   // The member also pays 10,000 of February, naming its invoice.
@@ -91,16 +107,13 @@ t.test('the issue: a binder returned after its due date once the next month was 
 });
 
 t.test('returned even later: run-issued months before the new start are voided too', async (t) => {
-  await setClock(ctx, '2026-12-05T10:00:00-05:00');
-  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
-  const binderPayment = await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  await setClock(ctx, '2027-01-05T10:00:00-05:00');
-  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  const { e, binderPayment } = await binderPaid();
+  await runAt('2027-01-05T10:00:00-05:00', '2027-02-01', 'February run');
   await ok(await billingRun(ctx, '2027-03-01'), 201, 'March run');
   await payOk(ctx, bank(20000, { enrollmentId: e.id })); // pays February in part
 
   await setClock(ctx, '2027-01-26T10:00:00-05:00'); // after January's and February's due dates
-  t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R10' })).statusCode, 201);
+  await returned(t, binderPayment.id, 'R10');
   const view = await getEnrollment(ctx, e.id);
   t.equal(view.status, 'pending_payment');
   t.equal(view.coverageStart, '2027-03-01', 'moved past both missed due dates');
@@ -124,13 +137,10 @@ t.test('returned even later: run-issued months before the new start are voided t
 });
 
 t.test('returned before the due date, the sweep moves it later and voids the month it moves into', async (t) => {
-  await setClock(ctx, '2026-12-05T10:00:00-05:00');
-  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
-  const binderPayment = await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  await setClock(ctx, '2026-12-10T10:00:00-05:00');
-  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  const { e, binderPayment } = await binderPaid();
+  await runAt('2026-12-10T10:00:00-05:00', '2027-02-01', 'February run');
   await setClock(ctx, '2026-12-15T10:00:00-05:00');
-  t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' })).statusCode, 201);
+  await returned(t, binderPayment.id, 'R01');
   let invoices = await invoicesOfEnrollment(ctx, e.id);
   t.same(liveMonths(invoices), ['2027-01-01', '2027-02-01'], 'January (binder) and February still stand');
 
@@ -149,13 +159,10 @@ t.test('returned before the due date, the sweep moves it later and voids the mon
 });
 
 t.test('returned before the due date, a late payment arriving before the sweep records the move itself', async (t) => {
-  await setClock(ctx, '2026-12-05T10:00:00-05:00');
-  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
-  const binderPayment = await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  await setClock(ctx, '2026-12-10T10:00:00-05:00');
-  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  const { e, binderPayment } = await binderPaid();
+  await runAt('2026-12-10T10:00:00-05:00', '2027-02-01', 'February run');
   await setClock(ctx, '2026-12-15T10:00:00-05:00');
-  t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' })).statusCode, 201);
+  await returned(t, binderPayment.id, 'R01');
   await setClock(ctx, '2026-12-28T10:00:00-05:00');
   await payOk(ctx, bank(45000, { enrollmentId: e.id })); // no sweep in between
   const view = await getEnrollment(ctx, e.id);
@@ -166,11 +173,8 @@ t.test('returned before the due date, a late payment arriving before the sweep r
 });
 
 t.test('sibling (I3): a payment naming an invoice pays it, and its overpayment pays what else is open', async (t) => {
-  await setClock(ctx, '2026-12-05T10:00:00-05:00');
-  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
-  await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  await setClock(ctx, '2027-01-05T10:00:00-05:00');
-  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  const { e } = await binderPaid();
+  await runAt('2027-01-05T10:00:00-05:00', '2027-02-01', 'February run');
   await ok(await billingRun(ctx, '2027-03-01'), 201, 'March run');
   const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01');
   const p = await payOk(ctx, bank(60000, { invoiceNumber: feb?.invoiceNumber }));
@@ -181,7 +185,7 @@ t.test('sibling (I3): a payment naming an invoice pays it, and its overpayment p
   t.equal((await getEnrollment(ctx, e.id)).creditCents, 0, 'no credit beside a balance');
   t.same(await moneyViolations(ctx, [e.memberId]), [], 'money conserved');
   // Returning it takes the credit back from March, where it went.
-  t.equal((await returnPayment(ctx, p.id, { reasonCode: 'R01' })).statusCode, 201);
+  await returned(t, p.id, 'R01');
   const after = await invoicesOfEnrollment(ctx, e.id);
   t.same(
     after.filter((i) => !i.binder).map((i) => [i.coverageMonth, i.amountPaidCents]),
@@ -194,14 +198,11 @@ t.test('sibling (I3): a payment naming an invoice pays it, and its overpayment p
 });
 
 t.test('sibling (I1): a late payment naming the regular invoice the binder moves into pays the binder', async (t) => {
-  await setClock(ctx, '2026-12-05T10:00:00-05:00');
-  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
-  const binderPayment = await payOk(ctx, bank(45000, { enrollmentId: e.id }));
-  await setClock(ctx, '2026-12-10T10:00:00-05:00');
-  await ok(await billingRun(ctx, '2027-02-01'), 201, 'February run');
+  const { e, binderPayment } = await binderPaid();
+  await runAt('2026-12-10T10:00:00-05:00', '2027-02-01', 'February run');
   const feb = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-02-01' && !i.binder);
   await setClock(ctx, '2026-12-15T10:00:00-05:00');
-  t.equal((await returnPayment(ctx, binderPayment.id, { reasonCode: 'R01' })).statusCode, 201);
+  await returned(t, binderPayment.id, 'R01');
   await setClock(ctx, '2026-12-28T10:00:00-05:00');
   await payOk(ctx, bank(45000, { invoiceNumber: feb?.invoiceNumber }));
   const view = await getEnrollment(ctx, e.id);

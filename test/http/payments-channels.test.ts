@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { testApp } from '../helpers/app.js';
 import { binderOf } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
@@ -39,6 +39,27 @@ async function freshBinder(clock = DEC_10) {
   const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
   const binder = await binderOf(ctx, e);
   return { e, binder };
+}
+
+/**
+ * Pays 100 online by `method` on this invoice with these details, and asserts a 400 validation_failed
+ * whose listed errors include a field naming `field`.
+ */
+async function refusedField(
+  t: Test,
+  method: string,
+  invoiceNumber: string,
+  details: Record<string, unknown>,
+  label: string,
+  field: string,
+  what: string,
+): Promise<void> {
+  const res = await pay(ctx, { channel: 'online', method, amountCents: 100, invoiceNumber, ...details });
+  const problem = expectProblem(t, res, 400, 'validation_failed', label) as { errors?: { field: string }[] };
+  t.ok(
+    (problem.errors ?? []).some((err) => err.field.includes(field)),
+    `${label}: ${what}`,
+  );
 }
 
 t.test('R19: every method a channel accepts is taken (201) with its details, masked in the response', async (t) => {
@@ -182,17 +203,14 @@ t.test('R20: routing numbers are 9 digits and account numbers 4 to 17 digits (el
   ];
   const before = await paymentCount(ctx);
   for (const [label, details] of bad) {
-    const res = await pay(ctx, {
-      channel: 'online',
-      method: 'checking',
-      amountCents: 100,
-      invoiceNumber: binder.invoiceNumber,
-      ...details,
-    });
-    const body = expectProblem(t, res, 400, 'validation_failed', label) as { errors?: { field: string }[] };
-    t.ok(
-      (body.errors ?? []).some((err) => err.field.includes('bankAccount')),
-      `${label}: the failing field is listed`,
+    await refusedField(
+      t,
+      'checking',
+      binder.invoiceNumber,
+      details,
+      label,
+      'bankAccount',
+      'the failing field is listed',
     );
   }
   t.equal(await paymentCount(ctx), before, 'nothing recorded');
@@ -221,17 +239,14 @@ t.test('R20: full bank account numbers never appear in responses, lists, events 
   const { e, binder } = await freshBinder();
   const accountNumber = '98765432123';
   const idem = 'bank-mask-1';
-  const res = await pay(
-    ctx,
-    {
-      channel: 'phone',
-      method: 'checking',
-      amountCents: 2500,
-      invoiceNumber: binder.invoiceNumber,
-      ...bankAccount(accountNumber, VALID_ROUTING[2]),
-    },
-    { idempotencyKey: idem },
-  );
+  const body = {
+    channel: 'phone',
+    method: 'checking',
+    amountCents: 2500,
+    invoiceNumber: binder.invoiceNumber,
+    ...bankAccount(accountNumber, VALID_ROUTING[2]),
+  };
+  const res = await pay(ctx, body, { idempotencyKey: idem });
   expectStatus(res, 201);
   const p = res.json() as PaymentJson;
   t.strictSame(p.bankAccount, { routingNumber: VALID_ROUTING[2], last4: '2123' }, 'routing number and last 4 only');
@@ -241,17 +256,7 @@ t.test('R20: full bank account numbers never appear in responses, lists, events 
   t.notOk(one.body.includes(accountNumber), 'GET /v1/payments/{id}');
   const list = await ctx.request({ method: 'GET', url: `/v1/payments?memberId=${e.memberId}` });
   t.notOk(list.body.includes(accountNumber), 'GET /v1/payments?memberId=');
-  const replay = await pay(
-    ctx,
-    {
-      channel: 'phone',
-      method: 'checking',
-      amountCents: 2500,
-      invoiceNumber: binder.invoiceNumber,
-      ...bankAccount(accountNumber, VALID_ROUTING[2]),
-    },
-    { idempotencyKey: idem },
-  );
+  const replay = await pay(ctx, body, { idempotencyKey: idem });
   t.notOk(replay.body.includes(accountNumber), 'replayed response');
 
   const row = await ctx.database.db.selectFrom('payments').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow();
@@ -296,23 +301,18 @@ t.test('R20: card expiry follows the business month in Boston, not UTC', async (
   const { binder } = await freshBinder();
   // 2027-01-01T03:00Z is still 2026-12-31 in Boston: a 12/2026 card is good for a few more hours.
   await setClock(ctx, '2027-01-01T03:00:00Z');
-  const stillDecember = await pay(ctx, {
+  const december2026 = {
     channel: 'online',
     method: 'debit_card',
     amountCents: 100,
     invoiceNumber: binder.invoiceNumber,
     ...card({ expMonth: 12, expYear: 2026 }),
-  });
+  };
+  const stillDecember = await pay(ctx, december2026);
   t.equal(stillDecember.statusCode, 201, `accepted on Dec 31 local time (${stillDecember.body})`);
   // 2027-01-01T05:30Z is 00:30 on Jan 1 in Boston: the card has expired.
   await setClock(ctx, '2027-01-01T05:30:00Z');
-  const january = await pay(ctx, {
-    channel: 'online',
-    method: 'debit_card',
-    amountCents: 100,
-    invoiceNumber: binder.invoiceNumber,
-    ...card({ expMonth: 12, expYear: 2026 }),
-  });
+  const january = await pay(ctx, december2026);
   expectProblem(t, january, 422, 'card_expired', 'Jan 1 local time');
 });
 
@@ -431,18 +431,7 @@ t.test('R20: a security code is never accepted (400), at the top level or in the
     ['card.cvv', { ...card({ cvv: '123' }) }],
     ['top-level cvv', { ...card(), cvv: '123' }],
   ] as const) {
-    const res = await pay(ctx, {
-      channel: 'online',
-      method: 'credit_card',
-      amountCents: 100,
-      invoiceNumber: binder.invoiceNumber,
-      ...body,
-    });
-    const problem = expectProblem(t, res, 400, 'validation_failed', label) as { errors?: { field: string }[] };
-    t.ok(
-      (problem.errors ?? []).some((err) => err.field.includes('cvv')),
-      `${label}: cvv is the failing field`,
-    );
+    await refusedField(t, 'credit_card', binder.invoiceNumber, body, label, 'cvv', 'cvv is the failing field');
   }
   t.equal(await paymentCount(ctx), before, 'nothing recorded');
 });

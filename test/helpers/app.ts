@@ -74,3 +74,19 @@ export async function testApp(
     },
   };
 }
+
+/** Sends the same request `times` times in a row; returns every status and the last answer. */
+export async function repeatRequest(
+  ctx: TestContext,
+  opts: InjectOptions & { key?: string | null },
+  times: number,
+): Promise<{ statuses: number[]; last: LightMyRequestResponse }> {
+  const statuses: number[] = [];
+  let last: LightMyRequestResponse | undefined;
+  for (let i = 0; i < times; i++) {
+    last = await ctx.request(opts);
+    statuses.push(last.statusCode);
+  }
+  if (!last) throw new Error('repeatRequest: times must be at least 1');
+  return { statuses, last };
+}

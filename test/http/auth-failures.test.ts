@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
-import { testApp } from '../helpers/app.js';
+import { repeatRequest, testApp } from '../helpers/app.js';
 
 const PROBLEM = /^application\/problem\+json/;
 const WRONG = 'cpb_wrongwrongwrongwrongwrongwrong';
@@ -139,17 +139,12 @@ t.test('TRUST_PROXY is parsed like fastify trustProxy and bad values are refused
 t.test('the per-key rate limit still answers 429 problem+json per key', async (t) => {
   const ctx = await testApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' } });
   const other = await ctx.newKey('connector');
-  const statuses: number[] = [];
-  let last: Awaited<ReturnType<typeof ctx.request>> | undefined;
-  for (let i = 0; i < 4; i++) {
-    last = await ctx.request({ method: 'GET', url: '/v1/payment-channels' });
-    statuses.push(last.statusCode);
-  }
+  const { statuses, last } = await repeatRequest(ctx, { method: 'GET', url: '/v1/payment-channels' }, 4);
   t.same(statuses, [200, 200, 200, 429]);
-  t.match(last?.headers['content-type'], PROBLEM);
-  t.equal(last?.json().code, 'rate_limited');
-  t.equal(last?.json().status, 429);
-  t.ok(Number(last?.headers['retry-after']) > 0);
+  t.match(last.headers['content-type'], PROBLEM);
+  t.equal(last.json().code, 'rate_limited');
+  t.equal(last.json().status, 429);
+  t.ok(Number(last.headers['retry-after']) > 0);
   const otherKey = await ctx.request({ method: 'GET', url: '/v1/payment-channels', key: other.secret });
   t.equal(otherKey.statusCode, 200, 'each API key has its own budget');
   const failed = await ctx.request({ method: 'GET', url: '/v1/payment-channels', key: WRONG });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { testApp } from '../helpers/app.js';
+import { repeatRequest, testApp } from '../helpers/app.js';
 import { newCarrier } from '../helpers/factories.js';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -283,16 +283,11 @@ t.test('repeated failed authentications from one client get 429 with Retry-After
 t.test('a per-key rate limit answers 429 problem+json', async (t) => {
   const ctx = await testApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' } });
   const other = await ctx.newKey('connector');
-  const statuses: number[] = [];
-  let last: Awaited<ReturnType<typeof ctx.request>> | undefined;
-  for (let i = 0; i < 4; i++) {
-    last = await ctx.request({ method: 'GET', url: '/v1/payment-channels' });
-    statuses.push(last.statusCode);
-  }
+  const { statuses, last } = await repeatRequest(ctx, { method: 'GET', url: '/v1/payment-channels' }, 4);
   t.same(statuses, [200, 200, 200, 429]);
-  t.match(last?.headers['content-type'], PROBLEM);
-  t.equal(last?.json().code, 'rate_limited');
-  t.ok(last?.headers['retry-after']);
+  t.match(last.headers['content-type'], PROBLEM);
+  t.equal(last.json().code, 'rate_limited');
+  t.ok(last.headers['retry-after']);
   const otherKey = await ctx.request({ method: 'GET', url: '/v1/payment-channels', key: other.secret });
   t.equal(otherKey.statusCode, 200, 'each API key has its own budget');
 });

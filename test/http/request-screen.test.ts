@@ -17,39 +17,26 @@ async function freshBinder() {
   return { e, binder: await binderOf(ctx, e) };
 }
 
+/** Pays 100 on the binder of a fresh enrollment: online names its invoice, mail sends its slip. */
+async function payOnAFreshBinder(channel: 'online' | 'mail', method: string, details: Record<string, unknown>) {
+  const { binder } = await freshBinder();
+  const target =
+    channel === 'mail' ? { slip: { invoiceNumber: binder.invoiceNumber } } : { invoiceNumber: binder.invoiceNumber };
+  return pay(ctx, { channel, method, amountCents: 100, ...target, ...details });
+}
+
 t.test('valid fixed-digit values that pass Luhn are not refused by the card screen', async (t) => {
   {
-    const { binder } = await freshBinder();
-    const res = await pay(ctx, {
-      channel: 'online',
-      method: 'checking',
-      amountCents: 100,
-      invoiceNumber: binder.invoiceNumber,
-      ...bankAccount('4111111111111111'),
-    });
+    const res = await payOnAFreshBinder('online', 'checking', bankAccount('4111111111111111'));
     t.equal(res.statusCode, 201, 'a 16-digit Luhn-valid bank account number', { body: res.body });
     t.equal(res.json().bankAccount.last4, '1111');
   }
   {
-    const { binder } = await freshBinder();
-    const res = await pay(ctx, {
-      channel: 'mail',
-      method: 'check',
-      amountCents: 100,
-      slip: { invoiceNumber: binder.invoiceNumber },
-      ...check({ checkNumber: '378282246310005' }),
-    });
+    const res = await payOnAFreshBinder('mail', 'check', check({ checkNumber: '378282246310005' }));
     t.equal(res.statusCode, 201, 'a 15-digit Luhn-valid check number', { body: res.body });
   }
   {
-    const { binder } = await freshBinder();
-    const res = await pay(ctx, {
-      channel: 'mail',
-      method: 'money_order',
-      amountCents: 100,
-      slip: { invoiceNumber: binder.invoiceNumber },
-      ...moneyOrder({ serialNumber: 'MO-378282246310005' }),
-    });
+    const res = await payOnAFreshBinder('mail', 'money_order', moneyOrder({ serialNumber: 'MO-378282246310005' }));
     t.equal(res.statusCode, 201, 'a money order serial number with 15 Luhn-valid digits', { body: res.body });
   }
   {
@@ -100,14 +87,7 @@ t.test('card.token has a processor-token format: digits and separators are not a
     t.notOk(res.body.includes(token), `${JSON.stringify(token)}: not echoed`);
   }
   for (const token of ['tok_visa_4242', 'pm_1Q2w3E4r5T6y', 'tok_mastercard_4444']) {
-    const { binder } = await freshBinder();
-    const res = await pay(ctx, {
-      channel: 'online',
-      method: 'credit_card',
-      amountCents: 100,
-      invoiceNumber: binder.invoiceNumber,
-      ...card({ token }),
-    });
+    const res = await payOnAFreshBinder('online', 'credit_card', card({ token }));
     t.equal(res.statusCode, 201, `${token} is a token`, { body: res.body });
   }
 });

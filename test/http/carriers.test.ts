@@ -5,6 +5,7 @@ import { comparePositions, type FeedPosition } from '../../src/domain/events.js'
 import { decodePosition } from '../../src/store/feed.js';
 import { type TestContext, testApp } from '../helpers/app.js';
 import { type EnrollmentJson, newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
+import { fetchPayment } from '../helpers/safety.js';
 
 const ROUTING = '011000015';
 
@@ -328,20 +329,12 @@ t.test('R27: 40 concurrent binder payments while a poller follows the feed: each
   })();
   const results = await Promise.all(
     enrollments.map((e) =>
-      fetch(`http://127.0.0.1:${port}/v1/payments`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${ctx.opsKey}`,
-          'content-type': 'application/json',
-          'idempotency-key': crypto.randomUUID(),
-        },
-        body: JSON.stringify({
-          channel: 'online',
-          method: 'checking',
-          amountCents: 45000,
-          enrollmentId: e.id,
-          bankAccount: { routingNumber: ROUTING, accountNumber: '123456789' },
-        }),
+      fetchPayment(port, ctx.opsKey, {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 45000,
+        enrollmentId: e.id,
+        bankAccount: { routingNumber: ROUTING, accountNumber: '123456789' },
       }).then(async (r) => (r.status === 201 ? 201 : `${r.status} ${await r.text()}`)),
     ),
   );

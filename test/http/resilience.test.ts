@@ -3,6 +3,7 @@ import pg from 'pg';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { newEnrollment, setClock } from '../helpers/factories.js';
+import { fetchPayment } from '../helpers/safety.js';
 
 t.test('a database connection killed under a running query fails that request, not the process', async (t) => {
   const ctx = await testApp(t);
@@ -39,20 +40,12 @@ t.test('shutdown closes keep-alive connections of requests that finish during it
   t.teardown(() => locker.end());
   await locker.query('begin');
   await locker.query('select id from enrollments where id = $1 for update', [e.id]);
-  const inFlight = fetch(`http://127.0.0.1:${port}/v1/payments`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${ctx.opsKey}`,
-      'content-type': 'application/json',
-      'idempotency-key': crypto.randomUUID(),
-    },
-    body: JSON.stringify({
-      channel: 'online',
-      method: 'checking',
-      amountCents: 100,
-      enrollmentId: e.id,
-      bankAccount: { routingNumber: '011000015', accountNumber: '123456789' },
-    }),
+  const inFlight = fetchPayment(port, ctx.opsKey, {
+    channel: 'online',
+    method: 'checking',
+    amountCents: 100,
+    enrollmentId: e.id,
+    bankAccount: { routingNumber: '011000015', accountNumber: '123456789' },
   });
   await new Promise((r) => setTimeout(r, 300));
   const started = Date.now();

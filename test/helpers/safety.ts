@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
+import pg from 'pg';
 import type { TestContext } from './app.js';
 import { returnPayment, VALID_ROUTING } from './payments.js';
 
@@ -39,6 +40,22 @@ export async function listen(ctx: TestContext): Promise<string> {
   const address = ctx.app.server.address();
   if (!address || typeof address === 'string') throw new Error(`unexpected server address ${String(address)}`);
   return `http://127.0.0.1:${address.port}`;
+}
+
+/**
+ * POST /v1/payments over real HTTP (fetch) with a fresh Idempotency-Key; a dropped connection rejects,
+ * as fetch does (use `http` to get status 0 instead).
+ */
+export function fetchPayment(port: number, secret: string, body: Record<string, unknown>): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/v1/payments`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${secret}`,
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify(body),
+  });
 }
 
 export interface HttpResult {
@@ -132,6 +149,20 @@ export async function currentDatabase(ctx: TestContext): Promise<string> {
   const name = r.rows[0]?.name;
   if (!name) throw new Error('no current database');
   return name;
+}
+
+/**
+ * A separate connection to the test's database (not the app's pool) that can hold locks for as long
+ * as a test likes; its errors are ignored and it is closed with `t`.
+ */
+export async function separateSession(ctx: TestContext, t: { teardown(fn: () => unknown): void }): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: `${process.env.TEST_DATABASE_SERVER_URL}/${await currentDatabase(ctx)}`,
+  });
+  client.on('error', () => {});
+  await client.connect();
+  t.teardown(() => client.end().catch(() => {}));
+  return client;
 }
 
 /** The pg_dump binary: on PATH, else the newest under /usr/lib/postgresql/<version>/bin. */

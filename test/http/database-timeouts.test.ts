@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import pg from 'pg';
 import t from 'tap';
 import { isDatabaseTimeout, isDatabaseUnavailable } from '../../src/store/errors.js';
 import { type TestContext, testApp } from '../helpers/app.js';
 import { newEnrollment, setClock } from '../helpers/factories.js';
 import { bankAccount } from '../helpers/payments.js';
 import { PROBLEM } from '../helpers/responses.js';
-
-/** A separate connection (not the app's pool) that can hold locks for as long as a test likes. */
-async function locker(ctx: TestContext, t: { teardown(fn: () => unknown): void }) {
-  const db = (await sql<{ db: string }>`select current_database() as db`.execute(ctx.database.db)).rows[0]?.db;
-  const client = new pg.Client({ connectionString: `${process.env.TEST_DATABASE_SERVER_URL}/${db}` });
-  client.on('error', () => {});
-  await client.connect();
-  t.teardown(() => client.end().catch(() => {}));
-  return client;
-}
+import { separateSession } from '../helpers/safety.js';
 
 function pay(ctx: TestContext, enrollmentId: string, amountCents: number, key: string) {
   return ctx.request({
@@ -50,7 +40,7 @@ t.test(
   async (t) => {
     const ctx = await testApp(t, { env: { DATABASE_LOCK_TIMEOUT_MS: String(LOCK_MS) } });
     const e = await awaitingConfirmation(ctx);
-    const lock = await locker(ctx, t);
+    const lock = await separateSession(ctx, t);
     await lock.query('begin');
     await lock.query('select id from enrollments where id = $1 for update', [e.id]);
 
@@ -89,7 +79,7 @@ t.test('a statement that runs past the statement timeout answers 503 database_ti
     env: { DATABASE_LOCK_TIMEOUT_MS: '20000', DATABASE_STATEMENT_TIMEOUT_MS: String(LOCK_MS) },
   });
   const e = await awaitingConfirmation(ctx);
-  const lock = await locker(ctx, t);
+  const lock = await separateSession(ctx, t);
   await lock.query('begin');
   await lock.query('select id from enrollments where id = $1 for update', [e.id]);
   const blocked = await timed(() => pay(ctx, e.id, 2500, randomUUID()));
@@ -114,7 +104,7 @@ t.test('a transaction left idle is ended by the server and its locks are release
     })
     .catch((err: Error & { code?: string }) => err);
   await new Promise((r) => setTimeout(r, 1000));
-  const lock = await locker(ctx, t);
+  const lock = await separateSession(ctx, t);
   await lock.query(`set lock_timeout = '200ms'`);
   const free = await lock.query('select id from enrollments where id = $1 for update nowait', [e.id]).then(
     () => true,

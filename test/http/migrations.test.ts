@@ -9,21 +9,13 @@ import { migrateDownTo, migrateToLatest, migrationsCurrent } from '../../src/inf
 import { type TestContext, testApp } from '../helpers/app.js';
 import { newEnrollment, setClock } from '../helpers/factories.js';
 import { bankAccount } from '../helpers/payments.js';
+import { separateSession } from '../helpers/safety.js';
 import { admin, serverOf } from '../helpers/serverAdmin.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const REAL = path.join(ROOT, 'migrations');
 const fixtures = (name: string) => path.join(ROOT, 'test', 'fixtures', name);
 const LOCK_MS = 1000;
-
-async function sessionOn(ctx: TestContext, t: { teardown(fn: () => unknown): void }) {
-  const db = (await sql<{ db: string }>`select current_database() as db`.execute(ctx.database.db)).rows[0]?.db;
-  const client = new pg.Client({ connectionString: `${process.env.TEST_DATABASE_SERVER_URL}/${db}` });
-  client.on('error', () => {});
-  await client.connect();
-  t.teardown(() => client.end().catch(() => {}));
-  return client;
-}
 
 /** Payments sent one after another on two enrollments until stopped; returns every answer time. */
 async function paymentsFlow(ctx: TestContext) {
@@ -64,7 +56,7 @@ t.test(
     const ctx = await testApp(t);
     const flow = await paymentsFlow(ctx);
     // A long transaction (a report, a stuck session) holds a lock that conflicts with the migration's.
-    const longTx = await sessionOn(ctx, t);
+    const longTx = await separateSession(ctx, t);
     await longTx.query('begin');
     await longTx.query('select count(*) from payments');
     await new Promise((r) => setTimeout(r, 200));
@@ -113,7 +105,7 @@ t.test(
   async (t) => {
     const ctx = await testApp(t);
     const flow = await paymentsFlow(ctx);
-    const longTx = await sessionOn(ctx, t);
+    const longTx = await separateSession(ctx, t);
     await longTx.query('begin isolation level repeatable read');
     await longTx.query('select count(*) from payments');
     await new Promise((r) => setTimeout(r, 200));

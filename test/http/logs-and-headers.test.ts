@@ -88,17 +88,19 @@ t.test('responses with account, payment, enrollment and invoice data are no-stor
   const connector = await ctx.newKey('connector');
   const e = await newEnrollment(ctx);
   const invoice = await getInvoice(ctx, e.binderInvoiceId);
-  const payment = await payOk(
-    ctx,
-    {
-      channel: 'online',
-      method: 'checking',
-      amountCents: 100,
-      invoiceNumber: invoice.invoiceNumber,
-      ...bankAccount(),
-    },
-    { key: connector.secret },
-  );
+  const payHundred = () =>
+    payOk(
+      ctx,
+      {
+        channel: 'online',
+        method: 'checking',
+        amountCents: 100,
+        invoiceNumber: invoice.invoiceNumber,
+        ...bankAccount(),
+      },
+      { key: connector.secret },
+    );
+  const payment = await payHundred();
   const urls = [
     `/v1/accounts/${e.memberId}`,
     `/v1/accounts?phoneNumber=%2B16175550000`,
@@ -119,17 +121,7 @@ t.test('responses with account, payment, enrollment and invoice data are no-stor
     t.equal(res.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`);
     t.equal(res.headers['content-security-policy'], API_CSP, `${url}: strict CSP`);
   }
-  const created = await payOk(
-    ctx,
-    {
-      channel: 'online',
-      method: 'checking',
-      amountCents: 100,
-      invoiceNumber: invoice.invoiceNumber,
-      ...bankAccount(),
-    },
-    { key: connector.secret },
-  );
+  const created = await payHundred();
   t.ok(created.id);
   const post = await ctx.request({
     method: 'POST',

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { testApp } from '../helpers/app.js';
 import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
 import type { PaymentJson } from '../helpers/payments.js';
@@ -20,13 +20,22 @@ async function binderOf(ctx: Awaited<ReturnType<typeof testApp>>, enrollmentId: 
     .executeTakeFirstOrThrow();
 }
 
-t.test('50 identical concurrent POST /v1/payments with one Idempotency-Key make exactly one payment', async (t) => {
+/**
+ * A fresh app listening on 127.0.0.1 at checkout time, a connector key and one enrollment of 45,000
+ * a month with its binder.
+ */
+async function listeningWithBinder(t: Test) {
   const ctx = await testApp(t);
   await setClock(ctx, CHECKOUT_NOW);
   const connector = await ctx.newKey('connector');
   const e = await newEnrollment(ctx, { monthlyPremiumCents: 45000 });
   const binder = await binderOf(ctx, e.id);
   const base = await listen(ctx);
+  return { ctx, connector, e, binder, base };
+}
+
+t.test('50 identical concurrent POST /v1/payments with one Idempotency-Key make exactly one payment', async (t) => {
+  const { ctx, connector, e, binder, base } = await listeningWithBinder(t);
 
   const key = idemKey('same');
   const body = {
@@ -94,12 +103,7 @@ t.test('50 identical concurrent POST /v1/payments with one Idempotency-Key make 
 });
 
 t.test('20 concurrent payments with different keys on one binder: never overpaid, the rest is credit', async (t) => {
-  const ctx = await testApp(t);
-  await setClock(ctx, CHECKOUT_NOW);
-  const connector = await ctx.newKey('connector');
-  const e = await newEnrollment(ctx, { monthlyPremiumCents: 45000 });
-  const binder = await binderOf(ctx, e.id);
-  const base = await listen(ctx);
+  const { ctx, connector, e, binder, base } = await listeningWithBinder(t);
 
   // 20 payments of 3,000..6,800 cents (sum 97,000) on a 45,000 binder, over mixed channels.
   const amounts = Array.from({ length: 20 }, (_, i) => 3000 + i * 200);

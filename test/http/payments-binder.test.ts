@@ -33,6 +33,16 @@ const online = (amountCents: number, enrollmentId: string, extra: Record<string,
   ...extra,
 });
 
+/** A mailed check paying this invoice by its slip. */
+const mailed = (amountCents: number, invoiceNumber: string, extra: Record<string, unknown> = {}) => ({
+  channel: 'mail',
+  method: 'check',
+  amountCents,
+  ...extra,
+  slip: { invoiceNumber },
+  ...check(),
+});
+
 t.test('R9: partial payments are kept and counted; the enrollment stays pending_payment', async (t) => {
   const e = await januaryEnrollment();
   await setClock(ctx, '2026-12-05T10:00:00-05:00');
@@ -47,17 +57,7 @@ t.test('R9: partial payments are kept and counted; the enrollment stays pending_
   t.equal(enrollment.confirmationExpectedBy, null);
 
   await setClock(ctx, '2026-12-08T10:00:00-05:00');
-  const second = await payOk(
-    ctx,
-    {
-      channel: 'mail',
-      method: 'check',
-      amountCents: 10000,
-      slip: { invoiceNumber: invoice.invoiceNumber },
-      ...check(),
-    },
-    { key: connector.secret },
-  );
+  const second = await payOk(ctx, mailed(10000, invoice.invoiceNumber), { key: connector.secret });
   invoice = await binderOf(ctx, e);
   t.equal(invoice.amountPaidCents, 30000, 'both partial payments count');
   t.equal(invoice.status, 'partially_paid');
@@ -147,14 +147,7 @@ t.test('R2: paid at 23:59 Boston time on the due date is in time (coverage stays
   await setClock(ctx, '2026-12-24T00:05:00-05:00');
   const p = await payOk(
     ctx,
-    {
-      channel: 'mail',
-      method: 'check',
-      amountCents: 45000,
-      receivedAt: '2026-12-23T23:59:00-05:00',
-      slip: { invoiceNumber: (await binderOf(ctx, e)).invoiceNumber },
-      ...check(),
-    },
+    mailed(45000, (await binderOf(ctx, e)).invoiceNumber, { receivedAt: '2026-12-23T23:59:00-05:00' }),
     { key: connector.secret },
   );
   t.equal(iso(p.receivedAt), '2026-12-24T04:59:00.000Z', 'already Dec 24 in UTC');
@@ -205,18 +198,9 @@ t.test(
     t.equal((await getInvoice(ctx, binder.id)).coverageMonth, '2027-02-01', 'and so does the binder');
 
     await setClock(ctx, '2026-12-28T10:00:00-05:00');
-    const p = await payOk(
-      ctx,
-      {
-        channel: 'mail',
-        method: 'check',
-        amountCents: 45000,
-        receivedAt: '2026-12-22T14:00:00-05:00',
-        slip: { invoiceNumber: binder.invoiceNumber },
-        ...check(),
-      },
-      { key: connector.secret },
-    );
+    const p = await payOk(ctx, mailed(45000, binder.invoiceNumber, { receivedAt: '2026-12-22T14:00:00-05:00' }), {
+      key: connector.secret,
+    });
     t.equal(p.status, 'received');
     const enrollment = await getEnrollment(ctx, e.id);
     t.equal(enrollment.status, 'awaiting_confirmation');

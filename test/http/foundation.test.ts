@@ -210,28 +210,15 @@ t.test('foundation', async (t) => {
   });
 
   t.test('malformed JSON, wrong media type and oversized bodies', async (t) => {
-    const bad = await ctx.request({
-      method: 'POST',
-      url: '/v1/carriers',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"id":',
-    });
+    const postCarrierRaw = (contentType: string, payload: string) =>
+      ctx.request({ method: 'POST', url: '/v1/carriers', headers: { 'content-type': contentType }, payload });
+    const bad = await postCarrierRaw('application/json', '{"id":');
     t.equal(bad.statusCode, 400);
     t.equal(bad.json().code, 'malformed_body');
-    const media = await ctx.request({
-      method: 'POST',
-      url: '/v1/carriers',
-      headers: { 'content-type': 'text/csv' },
-      payload: 'id,name',
-    });
+    const media = await postCarrierRaw('text/csv', 'id,name');
     t.equal(media.statusCode, 415);
     t.equal(media.json().code, 'unsupported_media_type');
-    const big = await ctx.request({
-      method: 'POST',
-      url: '/v1/carriers',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ id: 'big', name: 'x'.repeat(200_000) }),
-    });
+    const big = await postCarrierRaw('application/json', JSON.stringify({ id: 'big', name: 'x'.repeat(200_000) }));
     t.equal(big.statusCode, 413);
     t.equal(big.json().code, 'payload_too_large');
   });

@@ -219,6 +219,26 @@ t.test('R22: remittance names and carrier name match ignoring case and repeated 
   t.equal((await binderOf(ctx, e)).status, 'paid');
 });
 
+t.test('R22: names match however their letters were typed (combining accents, full-width letters, ß)', async (t) => {
+  await setClock(ctx, DEC_10);
+  const account = await newAccount(ctx, { firstName: 'Zo\u00eb', lastName: 'Stra\u00dfe' });
+  const e = await newEnrollment(ctx, { memberId: account.memberId, carrierId: harbor.id, coverageStart: '2027-01-01' });
+  const p = await payOk(
+    ctx,
+    mailCheck({
+      amountCents: 45000,
+      remittance: {
+        memberId: account.memberId,
+        firstName: 'ZOE\u0308',
+        lastName: 'STRASSE',
+        carrierName: '\uff28arbor Health Plan',
+      },
+    }),
+  );
+  t.equal(p.status, 'received', 'matched, not unapplied');
+  t.equal(p.enrollmentId, e.id);
+});
+
 t.test('R22: missing remittance details are 422 remittance_incomplete listing exactly what is missing', async (t) => {
   await setClock(ctx, DEC_10);
   const e = await newEnrollment(ctx, { carrierId: harbor.id, coverageStart: '2027-01-01' });

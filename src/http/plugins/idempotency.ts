@@ -119,17 +119,23 @@ async function idempotencyPlugin(app: FastifyInstance, opts: { idempotency: Idem
       return;
     }
     document(route, mode);
+    const missing = (request: FastifyRequest) => {
+      const key = request.headers[HEADER];
+      return typeof key !== 'string' || key === '';
+    };
+    // A missing required key is refused before the route's own checks (R19's method screen, the
+    // schema): a 422 is a business answer that is remembered, and this request is never run.
+    const requireKey = async (request: FastifyRequest) => {
+      if (mode === 'required' && missing(request)) {
+        throw new DomainError(
+          'idempotency_key_required',
+          'Send an Idempotency-Key header (for example a UUID) with this request.',
+        );
+      }
+    };
     const read = async (request: FastifyRequest) => {
       const key = request.headers[HEADER];
-      if (typeof key !== 'string' || key === '') {
-        if (mode === 'required') {
-          throw new DomainError(
-            'idempotency_key_required',
-            'Send an Idempotency-Key header (for example a UUID) with this request.',
-          );
-        }
-        return;
-      }
+      if (typeof key !== 'string' || key === '') return;
       request.idempotencyKey = {
         apiKeyId: principalOf(request).keyId,
         key,
@@ -139,8 +145,10 @@ async function idempotencyPlugin(app: FastifyInstance, opts: { idempotency: Idem
         }),
       };
     };
-    const existing = route.preHandler;
-    route.preHandler = existing ? [...(Array.isArray(existing) ? existing : [existing]), read] : [read];
+    const asList = <H>(hooks: H | H[] | undefined): H[] =>
+      hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+    route.preValidation = [requireKey, ...asList(route.preValidation)];
+    route.preHandler = [...asList(route.preHandler), read];
   });
 }
 

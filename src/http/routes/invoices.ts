@@ -1,4 +1,4 @@
-import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Static } from 'typebox';
 import { type IsoDate, isoDate } from '../../domain/dates.js';
 import { UNSCOPED } from '../../domain/principal.js';
@@ -6,7 +6,7 @@ import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { BillingRunBody, BillingRunSchema, InvoiceSchema, InvoicesQuery, SweepSchema } from '../schemas/billing.js';
-import { described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
+import { Closed, described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
 import { billingRunView, invoiceView, pageView, sweepView } from '../views.js';
 
 const getInvoice = {
@@ -57,12 +57,18 @@ const runBilling = {
 
 const sweepDeadlines = {
   config: { auth: ['ops'], idempotency: 'optional' },
+  // No body is the same request as `{}`; anything else must match the (empty, closed) schema.
+  preValidation: async (request: FastifyRequest) => {
+    request.body ??= {};
+  },
   schema: {
     tags: ['operations'],
     summary: 'Record every missed binder deadline now (R10); the background sweep does the same',
     description:
       "For every enrollment whose binder due date passed without full payment, moves its coverage start (and the binder invoice's month and due date) one month later and records the move in its history (R10). Reads already show starts as of the service clock; this writes the moves down. A failing enrollment is logged and counted in `enrollmentsFailed`; the others move. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.",
+    body: Closed({}, { description: 'No fields: send no body or `{}`.' }),
     response: {
+      ...problems(400),
       200: {
         ...SweepSchema,
         description: 'What the sweep moved (a replay: the first answer)',

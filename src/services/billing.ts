@@ -4,6 +4,7 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
 import { earliestCoverageStart, paymentDueDate } from '../domain/deadlines.js';
+import type { DelinquencyStage, Subsidy } from '../domain/delinquency.js';
 import {
   BILLABLE_STATUSES,
   type CoverageType,
@@ -17,6 +18,7 @@ import {
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { projectBinder } from '../domain/invoice.js';
+import { reinstate } from '../domain/nonpayment.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
@@ -26,6 +28,7 @@ import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '.
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
+import { recordStanding } from './nonPayment.js';
 
 /**
  * Enrollments per billing-run transaction: 0.1 to 0.2 s of database work each (docs/decisions.md,
@@ -50,6 +53,20 @@ export interface CheckoutInput {
   monthlyPremiumCents: number;
   coverageStart?: IsoDate | undefined;
   selectedAt?: Date | undefined;
+  /** R28: default none. */
+  subsidy?: Subsidy | undefined;
+}
+
+/** Enrollments locked per sweep transaction. */
+export const SWEEP_BATCH = 200;
+
+export interface SweepResult {
+  /** R10: pending enrollments whose missed deadlines were recorded. */
+  enrollmentsMoved: number;
+  /** R29/R30: enrollments whose non-payment standing changed and was recorded. */
+  standingsRecorded: number;
+  enrollmentsFailed: number;
+  asOf: Date;
 }
 
 export interface BillingRun {
@@ -141,18 +158,31 @@ export class BillingService {
   async enrollmentIn(stores: Stores, id: string, scope: Scope): Promise<EnrollmentProjection> {
     const e = await stores.enrollments.get(id, scope);
     if (!e) throw notFound('enrollment', id);
-    return projectEnrollment(e, this.clock.now());
+    return projectEnrollment(e, this.clock.now(), await stores.invoices.forEnrollment(id));
   }
 
+  /**
+   * Enrollments as of the service clock. `delinquency` (R29) is answered from the same projection a
+   * read shows: the store narrows to candidates (binder paid, with a recorded episode or a late live
+   * balance as of today), and each is kept when its computed standing matches; so a filtered list
+   * never disagrees with a read, whether or not the sweep has run. A page may then hold fewer than
+   * `limit` items while `nextCursor` still points further.
+   */
   async listEnrollments(
-    filter: EnrollmentFilter,
+    filter: EnrollmentFilter & { delinquency?: DelinquencyStage | 'any' | undefined },
     scope: Scope,
     limit: number,
     after?: string,
   ): Promise<Page<EnrollmentProjection>> {
-    const page = await this.stores.enrollments.list(filter, scope, limit, after);
     const now = this.clock.now();
-    return { data: page.data.map((e) => projectEnrollment(e, now)), nextCursor: page.nextCursor };
+    const { delinquency, ...rest } = filter;
+    const storeFilter = delinquency ? { ...rest, delinquencyCandidatesOn: businessDateOf(now) } : rest;
+    const page = await this.stores.enrollments.list(storeFilter, scope, limit, after);
+    const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
+    const data = page.data
+      .map((e) => projectEnrollment(e, now, invoices.get(e.id) ?? []))
+      .filter((p) => !delinquency || (p.delinquency && (delinquency === 'any' || p.delinquency.stage === delinquency)));
+    return { data, nextCursor: page.nextCursor };
   }
 
   cancelEnrollment(
@@ -191,6 +221,27 @@ export class BillingService {
   }
 
   /**
+   * R31: reinstate an enrollment terminated for non-payment, in one transaction with its answer. A
+   * termination the sweep has not recorded yet is recorded first (reads already show it); then
+   * `reinstate` decides, and the enrollment, the balance up to `coverageEnd` paid from credit, and
+   * the reissued invoices (paid from credit, `insertMonthly`) are written.
+   */
+  reinstateEnrollment(id: string, principal: Principal, call: Idempotent<EnrollmentProjection>): Promise<Answered> {
+    return this.idempotent.run(call, async (tx) => {
+      const now = this.clock.now();
+      const lock = () => tx.enrollments.get(id, scopeOf(principal), { forUpdate: true, history: false });
+      let e = await lock();
+      if (e && (await recordStanding(tx, e, now))) e = await lock();
+      if (!e) throw notFound('enrollment', id);
+      const account = await tx.accounts.get(e.memberId);
+      const r = reinstate(e, await tx.invoices.forEnrollment(id), now, principal.keyId, account?.paperless === true);
+      await tx.reconciliations.write(r.reconciliation, now);
+      await tx.invoices.insertMonthly(r.reissued, now);
+      return this.enrollmentIn(tx, id, UNSCOPED);
+    });
+  }
+
+  /**
    * R10: record the moves a missed due date causes (coverage start, binder month and due date, the
    * run-issued invoices the binder passes voided and their money as credit, history, events). Runs
    * inside the caller's transaction with the enrollment locked; decided by `decideMissedDeadlines`.
@@ -210,7 +261,7 @@ export class BillingService {
   }
 
   /** `POST /v1/ops/deadline-sweeps`: the sweep, answered once per Idempotency-Key. */
-  sweepOnce(call: Idempotent<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }>): Promise<Answered> {
+  sweepOnce(call: Idempotent<SweepResult>): Promise<Answered> {
     return this.idempotent.runInSteps(call, async () => {
       const r = await this.sweepMissedDeadlines();
       return async () => r;
@@ -218,42 +269,71 @@ export class BillingService {
   }
 
   /**
-   * The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. One pass in
+   * The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move (R10), then
+   * every non-payment standing that changed (R29/R30: stages, cures, terminations). Each pass goes in
    * sequence order, 200 locked enrollments per transaction, each behind its own savepoint: an
    * enrollment that fails is rolled back alone, logged by id and counted, and the sweep goes on (I5).
+   * Rows another transaction holds are skipped: that sweep or payment records the same standing.
    */
-  async sweepMissedDeadlines(): Promise<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }> {
+  async sweepMissedDeadlines(): Promise<SweepResult> {
     const now = this.clock.now();
+    const today = businessDateOf(now);
     // R1/R10: a start whose due date has passed is one before the earliest start still open.
-    const earliestOpen = earliestCoverageStart(businessDateOf(now));
-    let moved = 0;
+    const earliestOpen = earliestCoverageStart(today);
+    const moves = await this.sweepPass(
+      'deadline sweep',
+      (tx, afterSeq) => tx.enrollments.lockPendingStartingBefore(earliestOpen, SWEEP_BATCH, afterSeq),
+      async (tx, e) => {
+        await this.recordMissedDeadlines(tx, e, now);
+        return true;
+      },
+    );
+    const standings = await this.sweepPass(
+      'non-payment sweep',
+      (tx, afterSeq) => tx.enrollments.lockDelinquencyCandidates(today, SWEEP_BATCH, afterSeq),
+      (tx, e) => recordStanding(tx, e, now),
+    );
+    return {
+      enrollmentsMoved: moves.done,
+      standingsRecorded: standings.done,
+      enrollmentsFailed: moves.failed + standings.failed,
+      asOf: now,
+    };
+  }
+
+  /** One pass of the sweep over locked batches; each enrollment in its own savepoint (I5). */
+  private async sweepPass(
+    name: string,
+    lockBatch: (tx: Stores, afterSeq: number) => Promise<{ enrollments: Enrollment[]; lastSeq: number }>,
+    work: (tx: Stores, e: Enrollment) => Promise<boolean>,
+  ): Promise<{ done: number; failed: number }> {
+    let done = 0;
     let failed = 0;
     let afterSeq = 0;
     for (;;) {
       const batch = await this.stores.transaction(async (tx) => {
-        const due = await tx.enrollments.lockPendingStartingBefore(earliestOpen, 200, afterSeq);
+        const due = await lockBatch(tx, afterSeq);
         for (const e of due.enrollments) {
           await tx.savepoint('sweep_enrollment');
           try {
-            await this.recordMissedDeadlines(tx, e, now);
+            if (await work(tx, e)) done++;
             await tx.releaseSavepoint('sweep_enrollment');
-            moved++;
           } catch (err) {
             if (!isEnrollmentFailure(err)) throw err;
             await tx.rollbackToSavepoint('sweep_enrollment');
             failed++;
             this.log.warn(
               { enrollmentId: e.id, code: (err as { code?: string }).code },
-              'deadline sweep: enrollment failed; the others go on',
+              `${name}: enrollment failed; the others go on`,
             );
           }
         }
         return due;
       });
       afterSeq = batch.lastSeq;
-      if (batch.enrollments.length < 200) break;
+      if (batch.enrollments.length < SWEEP_BATCH) break;
     }
-    return { enrollmentsMoved: moved, enrollmentsFailed: failed, asOf: now };
+    return { done, failed };
   }
 
   // Invoices (R15-R18)

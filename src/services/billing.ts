@@ -236,7 +236,8 @@ export class BillingService {
       const account = await tx.accounts.get(e.memberId);
       const r = reinstate(e, await tx.invoices.forEnrollment(id), now, principal.keyId, account?.paperless === true);
       await tx.reconciliations.write(r.reconciliation, now);
-      await tx.invoices.insertMonthly(r.reissued, now);
+      // One month per statement: `insertMonthly` takes each invoice's credit once per enrollment.
+      for (const invoice of r.reissued) await tx.invoices.insertMonthly([invoice], now);
       return this.enrollmentIn(tx, id, UNSCOPED);
     });
   }

@@ -97,9 +97,9 @@ export function reinstate(
   e: Enrollment,
   invoices: readonly Invoice[],
   now: Date,
-  actor: string,
-  paperless: boolean,
+  by: { actor: string; reason: string; paperless: boolean },
 ): Reinstatement {
+  const { actor, reason, paperless } = by;
   const decision = decideReinstatement({
     status: e.status,
     terminationReason: e.terminationReason,
@@ -151,7 +151,7 @@ export function reinstate(
           type: 'status_changed',
           from: 'terminated',
           to: decision.restoredStatus,
-          reason: 'reinstated',
+          reason,
           actor,
         },
       ],

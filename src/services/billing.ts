@@ -226,7 +226,12 @@ export class BillingService {
    * `reinstate` decides, and the enrollment, the balance up to `coverageEnd` paid from credit, and
    * the reissued invoices (paid from credit, `insertMonthly`) are written.
    */
-  reinstateEnrollment(id: string, principal: Principal, call: Idempotent<EnrollmentProjection>): Promise<Answered> {
+  reinstateEnrollment(
+    id: string,
+    reason: string | undefined,
+    principal: Principal,
+    call: Idempotent<EnrollmentProjection>,
+  ): Promise<Answered> {
     return this.idempotent.run(call, async (tx) => {
       const now = this.clock.now();
       const lock = () => tx.enrollments.get(id, scopeOf(principal), { forUpdate: true, history: false });
@@ -234,7 +239,11 @@ export class BillingService {
       if (e && (await recordStanding(tx, e, now))) e = await lock();
       if (!e) throw notFound('enrollment', id);
       const account = await tx.accounts.get(e.memberId);
-      const r = reinstate(e, await tx.invoices.forEnrollment(id), now, principal.keyId, account?.paperless === true);
+      const r = reinstate(e, await tx.invoices.forEnrollment(id), now, {
+        actor: principal.keyId,
+        reason: reason ?? 'reinstated',
+        paperless: account?.paperless === true,
+      });
       await tx.reconciliations.write(r.reconciliation, now);
       // One month per statement: `insertMonthly` takes each invoice's credit once per enrollment.
       for (const invoice of r.reissued) await tx.invoices.insertMonthly([invoice], now);

@@ -17,8 +17,8 @@ import {
   projectEnrollment,
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
-import { projectBinder } from '../domain/invoice.js';
-import { reinstate } from '../domain/nonpayment.js';
+import { type Invoice, projectBinder } from '../domain/invoice.js';
+import { decideStanding, reinstate, type StandingRecord } from '../domain/nonpayment.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
@@ -28,7 +28,7 @@ import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '.
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
-import { recordStanding } from './nonPayment.js';
+import { onlyRecords, recordStanding, writeStanding, writeStandings } from './nonPayment.js';
 
 /**
  * Enrollments per billing-run transaction: 0.1 to 0.2 s of database work each (docs/decisions.md,
@@ -226,12 +226,7 @@ export class BillingService {
    * `reinstate` decides, and the enrollment, the balance up to `coverageEnd` paid from credit, and
    * the reissued invoices (paid from credit, `insertMonthly`) are written.
    */
-  reinstateEnrollment(
-    id: string,
-    reason: string | undefined,
-    principal: Principal,
-    call: Idempotent<EnrollmentProjection>,
-  ): Promise<Answered> {
+  reinstateEnrollment(id: string, principal: Principal, call: Idempotent<EnrollmentProjection>): Promise<Answered> {
     return this.idempotent.run(call, async (tx) => {
       const now = this.clock.now();
       const lock = () => tx.enrollments.get(id, scopeOf(principal), { forUpdate: true, history: false });
@@ -241,7 +236,7 @@ export class BillingService {
       const account = await tx.accounts.get(e.memberId);
       const r = reinstate(e, await tx.invoices.forEnrollment(id), now, {
         actor: principal.keyId,
-        reason: reason ?? 'reinstated',
+        reason: 'reinstated',
         paperless: account?.paperless === true,
       });
       await tx.reconciliations.write(r.reconciliation, now);
@@ -298,11 +293,7 @@ export class BillingService {
         return true;
       },
     );
-    const standings = await this.sweepPass(
-      'non-payment sweep',
-      (tx, afterSeq) => tx.enrollments.lockDelinquencyCandidates(today, SWEEP_BATCH, afterSeq),
-      (tx, e) => recordStanding(tx, e, now),
-    );
+    const standings = await this.sweepStandings(now);
     return {
       enrollmentsMoved: moves.done,
       standingsRecorded: standings.done,
@@ -317,33 +308,116 @@ export class BillingService {
     lockBatch: (tx: Stores, afterSeq: number) => Promise<{ enrollments: Enrollment[]; lastSeq: number }>,
     work: (tx: Stores, e: Enrollment) => Promise<boolean>,
   ): Promise<{ done: number; failed: number }> {
-    let done = 0;
-    let failed = 0;
+    const total = { done: 0, failed: 0 };
     let afterSeq = 0;
     for (;;) {
       const batch = await this.stores.transaction(async (tx) => {
         const due = await lockBatch(tx, afterSeq);
-        for (const e of due.enrollments) {
-          await tx.savepoint('sweep_enrollment');
-          try {
-            if (await work(tx, e)) done++;
-            await tx.releaseSavepoint('sweep_enrollment');
-          } catch (err) {
-            if (!isEnrollmentFailure(err)) throw err;
-            await tx.rollbackToSavepoint('sweep_enrollment');
-            failed++;
-            this.log.warn(
-              { enrollmentId: e.id, code: (err as { code?: string }).code },
-              `${name}: enrollment failed; the others go on`,
-            );
-          }
-        }
+        const r = await this.eachInSavepoint(tx, name, due.enrollments, (e) => work(tx, e));
+        total.done += r.done;
+        total.failed += r.failed;
         return due;
       });
       afterSeq = batch.lastSeq;
       if (batch.enrollments.length < SWEEP_BATCH) break;
     }
+    return total;
+  }
+
+  /** I5: each item behind its own savepoint; a failure is rolled back alone, logged by id and counted. */
+  private async eachInSavepoint<T extends { id: string } | { e: { id: string } }>(
+    tx: Stores,
+    name: string,
+    items: readonly T[],
+    work: (item: T) => Promise<boolean>,
+  ): Promise<{ done: number; failed: number }> {
+    let done = 0;
+    let failed = 0;
+    for (const item of items) {
+      await tx.savepoint('sweep_enrollment');
+      try {
+        if (await work(item)) done++;
+        await tx.releaseSavepoint('sweep_enrollment');
+      } catch (err) {
+        if (!isEnrollmentFailure(err)) throw err;
+        await tx.rollbackToSavepoint('sweep_enrollment');
+        failed++;
+        const enrollmentId = 'id' in item ? item.id : item.e.id;
+        this.log.warn(
+          { enrollmentId, code: (err as { code?: string }).code },
+          `${name}: enrollment failed; the others go on`,
+        );
+      }
+    }
     return { done, failed };
+  }
+
+  /**
+   * R29/R30: the sweep's second pass. Per batch of locked candidates: one read of their invoices, the
+   * decisions made in memory (`decideStanding`; most candidates need nothing written), then the
+   * decisions that only record an episode written together in four statements behind one savepoint;
+   * if that write fails, they and every termination are written one by one behind their own (I5).
+   */
+  private async sweepStandings(now: Date): Promise<{ done: number; failed: number }> {
+    const today = businessDateOf(now);
+    const total = { done: 0, failed: 0 };
+    let afterSeq = 0;
+    for (;;) {
+      const batch = await this.stores.transaction(async (tx) => {
+        const due = await tx.enrollments.lockDelinquencyCandidates(today, SWEEP_BATCH, afterSeq);
+        const invoices = await tx.invoices.forEnrollments(due.enrollments.map((e) => e.id));
+        const decided: { e: Enrollment; decision: StandingRecord }[] = [];
+        for (const e of due.enrollments) {
+          const decision = this.decideOrLog(e, invoices.get(e.id) ?? [], now, total);
+          if (decision) decided.push({ e, decision });
+        }
+        let single = decided.filter((d) => !onlyRecords(d.decision));
+        const batched = decided.filter((d) => onlyRecords(d.decision));
+        if (batched.length === 0 || (await this.inOneSavepoint(tx, () => writeStandings(tx, batched, now)))) {
+          total.done += batched.length;
+        } else single = [...batched, ...single];
+        const r = await this.eachInSavepoint(tx, 'non-payment sweep', single, async (d) => {
+          await writeStanding(tx, d.e, d.decision, now);
+          return true;
+        });
+        total.done += r.done;
+        total.failed += r.failed;
+        return due;
+      });
+      afterSeq = batch.lastSeq;
+      if (batch.enrollments.length < SWEEP_BATCH) break;
+    }
+    return total;
+  }
+
+  /** A pure decision that throws (a bug in one enrollment's facts) is logged and counted, not fatal (I5). */
+  private decideOrLog(
+    e: Enrollment,
+    invoices: readonly Invoice[],
+    now: Date,
+    total: { failed: number },
+  ): StandingRecord | null {
+    try {
+      return decideStanding(e, invoices, now);
+    } catch (err) {
+      total.failed++;
+      this.log.warn({ enrollmentId: e.id, error: (err as Error).message }, 'non-payment sweep: enrollment failed');
+      return null;
+    }
+  }
+
+  /** Runs `work` behind one savepoint; false (rolled back) when it fails for a reason one enrollment can cause. */
+  private async inOneSavepoint(tx: Stores, work: () => Promise<void>): Promise<boolean> {
+    await tx.savepoint('sweep_batch');
+    try {
+      await work();
+      await tx.releaseSavepoint('sweep_batch');
+      return true;
+    } catch (err) {
+      if (!isEnrollmentFailure(err)) throw err;
+      await tx.rollbackToSavepoint('sweep_batch');
+      return false;
+    }
   }
 
   // Invoices (R15-R18)

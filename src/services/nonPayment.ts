@@ -1,15 +1,16 @@
 import type { Enrollment } from '../domain/enrollment.js';
 import type { Invoice } from '../domain/invoice.js';
-import { decideStanding } from '../domain/nonpayment.js';
+import { decideStanding, type StandingRecord } from '../domain/nonpayment.js';
 import { UNSCOPED } from '../domain/principal.js';
 import type { Stores } from '../store/stores.js';
 
 /**
  * R29/R30: records the non-payment standing of one enrollment the caller has locked, inside the
- * caller's transaction. The sweep calls it for every candidate; payments, returns and applications
- * of unapplied money call it before the money moves (so the anchor U is recorded as the facts showed
- * it) and after (so a cure is recorded as soon as it happens). `decideStanding` compares with what
- * is recorded, so calling it again (another sweep, another instance) writes nothing.
+ * caller's transaction. Payments, returns, applications of unapplied money and reinstatements call
+ * it before the money moves (so the anchor U is recorded as the facts showed it) and after (so a
+ * cure is recorded as soon as it happens); the sweep writes the same decisions in batches
+ * (`writeStandings`). `decideStanding` compares with what is recorded, so calling it again (another
+ * sweep, another instance) writes nothing.
  */
 export async function recordStanding(
   tx: Stores,
@@ -19,9 +20,49 @@ export async function recordStanding(
 ): Promise<boolean> {
   const decision = decideStanding(e, invoices ?? (await tx.invoices.forEnrollment(e.id)), now);
   if (!decision) return false;
-  await tx.reconciliations.write(decision.reconciliation, now);
-  for (const n of decision.notices) await tx.notices.queueNonPayment(n, e.memberId, e.id, now);
+  await writeStanding(tx, e, decision, now);
   return true;
+}
+
+export async function writeStanding(tx: Stores, e: Enrollment, decision: StandingRecord, now: Date): Promise<void> {
+  await tx.reconciliations.write(decision.reconciliation, now);
+  await tx.notices.queueNonPayment(
+    decision.notices.map((notice) => ({ notice, memberId: e.memberId, enrollmentId: e.id })),
+    now,
+  );
+}
+
+/** A decision that only records an episode (no termination): the sweep writes many in one go. */
+export function onlyRecords(d: StandingRecord): boolean {
+  return d.transitions.every((t) => t.kind !== 'terminated');
+}
+
+/**
+ * The sweep's batched write of decisions that `onlyRecords`: four statements for the whole batch
+ * (episodes, history, events, notices) instead of several per enrollment.
+ */
+export async function writeStandings(
+  tx: Stores,
+  items: readonly { e: Enrollment; decision: StandingRecord }[],
+  now: Date,
+): Promise<void> {
+  await tx.enrollments.recordDelinquencies(
+    items.map(({ e, decision }) => ({
+      id: e.id,
+      recorded: decision.reconciliation.enrollment?.recordedDelinquency ?? null,
+    })),
+    now,
+  );
+  await tx.enrollments.addHistoryOf(
+    items.flatMap(({ e, decision }) => decision.reconciliation.history.map((entry) => ({ enrollmentId: e.id, entry }))),
+  );
+  await tx.appendEvents(items.flatMap(({ decision }) => decision.reconciliation.events));
+  await tx.notices.queueNonPayment(
+    items.flatMap(({ e, decision }) =>
+      decision.notices.map((notice) => ({ notice, memberId: e.memberId, enrollmentId: e.id })),
+    ),
+    now,
+  );
 }
 
 /** `recordStanding` after a write changed the facts: re-read (the lock is held) and record. */

@@ -1,6 +1,6 @@
 import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
-import type { Subsidy } from '../domain/delinquency.js';
+import type { RecordedDelinquency, Subsidy } from '../domain/delinquency.js';
 import type {
   Enrollment,
   EnrollmentChange,
@@ -347,6 +347,29 @@ export class EnrollmentStore {
     await this.db
       .insertInto('enrollment_history')
       .values(entries.map((h) => historyRow(enrollmentId, h)))
+      .execute();
+  }
+
+  /**
+   * R29: the sweep's batched write of recorded episodes (stage moves and cures without a termination)
+   * for enrollments the caller has locked: one statement for all of them.
+   */
+  async recordDelinquencies(rows: readonly { id: string; recorded: RecordedDelinquency | null }[], at: Date) {
+    if (rows.length === 0) return;
+    await sql`
+      update enrollments e
+      set delinquency_anchor = d.anchor, delinquency_stage = d.stage, updated_at = ${at}::timestamptz
+      from unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.recorded?.anchor ?? null)}::date[],
+                  ${rows.map((r) => r.recorded?.stage ?? null)}::text[]) as d(id, anchor, stage)
+      where e.id = d.id`.execute(this.db);
+  }
+
+  /** History entries of several enrollments in one statement. */
+  async addHistoryOf(entries: readonly { enrollmentId: string; entry: HistoryEntry }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db
+      .insertInto('enrollment_history')
+      .values(entries.map((h) => historyRow(h.enrollmentId, h.entry)))
       .execute();
   }
 

@@ -36,20 +36,26 @@ export class NoticeStore {
       .execute();
   }
 
-  /** R29/R30: a non-payment notice (the sweep writes each stage once; its lock and record make sure). */
-  async queueNonPayment(n: NonPaymentNotice, memberId: string, enrollmentId: string, at: Date): Promise<void> {
+  /** R29/R30: non-payment notices (the sweep writes each stage once; its lock and record make sure). */
+  async queueNonPayment(
+    notices: readonly { notice: NonPaymentNotice; memberId: string; enrollmentId: string }[],
+    at: Date,
+  ): Promise<void> {
+    if (notices.length === 0) return;
     await this.db
       .insertInto('notices')
-      .values({
-        type: n.type,
-        member_id: memberId,
-        enrollment_id: enrollmentId,
-        created_at: at,
-        pay_by: n.payBy,
-        amount_owed_cents: n.amountOwedCents,
-        months_owed: n.monthsOwed,
-        coverage_end: n.coverageEnd,
-      })
+      .values(
+        notices.map(({ notice: n, memberId, enrollmentId }) => ({
+          type: n.type,
+          member_id: memberId,
+          enrollment_id: enrollmentId,
+          created_at: at,
+          pay_by: n.payBy,
+          amount_owed_cents: n.amountOwedCents,
+          months_owed: n.monthsOwed,
+          coverage_end: n.coverageEnd,
+        })),
+      )
       .execute();
   }
 

@@ -7,7 +7,7 @@ import { type Principal, scopeOf } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
-import { Cancellation, Checkout, EnrollmentSchema, EnrollmentsQuery, Reinstatement } from '../schemas/billing.js';
+import { Cancellation, Checkout, EnrollmentSchema, EnrollmentsQuery } from '../schemas/billing.js';
 import { described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
 import { enrollmentView, pageView } from '../views.js';
 
@@ -96,10 +96,9 @@ const reinstateEnrollment = {
       'Within 35 calendar days after the business date of a termination for non-payment (day 35 included), restores the status the enrollment had before it (R31) and clears `coverageEnd` and the termination fields.',
       "The enrollment's credit (money received after termination is kept as credit, R24) must pay every premium from the month after `coverageEnd` through the month after the current business month, plus any balance still open up to `coverageEnd`; those months get live invoices paid from the credit, and `enrollment.reinstated` is on the feed.",
       'Not enough credit: 422 `reinstatement_payment_required` with `amountRequiredCents` and `shortfallCents`. After the window: 422 `reinstatement_window_closed`. An enrollment not terminated for non-payment (cancelled, active, ...): 409 `not_reinstatable`.',
-      'An optional `reason` is kept in the history. An Idempotency-Key is optional: with one, a retry with the same body replays the first answer with `Idempotent-Replayed: true`.',
+      'No body. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.',
     ].join(' '),
     params: IdParams,
-    body: Reinstatement,
     response: {
       200: described(EnrollmentSchema, 'The reinstated enrollment (a replay: the first answer)'),
       ...problems(400, {
@@ -154,14 +153,9 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
     },
   );
 
-  app.post<{ Params: IdParamsT; Body: Static<typeof Reinstatement> }>(
-    '/v1/enrollments/:id/reinstatement',
-    reinstateEnrollment,
-    async (request, reply) => {
-      const viewer = principalOf(request);
-      const call = request.idempotent(enrollmentAnswer(200, viewer));
-      const { id } = request.params;
-      return reply.answer(await opts.billing.reinstateEnrollment(id, request.body?.reason, viewer, call));
-    },
-  );
+  app.post<{ Params: IdParamsT }>('/v1/enrollments/:id/reinstatement', reinstateEnrollment, async (request, reply) => {
+    const viewer = principalOf(request);
+    const call = request.idempotent(enrollmentAnswer(200, viewer));
+    return reply.answer(await opts.billing.reinstateEnrollment(request.params.id, viewer, call));
+  });
 }

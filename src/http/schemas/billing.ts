@@ -159,11 +159,6 @@ export const Cancellation = Closed(
   { examples: [{ reason: 'member changed plans' }] },
 );
 
-export const Reinstatement = Closed(
-  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Kept in the history' })) },
-  { examples: [{ reason: 'member paid the premiums owed' }] },
-);
-
 const Slip = Closed({
   payableTo: Type.String({ examples: ['Health Connector'] }),
   mailTo: Closed({

@@ -6,6 +6,7 @@ import {
   type Delinquency,
   delinquencyAsOf,
   type EnrollmentFacts,
+  invoicesToVoidOnTermination,
   type RecordedDelinquency,
   type RestorableStatus,
   type Standing,
@@ -257,8 +258,11 @@ export function projectEnrollment(e: Enrollment, now: Date, invoices: readonly I
   if (!('terminate' in standing)) return { ...base, delinquency: standing };
   const t = standing.terminate;
   const terminatedAt = startOfBusinessDay(t.terminatedOn);
+  // R30: what was paid on the months after coverageEnd is credit, as the sweep will record it.
+  const freed = invoicesToVoidOnTermination(standingFacts(e, invoices).invoices, t.coverageEnd).creditCents;
   return {
     ...base,
+    creditCents: e.creditCents + freed,
     status: 'terminated',
     coverageEnd: t.coverageEnd,
     terminationReason: t.reason,

@@ -1,8 +1,9 @@
 import type { MonthlyInvoice } from './billing.js';
 import { deliveryFor } from './billing.js';
-import { businessDateOf, startOfBusinessDay } from './dates.js';
+import { businessDateOf, type IsoDate, startOfBusinessDay } from './dates.js';
 import {
   balanceThroughCoverageEnd,
+  billableMonth,
   decideReinstatement,
   invoicesToVoidOnTermination,
   type NonPaymentNotice,
@@ -190,4 +191,30 @@ function refusal(e: Enrollment, d: Exclude<ReinstatementDecision, { ok: true }>)
         { amountRequiredCents: d.amountRequiredCents, shortfallCents: d.shortfallCents },
       );
   }
+}
+
+/** What invoice reads need of a termination that a read projects (R30). */
+export interface ProjectedTermination {
+  coverageEnd: IsoDate;
+  terminatedAt: Date;
+}
+
+/** R30 on reads: the termination a read of the enrollment shows, or null (none, or already recorded). */
+export function projectedTermination(
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  now: Date,
+): ProjectedTermination | null {
+  const standing = standingOf(e, invoices, now);
+  if (standing === null || !('terminate' in standing)) return null;
+  return {
+    coverageEnd: standing.terminate.coverageEnd,
+    terminatedAt: startOfBusinessDay(standing.terminate.terminatedOn),
+  };
+}
+
+/** R30 on reads: a live invoice of a month after a projected `coverageEnd` shows void, as the sweep will record it. */
+export function projectTermination<T extends Invoice>(i: T, t: ProjectedTermination | null | undefined): T {
+  if (!t || i.voidedAt || billableMonth(i.coverageMonth, t.coverageEnd)) return i;
+  return { ...i, voidedAt: t.terminatedAt };
 }

@@ -4,7 +4,7 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
 import { earliestCoverageStart, paymentDueDate } from '../domain/deadlines.js';
-import type { DelinquencyStage, Subsidy } from '../domain/delinquency.js';
+import { canBeDelinquent, type DelinquencyStage, type Subsidy } from '../domain/delinquency.js';
 import {
   BILLABLE_STATUSES,
   type CoverageType,
@@ -18,7 +18,14 @@ import {
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { type Invoice, projectBinder } from '../domain/invoice.js';
-import { decideStanding, reinstate, type StandingRecord } from '../domain/nonpayment.js';
+import {
+  decideStanding,
+  type ProjectedTermination,
+  projectedTermination,
+  projectTermination,
+  reinstate,
+  type StandingRecord,
+} from '../domain/nonpayment.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
@@ -421,20 +428,35 @@ export class BillingService {
   }
 
   // Invoices (R15-R18)
-  private projectInvoice(i: InvoiceDetail, now: Date): InvoiceDetail {
-    return projectBinder(i, i.enrollment, now);
+  /**
+   * Invoices as of the service clock: R10's binder moves, and R30's voids of a termination the sweep
+   * has not recorded yet (read from the enrollment's facts, only for binder-paid enrollments).
+   */
+  private async projectInvoices(invoices: InvoiceDetail[], now: Date): Promise<InvoiceDetail[]> {
+    const ids = [...new Set(invoices.filter((i) => canBeDelinquent(i.enrollment.status)).map((i) => i.enrollmentId))];
+    const terminations = new Map<string, ProjectedTermination | null>();
+    if (ids.length > 0) {
+      const [enrollments, facts] = await Promise.all([
+        this.stores.enrollments.many(ids),
+        this.stores.invoices.forEnrollments(ids),
+      ]);
+      for (const e of enrollments) terminations.set(e.id, projectedTermination(e, facts.get(e.id) ?? [], now));
+    }
+    return invoices.map((i) =>
+      projectTermination(projectBinder(i, i.enrollment, now), terminations.get(i.enrollmentId)),
+    );
   }
 
   async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
     const invoice = await this.stores.invoices.get(id, scope);
     if (!invoice) throw notFound('invoice', id);
-    return this.projectInvoice(invoice, this.clock.now());
+    const [projected] = await this.projectInvoices([invoice], this.clock.now());
+    return projected as InvoiceDetail;
   }
 
   async listInvoices(filter: InvoiceFilter, scope: Scope, limit: number, after?: string): Promise<Page<InvoiceDetail>> {
     const page = await this.stores.invoices.list(filter, scope, limit, after);
-    const now = this.clock.now();
-    return { data: page.data.map((i) => this.projectInvoice(i, now)), nextCursor: page.nextCursor };
+    return { data: await this.projectInvoices(page.data, this.clock.now()), nextCursor: page.nextCursor };
   }
 
   /** `POST /v1/billing-runs`: the run, recorded with its answer (a retry replays it, R16). */

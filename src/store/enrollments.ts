@@ -271,6 +271,15 @@ export class EnrollmentStore {
     return e ?? null;
   }
 
+  /** Several enrollments without their history, unlocked (what projections of other reads need). */
+  async many(ids: readonly string[]): Promise<Enrollment[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.base({ carrierId: null })
+      .where('e.id', 'in', [...ids])
+      .execute()) as EnrollmentJoinedRow[];
+    return rows.map((r) => toEnrollment(r, []));
+  }
+
   async list(
     filter: EnrollmentFilter,
     scope: Scope,

@@ -1,6 +1,13 @@
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
-import { billingRunOk, cancelEnrollment, eventsOf, getEnrollment, invoicesOfEnrollment } from '../helpers/billing.js';
+import {
+  billingRunOk,
+  cancelEnrollment,
+  confirmInDb,
+  eventsOf,
+  getEnrollment,
+  invoicesOfEnrollment,
+} from '../helpers/billing.js';
 import { newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
 import { bankAccount, payOk } from '../helpers/payments.js';
 import { moneyViolations } from '../helpers/safety.js';
@@ -45,11 +52,12 @@ async function notices(enrollmentId: string) {
   return (res.json() as { data: Record<string, unknown>[] }).data;
 }
 
-/** Binder (November 2025) and December paid; January billed on 2025-12-01 and left unpaid. */
+/** Confirmed; binder (November 2025) and December paid; January billed on 2025-12-01 and left unpaid. */
 async function memberWithUnpaidJanuary(subsidy: string) {
   await setClock(ctx, '2025-10-20T10:00:00-04:00');
   const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2025-11-01', subsidy });
   await payOk(ctx, bank(45000, e.id));
+  await confirmInDb(ctx, e.id, '2025-10-22T15:00:00Z');
   await setClock(ctx, '2025-11-01T09:00:00-04:00');
   await billingRunOk(ctx, '2025-12-01');
   await payOk(ctx, bank(45000, e.id));
@@ -142,7 +150,7 @@ t.test(
     const back = await ctx.request({ method: 'POST', url: `/v1/enrollments/${e.id}/reinstatement` });
     t.equal(back.statusCode, 200, back.body);
     t.match(back.json(), {
-      status: 'awaiting_confirmation',
+      status: 'confirmed',
       coverageEnd: null,
       terminationReason: null,
       creditCents: 0,
@@ -208,3 +216,35 @@ t.test('a cancelled enrollment is not reinstatable', async (t) => {
   t.equal(res.statusCode, 409);
   t.equal(res.json().code, 'not_reinstatable');
 });
+
+t.test(
+  'concurrent sweeps record each stage once; a billing run racing a termination leaves no invoice after coverageEnd',
+  async (t) => {
+    const e = await memberWithUnpaidJanuary('none');
+    await setClock(ctx, '2025-12-24T09:00:00-05:00');
+    const first = await Promise.all([sweepNow(), sweepNow(), sweepNow()]);
+    t.equal(
+      first.reduce((n, r) => n + r.enrollmentsFailed, 0),
+      0,
+      'no sweep fails',
+    );
+    t.equal((await eventsOf(ctx, e.id, 'enrollment.delinquent')).length, 1, 'enrollment.delinquent once');
+    t.equal((await notices(e.id)).filter((n) => n.type === 'past_due').length, 1, 'one past_due notice');
+
+    await setClock(ctx, '2026-01-24T09:00:00-05:00');
+    const [run] = await Promise.all([
+      ctx.request({ method: 'POST', url: '/v1/billing-runs', payload: { coverageMonth: '2026-02-01' } }),
+      sweepNow(),
+      sweepNow(),
+    ]);
+    t.ok([200, 201].includes(run.statusCode), `the run answers ${run.statusCode}`);
+    await sweepNow();
+    t.equal((await view(e.id)).status, 'terminated');
+    const after = (await invoicesOfEnrollment(ctx, e.id)).filter(
+      (i) => i.coverageMonth > '2025-12-31' && i.status !== 'void',
+    );
+    t.same(after, [], 'I2: no live invoice after coverageEnd');
+    t.equal((await eventsOf(ctx, e.id, 'enrollment.terminated')).length, 1, 'enrollment.terminated once');
+    t.same(await moneyViolations(ctx, [e.memberId]), [], 'I4');
+  },
+);

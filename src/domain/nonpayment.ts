@@ -4,6 +4,7 @@ import { businessDateOf, type IsoDate, startOfBusinessDay } from './dates.js';
 import {
   balanceThroughCoverageEnd,
   billableMonth,
+  canBeDelinquent,
   decideReinstatement,
   invoicesToVoidOnTermination,
   type NonPaymentNotice,
@@ -37,6 +38,8 @@ export interface StandingRecord {
  * nothing changes (the second sweep, or any sweep after a payment recorded it, is a no-op).
  */
 export function decideStanding(e: Enrollment, invoices: readonly Invoice[], now: Date): StandingRecord | null {
+  // A cancelled (or terminated) enrollment has no standing: an episode recorded before is moot, not cured.
+  if (!canBeDelinquent(e.status)) return null;
   const computed = standingOf(e, invoices, now);
   const transitions = stageTransitions(e.recordedDelinquency, computed, e.status);
   if (transitions.length === 0) return null;

@@ -209,7 +209,13 @@ export class BillingService {
       const { paidCents } = await tx.invoices.voidForCancellation(id, now);
       await enrollments.update(
         id,
-        { status: change.status, cancelledAt: change.cancelledAt, creditDeltaCents: paidCents },
+        // A delinquency recorded before ends with the enrollment (R13 voids what it owed).
+        {
+          status: change.status,
+          cancelledAt: change.cancelledAt,
+          creditDeltaCents: paidCents,
+          recordedDelinquency: null,
+        },
         now,
       );
       await enrollments.addHistory(id, [change.history]);

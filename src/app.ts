@@ -307,9 +307,14 @@ function startBackgroundSweep(app: FastifyInstance, intervalMs: number, s: Servi
   let running = false;
   const sweep = async () => {
     const [r, purged] = await Promise.all([s.billing.sweepMissedDeadlines(), s.idempotency.purgeExpired()]);
-    if (r.enrollmentsMoved > 0 || r.enrollmentsFailed > 0 || purged > 0) {
+    if (r.enrollmentsMoved > 0 || r.standingsRecorded > 0 || r.enrollmentsFailed > 0 || purged > 0) {
       app.log.info(
-        { enrollmentsMoved: r.enrollmentsMoved, enrollmentsFailed: r.enrollmentsFailed, idempotencyKeysPurged: purged },
+        {
+          enrollmentsMoved: r.enrollmentsMoved,
+          standingsRecorded: r.standingsRecorded,
+          enrollmentsFailed: r.enrollmentsFailed,
+          idempotencyKeysPurged: purged,
+        },
         'background sweep',
       );
     }

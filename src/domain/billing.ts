@@ -1,5 +1,6 @@
 import type { IsoDate } from './dates.js';
 import { paymentDueDate } from './deadlines.js';
+import { billableMonth } from './delinquency.js';
 import { type EnrollmentStatus, isBillable } from './enrollment.js';
 import type { Delivery } from './invoice.js';
 
@@ -20,6 +21,8 @@ export interface BillableEnrollment {
   creditCents: number;
   /** The account's paperless preference (R5). */
   paperless: boolean;
+  /** R30: the last covered day of an enrollment terminated for non-payment (null otherwise). */
+  coverageEnd: IsoDate | null;
 }
 
 /** One invoice a run issues, decided before it is written. */
@@ -37,10 +40,14 @@ export interface MonthlyInvoice {
 
 /**
  * R16: a run bills an enrollment for a month when it is awaiting confirmation or confirmed and its
- * coverage has started by that month. (The store's chunk query pre-filters with the same condition.)
+ * coverage has started by that month and has not ended before it (R30: nothing after `coverageEnd`).
+ * (The store's chunk query pre-filters with the same condition.)
  */
-export function isBilledFor(e: Pick<BillableEnrollment, 'status' | 'coverageStart'>, month: IsoDate): boolean {
-  return isBillable(e.status) && e.coverageStart <= month;
+export function isBilledFor(
+  e: Pick<BillableEnrollment, 'status' | 'coverageStart'> & { coverageEnd?: IsoDate | null },
+  month: IsoDate,
+): boolean {
+  return isBillable(e.status) && e.coverageStart <= month && billableMonth(month, e.coverageEnd);
 }
 
 /** R16: enrollment credit is applied to a new invoice first, up to its amount due (never below 0). */

@@ -27,13 +27,14 @@ export const NON_PAYMENT_EVENT_TYPES = [
   'enrollment.delinquent',
   'enrollment.delinquency_cured',
   'enrollment.terminated',
+  'enrollment.reinstated',
 ] as const;
 export type NonPaymentEventType = (typeof NON_PAYMENT_EVENT_TYPES)[number];
 
 export const TERMINATION_REASON_NON_PAYMENT = 'non_payment';
 
-/** The statuses this module reasons about; `terminated` may not be in `EnrollmentStatus` yet. */
-export type StandingStatus = EnrollmentStatus | 'terminated';
+/** The statuses this module reasons about. */
+export type StandingStatus = EnrollmentStatus;
 
 /** R29 table: the stages a subsidy goes through, in order. */
 export function stagesFor(subsidy: Subsidy): readonly DelinquencyStage[] {

@@ -1,10 +1,28 @@
 import type { BusinessCalendar } from './calendar.js';
 import { addDays, addMonths, businessDateOf, type IsoDate, isFirstOfMonth, startOfBusinessDay } from './dates.js';
 import { earliestCoverageStart, isByDueDate, paymentDueDate } from './deadlines.js';
+import {
+  canBeDelinquent,
+  type Delinquency,
+  delinquencyAsOf,
+  type EnrollmentFacts,
+  invoicesToVoidOnTermination,
+  type RecordedDelinquency,
+  type RestorableStatus,
+  type Standing,
+  type Subsidy,
+} from './delinquency.js';
 import { DomainError } from './errors.js';
+import type { Invoice } from './invoice.js';
 import type { Principal, Role } from './principal.js';
 
-export const ENROLLMENT_STATUSES = ['pending_payment', 'awaiting_confirmation', 'confirmed', 'cancelled'] as const;
+export const ENROLLMENT_STATUSES = [
+  'pending_payment',
+  'awaiting_confirmation',
+  'confirmed',
+  'cancelled',
+  'terminated',
+] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
 
 /** R6: health and dental are separate enrollments (separate invoices and payments). */
@@ -20,6 +38,7 @@ const CANCELLABLE = {
   awaiting_confirmation: true,
   confirmed: false,
   cancelled: false,
+  terminated: false,
 } as const satisfies Record<EnrollmentStatus, boolean>;
 
 /** R16/I2: a billing run never bills a cancelled (or not yet paid) enrollment. */
@@ -28,7 +47,14 @@ const BILLABLE = {
   awaiting_confirmation: true,
   confirmed: true,
   cancelled: false,
+  /** R30: a terminated enrollment is billed for nothing (`billableMonth` guards reinstated ones). */
+  terminated: false,
 } as const satisfies Record<EnrollmentStatus, boolean>;
+
+/** R24/I3: money on a cancelled or terminated enrollment is credit; it pays no invoice. */
+export function owesNothing(status: EnrollmentStatus): boolean {
+  return status === 'cancelled' || status === 'terminated';
+}
 
 export function isCancellable(status: EnrollmentStatus): boolean {
   return CANCELLABLE[status];
@@ -42,7 +68,7 @@ export function isBillable(status: EnrollmentStatus): boolean {
 export const BILLABLE_STATUSES = ENROLLMENT_STATUSES.filter(isBillable);
 
 /** R14: the two kinds of history entry: status changes (from/to statuses) and start moves (from/to dates). */
-export type HistoryType = 'status_changed' | 'coverage_start_moved';
+export type HistoryType = 'status_changed' | 'coverage_start_moved' | 'delinquency_changed';
 
 /** R14: every status change and date move is kept with time, actor and reason. */
 export interface HistoryEntry {
@@ -84,6 +110,17 @@ export interface Enrollment {
   flags: EnrollmentFlag[];
   createdAt: Date;
   history: HistoryEntry[];
+  /** R28. */
+  subsidy: Subsidy;
+  /** R30: set while terminated for non-payment. */
+  coverageEnd: IsoDate | null;
+  terminationReason: string | null;
+  terminatedAt: Date | null;
+  /** R30's business date of the termination (R31's window counts from it). */
+  terminatedOn: IsoDate | null;
+  statusBeforeTermination: RestorableStatus | null;
+  /** R29: the episode the sweep last recorded (null: none recorded). */
+  recordedDelinquency: RecordedDelinquency | null;
 }
 
 /**
@@ -103,6 +140,18 @@ export interface EnrollmentChange {
   cancelledAt?: Date;
   creditDeltaCents?: number;
   addFlag?: EnrollmentFlag;
+  /** R29: the episode now recorded (null: good standing). */
+  recordedDelinquency?: RecordedDelinquency | null;
+  /** R30. */
+  termination?: {
+    coverageEnd: IsoDate;
+    reason: string;
+    terminatedAt: Date;
+    terminatedOn: IsoDate;
+    statusBefore: RestorableStatus;
+  };
+  /** R31: coverageEnd and the termination fields are cleared. */
+  clearTermination?: boolean;
 }
 
 /** A change that always states its credit change (0 when none): what settlements and returns decide. */
@@ -184,19 +233,74 @@ export function moveHistory(moves: CoverageMove[]): HistoryEntry[] {
 export interface EnrollmentProjection extends Enrollment {
   paymentDueDate: IsoDate;
   confirmationOverdue: boolean;
+  /** R29 as of the service clock (null: good standing, or a status that cannot be delinquent). */
+  delinquency: Delinquency | null;
 }
 
-/** What a read shows as of `now`: missed deadlines applied even if the sweep has not run yet. */
-export function projectEnrollment(e: Enrollment, now: Date): EnrollmentProjection {
+/**
+ * What a read shows as of `now`: missed deadlines applied even if the sweep has not run yet (R10),
+ * and the non-payment standing computed from the facts and the recorded episode (R29/R30): a
+ * termination the sweep has not recorded yet already shows, exactly as the sweep will record it.
+ */
+export function projectEnrollment(e: Enrollment, now: Date, invoices: readonly Invoice[]): EnrollmentProjection {
   const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
   const coverageStart = moves.at(-1)?.to ?? e.coverageStart;
-  return {
+  const base: EnrollmentProjection = {
     ...e,
     coverageStart,
     paymentDueDate: paymentDueDate(coverageStart),
     history: moves.length ? [...e.history, ...moveHistory(moves)] : e.history,
     confirmationOverdue: isConfirmationOverdue(e, now),
+    delinquency: null,
   };
+  const standing = standingOf(e, invoices, now);
+  if (standing === null) return base;
+  if (!('terminate' in standing)) return { ...base, delinquency: standing };
+  const t = standing.terminate;
+  const terminatedAt = startOfBusinessDay(t.terminatedOn);
+  // R30: what was paid on the months after coverageEnd is credit, as the sweep will record it.
+  const freed = invoicesToVoidOnTermination(standingFacts(e, invoices).invoices, t.coverageEnd).creditCents;
+  return {
+    ...base,
+    creditCents: e.creditCents + freed,
+    status: 'terminated',
+    coverageEnd: t.coverageEnd,
+    terminationReason: t.reason,
+    terminatedAt,
+    terminatedOn: t.terminatedOn,
+    statusBeforeTermination: e.status as RestorableStatus,
+    recordedDelinquency: null,
+    history: [...base.history, statusChange(e.status, 'terminated', terminatedAt, SYSTEM_ACTOR, t.reason)],
+  };
+}
+
+/** R29/R30: the facts of one enrollment as the non-payment engine reads them. */
+export function standingFacts(e: Enrollment, invoices: readonly Invoice[]): EnrollmentFacts {
+  return {
+    status: e.status,
+    subsidy: e.subsidy,
+    coverageStart: e.coverageStart,
+    coverageEnd: e.coverageEnd,
+    monthlyPremiumCents: e.monthlyPremiumCents,
+    creditCents: e.creditCents,
+    invoices: invoices.map((i) => ({
+      coverageMonth: i.coverageMonth,
+      dueDate: i.dueDate,
+      amountDueCents: i.amountDueCents,
+      amountPaidCents: i.amountPaidCents,
+      voided: i.voidedAt !== null,
+    })),
+  };
+}
+
+/** R29/R30: the standing on `now`'s business date, from the facts and the recorded episode. */
+export function standingOf(e: Enrollment, invoices: readonly Invoice[], now: Date): Standing {
+  if (!canBeDelinquent(e.status)) return null;
+  return delinquencyAsOf({
+    facts: standingFacts(e, invoices),
+    recorded: e.recordedDelinquency,
+    today: businessDateOf(now),
+  });
 }
 
 export function isConfirmationOverdue(e: Pick<Enrollment, 'status' | 'confirmationExpectedBy'>, now: Date): boolean {

@@ -7,6 +7,7 @@ import {
   markPaidInFull,
   missedDeadlineMoves,
   moveHistory,
+  owesNothing,
   returnToPending,
 } from './enrollment.js';
 import { type Invoice, invoiceStatus } from './invoice.js';
@@ -130,7 +131,7 @@ export function decideReturn(input: ReturnInput): Reconciliation {
       data: { flag: 'payment_returned', reasonCode },
     });
   }
-  if (d.e.status !== 'cancelled') d.credit -= d.ledger.applyCredit(d.credit);
+  if (!owesNothing(d.e.status)) d.credit -= d.ledger.applyCredit(d.credit);
   completeBinderFromCredit(d, input);
   d.update.creditDeltaCents = d.credit - d.e.creditCents;
   return {

@@ -9,6 +9,7 @@ import {
   markPaidInFull,
   missedDeadlineMoves,
   moveHistory,
+  owesNothing,
 } from './enrollment.js';
 import type { DomainEvent } from './events.js';
 import { balanceCents, hasBalance, type Invoice, invoiceStatus } from './invoice.js';
@@ -145,8 +146,10 @@ function recordMissedDeadlinesFirst(d: Draft, now: Date): number {
  * pays only that one. What is left over is the allocation's credit.
  */
 function payOpenInvoices(d: Draft, input: SettleInput): Allocation {
+  // R24: a terminated (or cancelled) enrollment's money is credit (R31 uses it), whatever it names.
   const open = d.ledger.invoices.filter(
-    (i) => hasBalance(i) && (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId),
+    (i) =>
+      !owesNothing(d.e.status) && hasBalance(i) && (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId),
   );
   const allocation = allocate(
     input.amountCents,
@@ -165,7 +168,7 @@ function payOpenInvoices(d: Draft, input: SettleInput): Allocation {
  * (a payment naming one invoice leaves the others open; a cancelled enrollment owes nothing).
  */
 function keepCredit(d: Draft, creditGainedCents: number, overpaidCents: number): void {
-  const creditUsed = d.e.status === 'cancelled' ? 0 : d.ledger.applyCredit(overpaidCents);
+  const creditUsed = owesNothing(d.e.status) ? 0 : d.ledger.applyCredit(overpaidCents);
   const creditDelta = creditGainedCents - creditUsed;
   if (creditDelta !== 0) {
     d.enrollment.creditDeltaCents = creditDelta;

@@ -57,6 +57,19 @@ export function enrollmentView(e: EnrollmentProjection, viewer: Principal) {
       reason: h.reason,
       actor: actorSeenBy(viewer, h),
     })),
+    subsidy: e.subsidy,
+    delinquency: e.delinquency
+      ? {
+          stage: e.delinquency.stage,
+          firstUnpaidMonth: e.delinquency.firstUnpaidMonth,
+          payBy: e.delinquency.payBy,
+          amountOwedCents: e.delinquency.amountOwedCents,
+          monthsOwed: e.delinquency.monthsOwed,
+        }
+      : null,
+    coverageEnd: e.coverageEnd,
+    terminationReason: e.terminationReason,
+    terminatedAt: iso(e.terminatedAt),
   };
 }
 
@@ -138,13 +151,35 @@ export const billingRunView = (run: BillingRun) => ({
   finishedAt: run.finishedAt.toISOString(),
 });
 
-export const sweepView = (r: { enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }) => ({
+export const sweepView = (r: {
+  enrollmentsMoved: number;
+  standingsRecorded: number;
+  enrollmentsFailed: number;
+  asOf: Date;
+}) => ({
   enrollmentsMoved: r.enrollmentsMoved,
+  standingsRecorded: r.standingsRecorded,
   enrollmentsFailed: r.enrollmentsFailed,
   asOf: r.asOf.toISOString(),
 });
 
-export const noticeView = <N extends { createdAt: Date }>(n: N) => ({ ...n, createdAt: n.createdAt.toISOString() });
+/** A notice; the non-payment fields only on the notices that carry them (R29/R30). */
+export const noticeView = <
+  N extends {
+    createdAt: Date;
+    payBy: string | null;
+    amountOwedCents: number | null;
+    monthsOwed: string[] | null;
+    coverageEnd: string | null;
+  },
+>(
+  n: N,
+) => {
+  const { payBy, amountOwedCents, monthsOwed, coverageEnd, ...common } = n;
+  const base = { ...common, createdAt: n.createdAt.toISOString() };
+  if (payBy === null) return base;
+  return { ...base, payBy, amountOwedCents, monthsOwed, ...(coverageEnd ? { coverageEnd } : {}) };
+};
 
 export const eventView = <E extends { occurredAt: Date }>(e: E) => ({ ...e, occurredAt: e.occurredAt.toISOString() });
 

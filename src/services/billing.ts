@@ -4,6 +4,7 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
 import { earliestCoverageStart, paymentDueDate } from '../domain/deadlines.js';
+import { canBeDelinquent, type DelinquencyStage, type Subsidy } from '../domain/delinquency.js';
 import {
   BILLABLE_STATUSES,
   type CoverageType,
@@ -16,7 +17,15 @@ import {
   projectEnrollment,
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
-import { projectBinder } from '../domain/invoice.js';
+import { type Invoice, projectBinder } from '../domain/invoice.js';
+import {
+  decideStanding,
+  type ProjectedTermination,
+  projectedTermination,
+  projectTermination,
+  reinstate,
+  type StandingRecord,
+} from '../domain/nonpayment.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
@@ -26,6 +35,7 @@ import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '.
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
+import { onlyRecords, recordStanding, writeStanding, writeStandings } from './nonPayment.js';
 
 /**
  * Enrollments per billing-run transaction: 0.1 to 0.2 s of database work each (docs/decisions.md,
@@ -50,6 +60,20 @@ export interface CheckoutInput {
   monthlyPremiumCents: number;
   coverageStart?: IsoDate | undefined;
   selectedAt?: Date | undefined;
+  /** R28: default none. */
+  subsidy?: Subsidy | undefined;
+}
+
+/** Enrollments locked per sweep transaction. */
+export const SWEEP_BATCH = 200;
+
+export interface SweepResult {
+  /** R10: pending enrollments whose missed deadlines were recorded. */
+  enrollmentsMoved: number;
+  /** R29/R30: enrollments whose non-payment standing changed and was recorded. */
+  standingsRecorded: number;
+  enrollmentsFailed: number;
+  asOf: Date;
 }
 
 export interface BillingRun {
@@ -141,18 +165,31 @@ export class BillingService {
   async enrollmentIn(stores: Stores, id: string, scope: Scope): Promise<EnrollmentProjection> {
     const e = await stores.enrollments.get(id, scope);
     if (!e) throw notFound('enrollment', id);
-    return projectEnrollment(e, this.clock.now());
+    return projectEnrollment(e, this.clock.now(), await stores.invoices.forEnrollment(id));
   }
 
+  /**
+   * Enrollments as of the service clock. `delinquency` (R29) is answered from the same projection a
+   * read shows: the store narrows to candidates (binder paid, with a recorded episode or a late live
+   * balance as of today), and each is kept when its computed standing matches; so a filtered list
+   * never disagrees with a read, whether or not the sweep has run. A page may then hold fewer than
+   * `limit` items while `nextCursor` still points further.
+   */
   async listEnrollments(
-    filter: EnrollmentFilter,
+    filter: EnrollmentFilter & { delinquency?: DelinquencyStage | 'any' | undefined },
     scope: Scope,
     limit: number,
     after?: string,
   ): Promise<Page<EnrollmentProjection>> {
-    const page = await this.stores.enrollments.list(filter, scope, limit, after);
     const now = this.clock.now();
-    return { data: page.data.map((e) => projectEnrollment(e, now)), nextCursor: page.nextCursor };
+    const { delinquency, ...rest } = filter;
+    const storeFilter = delinquency ? { ...rest, delinquencyCandidatesOn: businessDateOf(now) } : rest;
+    const page = await this.stores.enrollments.list(storeFilter, scope, limit, after);
+    const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
+    const data = page.data
+      .map((e) => projectEnrollment(e, now, invoices.get(e.id) ?? []))
+      .filter((p) => !delinquency || (p.delinquency && (delinquency === 'any' || p.delinquency.stage === delinquency)));
+    return { data, nextCursor: page.nextCursor };
   }
 
   cancelEnrollment(
@@ -172,7 +209,13 @@ export class BillingService {
       const { paidCents } = await tx.invoices.voidForCancellation(id, now);
       await enrollments.update(
         id,
-        { status: change.status, cancelledAt: change.cancelledAt, creditDeltaCents: paidCents },
+        // A delinquency recorded before ends with the enrollment (R13 voids what it owed).
+        {
+          status: change.status,
+          cancelledAt: change.cancelledAt,
+          creditDeltaCents: paidCents,
+          recordedDelinquency: null,
+        },
         now,
       );
       await enrollments.addHistory(id, [change.history]);
@@ -186,6 +229,32 @@ export class BillingService {
           data: { reason: reason ?? null, creditedCents: paidCents },
         },
       ]);
+      return this.enrollmentIn(tx, id, UNSCOPED);
+    });
+  }
+
+  /**
+   * R31: reinstate an enrollment terminated for non-payment, in one transaction with its answer. A
+   * termination the sweep has not recorded yet is recorded first (reads already show it); then
+   * `reinstate` decides, and the enrollment, the balance up to `coverageEnd` paid from credit, and
+   * the reissued invoices (paid from credit, `insertMonthly`) are written.
+   */
+  reinstateEnrollment(id: string, principal: Principal, call: Idempotent<EnrollmentProjection>): Promise<Answered> {
+    return this.idempotent.run(call, async (tx) => {
+      const now = this.clock.now();
+      const lock = () => tx.enrollments.get(id, scopeOf(principal), { forUpdate: true, history: false });
+      let e = await lock();
+      if (e && (await recordStanding(tx, e, now))) e = await lock();
+      if (!e) throw notFound('enrollment', id);
+      const account = await tx.accounts.get(e.memberId);
+      const r = reinstate(e, await tx.invoices.forEnrollment(id), now, {
+        actor: principal.keyId,
+        reason: 'reinstated',
+        paperless: account?.paperless === true,
+      });
+      await tx.reconciliations.write(r.reconciliation, now);
+      // One month per statement: `insertMonthly` takes each invoice's credit once per enrollment.
+      for (const invoice of r.reissued) await tx.invoices.insertMonthly([invoice], now);
       return this.enrollmentIn(tx, id, UNSCOPED);
     });
   }
@@ -210,7 +279,7 @@ export class BillingService {
   }
 
   /** `POST /v1/ops/deadline-sweeps`: the sweep, answered once per Idempotency-Key. */
-  sweepOnce(call: Idempotent<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }>): Promise<Answered> {
+  sweepOnce(call: Idempotent<SweepResult>): Promise<Answered> {
     return this.idempotent.runInSteps(call, async () => {
       const r = await this.sweepMissedDeadlines();
       return async () => r;
@@ -218,59 +287,182 @@ export class BillingService {
   }
 
   /**
-   * The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move. One pass in
+   * The background sweep (and `POST /v1/ops/deadline-sweeps`): records every pending move (R10), then
+   * every non-payment standing that changed (R29/R30: stages, cures, terminations). Each pass goes in
    * sequence order, 200 locked enrollments per transaction, each behind its own savepoint: an
    * enrollment that fails is rolled back alone, logged by id and counted, and the sweep goes on (I5).
+   * Rows another transaction holds are skipped: that sweep or payment records the same standing.
    */
-  async sweepMissedDeadlines(): Promise<{ enrollmentsMoved: number; enrollmentsFailed: number; asOf: Date }> {
+  async sweepMissedDeadlines(): Promise<SweepResult> {
     const now = this.clock.now();
+    const today = businessDateOf(now);
     // R1/R10: a start whose due date has passed is one before the earliest start still open.
-    const earliestOpen = earliestCoverageStart(businessDateOf(now));
-    let moved = 0;
-    let failed = 0;
+    const earliestOpen = earliestCoverageStart(today);
+    const moves = await this.sweepPass(
+      'deadline sweep',
+      (tx, afterSeq) => tx.enrollments.lockPendingStartingBefore(earliestOpen, SWEEP_BATCH, afterSeq),
+      async (tx, e) => {
+        await this.recordMissedDeadlines(tx, e, now);
+        return true;
+      },
+    );
+    const standings = await this.sweepStandings(now);
+    return {
+      enrollmentsMoved: moves.done,
+      standingsRecorded: standings.done,
+      enrollmentsFailed: moves.failed + standings.failed,
+      asOf: now,
+    };
+  }
+
+  /** One pass of the sweep over locked batches; each enrollment in its own savepoint (I5). */
+  private async sweepPass(
+    name: string,
+    lockBatch: (tx: Stores, afterSeq: number) => Promise<{ enrollments: Enrollment[]; lastSeq: number }>,
+    work: (tx: Stores, e: Enrollment) => Promise<boolean>,
+  ): Promise<{ done: number; failed: number }> {
+    const total = { done: 0, failed: 0 };
     let afterSeq = 0;
     for (;;) {
       const batch = await this.stores.transaction(async (tx) => {
-        const due = await tx.enrollments.lockPendingStartingBefore(earliestOpen, 200, afterSeq);
-        for (const e of due.enrollments) {
-          await tx.savepoint('sweep_enrollment');
-          try {
-            await this.recordMissedDeadlines(tx, e, now);
-            await tx.releaseSavepoint('sweep_enrollment');
-            moved++;
-          } catch (err) {
-            if (!isEnrollmentFailure(err)) throw err;
-            await tx.rollbackToSavepoint('sweep_enrollment');
-            failed++;
-            this.log.warn(
-              { enrollmentId: e.id, code: (err as { code?: string }).code },
-              'deadline sweep: enrollment failed; the others go on',
-            );
-          }
-        }
+        const due = await lockBatch(tx, afterSeq);
+        const r = await this.eachInSavepoint(tx, name, due.enrollments, (e) => work(tx, e));
+        total.done += r.done;
+        total.failed += r.failed;
         return due;
       });
       afterSeq = batch.lastSeq;
-      if (batch.enrollments.length < 200) break;
+      if (batch.enrollments.length < SWEEP_BATCH) break;
     }
-    return { enrollmentsMoved: moved, enrollmentsFailed: failed, asOf: now };
+    return total;
+  }
+
+  /** I5: each item behind its own savepoint; a failure is rolled back alone, logged by id and counted. */
+  private async eachInSavepoint<T extends { id: string } | { e: { id: string } }>(
+    tx: Stores,
+    name: string,
+    items: readonly T[],
+    work: (item: T) => Promise<boolean>,
+  ): Promise<{ done: number; failed: number }> {
+    let done = 0;
+    let failed = 0;
+    for (const item of items) {
+      await tx.savepoint('sweep_enrollment');
+      try {
+        if (await work(item)) done++;
+        await tx.releaseSavepoint('sweep_enrollment');
+      } catch (err) {
+        if (!isEnrollmentFailure(err)) throw err;
+        await tx.rollbackToSavepoint('sweep_enrollment');
+        failed++;
+        const enrollmentId = 'id' in item ? item.id : item.e.id;
+        this.log.warn(
+          { enrollmentId, code: (err as { code?: string }).code },
+          `${name}: enrollment failed; the others go on`,
+        );
+      }
+    }
+    return { done, failed };
+  }
+
+  /**
+   * R29/R30: the sweep's second pass. Per batch of locked candidates: one read of their invoices, the
+   * decisions made in memory (`decideStanding`; most candidates need nothing written), then the
+   * decisions that only record an episode written together in four statements behind one savepoint;
+   * if that write fails, they and every termination are written one by one behind their own (I5).
+   */
+  private async sweepStandings(now: Date): Promise<{ done: number; failed: number }> {
+    const today = businessDateOf(now);
+    const total = { done: 0, failed: 0 };
+    let afterSeq = 0;
+    for (;;) {
+      const batch = await this.stores.transaction(async (tx) => {
+        const due = await tx.enrollments.lockDelinquencyCandidates(today, SWEEP_BATCH, afterSeq);
+        const invoices = await tx.invoices.forEnrollments(due.enrollments.map((e) => e.id));
+        const decided: { e: Enrollment; decision: StandingRecord }[] = [];
+        for (const e of due.enrollments) {
+          const decision = this.decideOrLog(e, invoices.get(e.id) ?? [], now, total);
+          if (decision) decided.push({ e, decision });
+        }
+        let single = decided.filter((d) => !onlyRecords(d.decision));
+        const batched = decided.filter((d) => onlyRecords(d.decision));
+        if (batched.length === 0 || (await this.inOneSavepoint(tx, () => writeStandings(tx, batched, now)))) {
+          total.done += batched.length;
+        } else single = [...batched, ...single];
+        const r = await this.eachInSavepoint(tx, 'non-payment sweep', single, async (d) => {
+          await writeStanding(tx, d.e, d.decision, now);
+          return true;
+        });
+        total.done += r.done;
+        total.failed += r.failed;
+        return due;
+      });
+      afterSeq = batch.lastSeq;
+      if (batch.enrollments.length < SWEEP_BATCH) break;
+    }
+    return total;
+  }
+
+  /** A pure decision that throws (a bug in one enrollment's facts) is logged and counted, not fatal (I5). */
+  private decideOrLog(
+    e: Enrollment,
+    invoices: readonly Invoice[],
+    now: Date,
+    total: { failed: number },
+  ): StandingRecord | null {
+    try {
+      return decideStanding(e, invoices, now);
+    } catch (err) {
+      total.failed++;
+      this.log.warn({ enrollmentId: e.id, error: (err as Error).message }, 'non-payment sweep: enrollment failed');
+      return null;
+    }
+  }
+
+  /** Runs `work` behind one savepoint; false (rolled back) when it fails for a reason one enrollment can cause. */
+  private async inOneSavepoint(tx: Stores, work: () => Promise<void>): Promise<boolean> {
+    await tx.savepoint('sweep_batch');
+    try {
+      await work();
+      await tx.releaseSavepoint('sweep_batch');
+      return true;
+    } catch (err) {
+      if (!isEnrollmentFailure(err)) throw err;
+      await tx.rollbackToSavepoint('sweep_batch');
+      return false;
+    }
   }
 
   // Invoices (R15-R18)
-  private projectInvoice(i: InvoiceDetail, now: Date): InvoiceDetail {
-    return projectBinder(i, i.enrollment, now);
+  /**
+   * Invoices as of the service clock: R10's binder moves, and R30's voids of a termination the sweep
+   * has not recorded yet (read from the enrollment's facts, only for binder-paid enrollments).
+   */
+  private async projectInvoices(invoices: InvoiceDetail[], now: Date): Promise<InvoiceDetail[]> {
+    const ids = [...new Set(invoices.filter((i) => canBeDelinquent(i.enrollment.status)).map((i) => i.enrollmentId))];
+    const terminations = new Map<string, ProjectedTermination | null>();
+    if (ids.length > 0) {
+      const [enrollments, facts] = await Promise.all([
+        this.stores.enrollments.many(ids),
+        this.stores.invoices.forEnrollments(ids),
+      ]);
+      for (const e of enrollments) terminations.set(e.id, projectedTermination(e, facts.get(e.id) ?? [], now));
+    }
+    return invoices.map((i) =>
+      projectTermination(projectBinder(i, i.enrollment, now), terminations.get(i.enrollmentId)),
+    );
   }
 
   async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
     const invoice = await this.stores.invoices.get(id, scope);
     if (!invoice) throw notFound('invoice', id);
-    return this.projectInvoice(invoice, this.clock.now());
+    const [projected] = await this.projectInvoices([invoice], this.clock.now());
+    return projected as InvoiceDetail;
   }
 
   async listInvoices(filter: InvoiceFilter, scope: Scope, limit: number, after?: string): Promise<Page<InvoiceDetail>> {
     const page = await this.stores.invoices.list(filter, scope, limit, after);
-    const now = this.clock.now();
-    return { data: page.data.map((i) => this.projectInvoice(i, now)), nextCursor: page.nextCursor };
+    return { data: await this.projectInvoices(page.data, this.clock.now()), nextCursor: page.nextCursor };
   }
 
   /** `POST /v1/billing-runs`: the run, recorded with its answer (a retry replays it, R16). */

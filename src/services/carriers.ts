@@ -7,7 +7,7 @@ import { FEED_START, type FeedEvent } from '../domain/events.js';
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { businessTimestamp } from '../domain/timestamps.js';
 import { decodePosition, encodePosition } from '../store/feed.js';
-import type { Notice } from '../store/notices.js';
+import type { Notice, NoticeType } from '../store/notices.js';
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
@@ -76,7 +76,7 @@ export class CarrierService {
   }
 
   notices(
-    filter: { type?: 'welcome_letter' | undefined; memberId?: string | undefined; enrollmentId?: string | undefined },
+    filter: { type?: NoticeType | undefined; memberId?: string | undefined; enrollmentId?: string | undefined },
     limit: number,
     after?: string,
   ): Promise<Page<Notice>> {
@@ -90,9 +90,10 @@ export class CarrierService {
   ): Promise<Page<EnrollmentProjection & { businessDaysOverdue: number }>> {
     const now = this.clock.now();
     const page = await this.stores.enrollments.overdue(businessDateOf(now), carrierId, limit, after);
+    const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
     return {
       data: page.data.map((e) => ({
-        ...projectEnrollment(e, now),
+        ...projectEnrollment(e, now, invoices.get(e.id) ?? []),
         businessDaysOverdue: businessDaysOverdue(e, now, this.calendar),
       })),
       nextCursor: page.nextCursor,

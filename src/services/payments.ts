@@ -30,6 +30,7 @@ import { newPaymentId, type PaymentContext } from '../store/paymentWrites.js';
 import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
+import { recordStanding, recordStandingAfter } from './nonPayment.js';
 
 type Matched =
   | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
@@ -118,8 +119,10 @@ export class PaymentService {
       );
       return kept.payment;
     }
-    const { applied, settlement } = this.settleOn(payment, matched, principal, now);
-    const e = matched.context.enrollment;
+    this.assertReceivedAfterSelection(payment, matched.context.enrollment);
+    const standing = await this.standingFirst(tx, matched, now);
+    const { applied, settlement } = this.settleOn(payment, standing, principal, now);
+    const e = standing.context.enrollment;
     await tx.paymentWrites.write(
       { ...write, payment: applied },
       settlement,
@@ -128,7 +131,23 @@ export class PaymentService {
       now,
       recordFor(applied),
     );
+    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now);
     return applied;
+  }
+
+  /**
+   * R29/R30 before the money moves: the standing as the facts show it now is recorded first (the
+   * anchor U, a stage, or a termination whose date has passed: then R24 makes this money credit),
+   * and the payment is decided on the enrollment as it stands after that.
+   */
+  private async standingFirst(
+    tx: Stores,
+    matched: Extract<Matched, { kind: 'pay' }>,
+    now: Date,
+  ): Promise<Extract<Matched, { kind: 'pay' }>> {
+    const { enrollment, invoices } = matched.context;
+    if (!(await recordStanding(tx, enrollment, now, invoices))) return matched;
+    return { ...matched, context: await this.lock(tx, enrollment.id) };
   }
 
   /** R24 (R9-R11): decide what the payment does to its locked enrollment, and the applied payment. */
@@ -258,9 +277,12 @@ export class PaymentService {
       false,
     );
     if (matched.kind === 'unapplied') throw new DomainError('target_not_found', 'No payable target.');
-    const { applied, settlement } = this.settleOn(payment, matched, principal, now);
-    const e = matched.context.enrollment;
+    this.assertReceivedAfterSelection(payment, matched.context.enrollment);
+    const standing = await this.standingFirst(tx, matched, now);
+    const { applied, settlement } = this.settleOn(payment, standing, principal, now);
+    const e = standing.context.enrollment;
     await tx.paymentWrites.write({ mode: 'update', payment: applied }, settlement, settlement.events, e.id, now, null);
+    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now);
     return applied;
   }
 
@@ -283,7 +305,12 @@ export class PaymentService {
     const invoiceEnrollments = await tx.invoices.enrollmentsOf(liveApplications(payment).map((a) => a.invoiceId));
     const enrollments: { enrollment: Enrollment; invoices: Invoice[] }[] = [];
     for (const id of reversalEnrollmentIds(payment, invoiceEnrollments)) {
-      const enrollment = await tx.enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
+      let enrollment = await tx.enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
+      if (!enrollment) continue;
+      // R29/R30 first (as for a payment): the standing before the money goes back is recorded.
+      if (await recordStanding(tx, enrollment, now)) {
+        enrollment = await tx.enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
+      }
       if (enrollment) enrollments.push({ enrollment, invoices: await tx.invoices.forEnrollment(id) });
     }
     const reversal = decideReversal({
@@ -295,6 +322,8 @@ export class PaymentService {
       calendar: this.calendar,
     });
     await tx.reconciliations.writeReversal(reversal, now);
+    // R25: a confirmed enrollment's months left unpaid follow R29-R30 from now on.
+    for (const { enrollment } of enrollments) await recordStandingAfter(tx, enrollment.id, now);
     return reversal.payment;
   }
 

@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
+import type { RecordedDelinquency, Subsidy } from '../domain/delinquency.js';
 import type {
   Enrollment,
   EnrollmentChange,
@@ -66,6 +67,16 @@ export function toEnrollment(row: EnrollmentJoinedRow, history: HistoryEntry[]):
     flags: row.flags as EnrollmentFlag[],
     createdAt: row.created_at,
     history,
+    subsidy: row.subsidy,
+    coverageEnd: row.coverage_end as IsoDate | null,
+    terminationReason: row.termination_reason,
+    terminatedAt: row.terminated_at,
+    terminatedOn: row.terminated_on as IsoDate | null,
+    statusBeforeTermination: row.status_before_termination,
+    recordedDelinquency:
+      row.delinquency_anchor && row.delinquency_stage
+        ? { anchor: row.delinquency_anchor as IsoDate, stage: row.delinquency_stage }
+        : null,
   };
 }
 
@@ -74,6 +85,11 @@ export interface EnrollmentFilter {
   status?: EnrollmentStatus | undefined;
   carrierId?: string | undefined;
   flag?: EnrollmentFlag | undefined;
+  /**
+   * R29 `?delinquency=`: only candidates (binder paid with a recorded episode or a late live balance
+   * as of `today`); the service computes the standing of each and keeps those that match.
+   */
+  delinquencyCandidatesOn?: IsoDate | undefined;
 }
 
 /** The columns an `EnrollmentChange` sets (credit and flags are set from their old values in `update`). */
@@ -88,6 +104,32 @@ function columnsOf(c: EnrollmentChange): Updateable<EnrollmentsTable> {
     ...(c.confirmedAt ? { confirmed_at: c.confirmedAt } : {}),
     ...(c.carrierPolicyId !== undefined ? { carrier_policy_id: c.carrierPolicyId } : {}),
     ...(c.cancelledAt ? { cancelled_at: c.cancelledAt } : {}),
+    ...(c.recordedDelinquency !== undefined
+      ? {
+          delinquency_anchor: c.recordedDelinquency?.anchor ?? null,
+          delinquency_stage: c.recordedDelinquency?.stage ?? null,
+        }
+      : {}),
+    ...(c.termination ? terminationColumns(c.termination) : {}),
+    ...(c.clearTermination
+      ? {
+          coverage_end: null,
+          termination_reason: null,
+          terminated_at: null,
+          terminated_on: null,
+          status_before_termination: null,
+        }
+      : {}),
+  };
+}
+
+function terminationColumns(t: NonNullable<EnrollmentChange['termination']>): Updateable<EnrollmentsTable> {
+  return {
+    coverage_end: t.coverageEnd,
+    termination_reason: t.reason,
+    terminated_at: t.terminatedAt,
+    terminated_on: t.terminatedOn,
+    status_before_termination: t.statusBefore,
   };
 }
 
@@ -106,6 +148,33 @@ function owesMoneySql({ exists, selectFrom }: ExpressionBuilder<DB & { e: Enroll
       .whereRef('i.enrollment_id', '=', 'e.id')
       .where('i.status', 'in', OWING_STATUSES),
   );
+}
+
+/**
+ * R29: enrollments that may be delinquent on `today`: binder paid (the statuses `canBeDelinquent`
+ * allows) and either a recorded episode or a live invoice past its due date with a balance
+ * (`invoices_late_balance`). A superset: the domain decides (credit may pay the balance).
+ */
+export const DELINQUENCY_STATUSES = [
+  'awaiting_confirmation',
+  'confirmed',
+] as const satisfies readonly EnrollmentStatus[];
+function delinquencyCandidateSql(today: IsoDate) {
+  return ({ eb, or, exists, selectFrom }: ExpressionBuilder<DB & { e: EnrollmentsTable }, 'e'>) =>
+    eb.and([
+      eb('e.status', 'in', DELINQUENCY_STATUSES),
+      or([
+        eb('e.delinquency_stage', 'is not', null),
+        exists(
+          selectFrom('invoices as li')
+            .select('li.id')
+            .whereRef('li.enrollment_id', '=', 'e.id')
+            .where('li.voided_at', 'is', null)
+            .where(sql<boolean>`li.amount_paid_cents < li.amount_due_cents`)
+            .where('li.due_date', '<', today),
+        ),
+      ]),
+    ]);
 }
 
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
@@ -202,6 +271,15 @@ export class EnrollmentStore {
     return e ?? null;
   }
 
+  /** Several enrollments without their history, unlocked (what projections of other reads need). */
+  async many(ids: readonly string[]): Promise<Enrollment[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.base({ carrierId: null })
+      .where('e.id', 'in', [...ids])
+      .execute()) as EnrollmentJoinedRow[];
+    return rows.map((r) => toEnrollment(r, []));
+  }
+
   async list(
     filter: EnrollmentFilter,
     scope: Scope,
@@ -213,6 +291,7 @@ export class EnrollmentStore {
     if (filter.status) q = q.where('e.status', '=', filter.status);
     if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
     if (filter.flag) q = q.where(sql<boolean>`${filter.flag} = any(e.flags)`);
+    if (filter.delinquencyCandidatesOn) q = q.where(delinquencyCandidateSql(filter.delinquencyCandidatesOn));
     const rows = await seqPageRows<InlineRow>(q, 'e.seq', after, limit);
     const page = pageOf(rows, limit, (r) => r);
     return { data: this.inline(page.data), nextCursor: page.nextCursor };
@@ -227,6 +306,7 @@ export class EnrollmentStore {
     coverageStart: IsoDate;
     selectedAt: Date;
     now: Date;
+    subsidy?: Subsidy | undefined;
   }): Promise<string> {
     const row = await this.db
       .insertInto('enrollments')
@@ -240,6 +320,7 @@ export class EnrollmentStore {
         chosen_coverage_start: values.coverageStart,
         coverage_start: values.coverageStart,
         selected_at: values.selectedAt,
+        subsidy: values.subsidy ?? 'none',
         created_at: values.now,
         updated_at: values.now,
       })
@@ -275,6 +356,29 @@ export class EnrollmentStore {
     await this.db
       .insertInto('enrollment_history')
       .values(entries.map((h) => historyRow(enrollmentId, h)))
+      .execute();
+  }
+
+  /**
+   * R29: the sweep's batched write of recorded episodes (stage moves and cures without a termination)
+   * for enrollments the caller has locked: one statement for all of them.
+   */
+  async recordDelinquencies(rows: readonly { id: string; recorded: RecordedDelinquency | null }[], at: Date) {
+    if (rows.length === 0) return;
+    await sql`
+      update enrollments e
+      set delinquency_anchor = d.anchor, delinquency_stage = d.stage, updated_at = ${at}::timestamptz
+      from unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.recorded?.anchor ?? null)}::date[],
+                  ${rows.map((r) => r.recorded?.stage ?? null)}::text[]) as d(id, anchor, stage)
+      where e.id = d.id`.execute(this.db);
+  }
+
+  /** History entries of several enrollments in one statement. */
+  async addHistoryOf(entries: readonly { enrollmentId: string; entry: HistoryEntry }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db
+      .insertInto('enrollment_history')
+      .values(entries.map((h) => historyRow(h.enrollmentId, h.entry)))
       .execute();
   }
 
@@ -343,5 +447,26 @@ export class EnrollmentStore {
       .skipLocked()
       .execute()) as EnrollmentJoinedRow[];
     return { enrollments: await this.withHistory(rows), lastSeq: Number(rows.at(-1)?.seq ?? afterSeq) };
+  }
+
+  /**
+   * R29/R30: the sweep's batch of enrollments that may be delinquent on `today`
+   * (`delinquencyCandidateSql`) after `afterSeq`, locked in sequence order, skipping rows another
+   * transaction holds (a concurrent sweep or a payment records the same standing itself).
+   */
+  async lockDelinquencyCandidates(
+    today: IsoDate,
+    limit: number,
+    afterSeq: number,
+  ): Promise<{ enrollments: Enrollment[]; lastSeq: number }> {
+    const rows = (await this.base({ carrierId: null })
+      .where(delinquencyCandidateSql(today))
+      .where('e.seq', '>', afterSeq)
+      .orderBy('e.seq')
+      .limit(limit)
+      .forNoKeyUpdate('e')
+      .skipLocked()
+      .execute()) as EnrollmentJoinedRow[];
+    return { enrollments: rows.map((r) => toEnrollment(r, [])), lastSeq: Number(rows.at(-1)?.seq ?? afterSeq) };
   }
 }

@@ -211,13 +211,15 @@ export class InvoiceStore {
       coverage_start: string;
       monthly_premium_cents: number;
       credit_cents: number;
+      coverage_end: string | null;
       paperless: boolean | null;
     }>`
       select e.id, e.member_id, e.carrier_id, e.status, e.coverage_start,
-             e.monthly_premium_cents, e.credit_cents,
+             e.monthly_premium_cents, e.credit_cents, e.coverage_end,
              (select a.paperless from accounts a where a.member_id = e.member_id) as paperless
       from enrollments e
       where e.status = any(${sql.val(billable)}::text[]) and e.coverage_start <= ${month}::date
+        and (e.coverage_end is null or e.coverage_end >= ${month}::date)
         and e.seq > ${range.afterSeq} and e.seq <= ${range.toSeq}
       order by e.id
       for no key update of e
@@ -231,6 +233,7 @@ export class InvoiceStore {
       monthlyPremiumCents: row.monthly_premium_cents,
       creditCents: row.credit_cents,
       paperless: row.paperless === true,
+      coverageEnd: row.coverage_end as IsoDate | null,
     }));
   }
 
@@ -280,5 +283,19 @@ export class InvoiceStore {
     `.execute(this.db);
     const row = result.rows[0];
     return { issuedCount: row?.issued ?? 0, creditAppliedCents: Number(row?.credit ?? 0) };
+  }
+
+  /** Every invoice of these enrollments (void ones included), by enrollment, oldest month first. */
+  async forEnrollments(enrollmentIds: readonly string[]): Promise<Map<string, Invoice[]>> {
+    const out = new Map<string, Invoice[]>();
+    if (enrollmentIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('invoices')
+      .selectAll()
+      .where('enrollment_id', 'in', [...enrollmentIds])
+      .orderBy('coverage_month')
+      .execute();
+    for (const r of rows) out.set(r.enrollment_id, [...(out.get(r.enrollment_id) ?? []), toInvoice(r)]);
+    return out;
   }
 }

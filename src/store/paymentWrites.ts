@@ -37,6 +37,7 @@ function enrollmentFromJson(j: Json, binderInvoiceId: string | null): Enrollment
     paid_in_full_at: date(j.paid_in_full_at),
     confirmed_at: date(j.confirmed_at),
     cancelled_at: date(j.cancelled_at),
+    terminated_at: date(j.terminated_at),
     created_at: date(j.created_at),
     updated_at: date(j.updated_at),
     binder_invoice_id: binderInvoiceId,

@@ -52,7 +52,7 @@ export interface EnrollmentsTable {
   coverage_type: 'health' | 'dental';
   plan_name: string;
   monthly_premium_cents: number;
-  status: 'pending_payment' | 'awaiting_confirmation' | 'confirmed' | 'cancelled';
+  status: 'pending_payment' | 'awaiting_confirmation' | 'confirmed' | 'cancelled' | 'terminated';
   chosen_coverage_start: DateColumn;
   coverage_start: DateColumn;
   selected_at: Date;
@@ -66,6 +66,14 @@ export interface EnrollmentsTable {
   flags: WithDefault<string[]>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  subsidy: WithDefault<'none' | 'aptc' | 'connectorcare'>;
+  coverage_end: string | null;
+  termination_reason: string | null;
+  terminated_at: NullableTimestamp;
+  terminated_on: string | null;
+  status_before_termination: 'awaiting_confirmation' | 'confirmed' | null;
+  delinquency_anchor: string | null;
+  delinquency_stage: 'past_due' | 'termination_warning' | 'final_termination_warning' | null;
 }
 export type EnrollmentRow = Selectable<EnrollmentsTable>;
 
@@ -73,7 +81,7 @@ export interface EnrollmentHistoryTable {
   id: Serial;
   enrollment_id: string;
   at: Date;
-  type: 'status_changed' | 'coverage_start_moved';
+  type: 'status_changed' | 'coverage_start_moved' | 'delinquency_changed';
   from_value: string | null;
   to_value: string;
   reason: string | null;
@@ -179,11 +187,15 @@ export interface IdempotencyKeysTable {
 export interface NoticesTable {
   id: WithDefault<string>;
   seq: Serial;
-  type: 'welcome_letter';
+  type: 'welcome_letter' | 'past_due' | 'termination_warning' | 'final_termination_warning' | 'termination';
   member_id: string;
   enrollment_id: string;
   status: WithDefault<'queued' | 'sent'>;
   created_at: Date;
+  pay_by: ColumnType<string | null, string | null | undefined, string | null>;
+  amount_owed_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  months_owed: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  coverage_end: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface DB {

@@ -37,6 +37,13 @@ export function enrollment(over: Partial<Enrollment> = {}): Enrollment {
     flags: [],
     createdAt: new Date('2026-12-05T15:00:00Z'),
     history: [],
+    subsidy: 'none',
+    coverageEnd: null,
+    terminationReason: null,
+    terminatedAt: null,
+    terminatedOn: null,
+    statusBeforeTermination: null,
+    recordedDelinquency: null,
     ...over,
   };
 }

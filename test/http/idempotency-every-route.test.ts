@@ -231,6 +231,42 @@ const SCENARIOS: Record<string, Scenario> = {
       code: 'not_found',
     }),
   },
+  '/v1/enrollments/{id}/reinstatement': {
+    status: 200,
+    async prepare() {
+      const e = await janEnrollment();
+      await payOk(ctx, onlinePayment(e.id));
+      // Terminated for non-payment today, coverage through January (its binder month): nothing to pay.
+      await ctx.database.db
+        .updateTable('enrollments')
+        .set({
+          status: 'terminated',
+          termination_reason: 'non_payment',
+          terminated_at: new Date(JAN_CLOCK),
+          terminated_on: '2026-12-10',
+          coverage_end: '2027-01-31',
+          status_before_termination: 'awaiting_confirmation',
+        })
+        .where('id', '=', e.id)
+        .execute();
+      return {
+        url: `/v1/enrollments/${e.id}/reinstatement`,
+        body: undefined,
+        other: { extra: true },
+        count: () =>
+          countOf(events('enrollment.reinstated').where('enrollment_id', '=', e.id).executeTakeFirstOrThrow()),
+      };
+    },
+    refusal: async () => {
+      const e = await janEnrollment();
+      return {
+        url: `/v1/enrollments/${e.id}/reinstatement`,
+        body: undefined,
+        status: 409,
+        code: 'not_reinstatable',
+      };
+    },
+  },
   '/v1/enrollments/{id}/confirmation': {
     status: 200,
     async prepare() {

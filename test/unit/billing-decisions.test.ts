@@ -31,6 +31,7 @@ const enrollment = (over: Partial<BillableEnrollment> = {}): BillableEnrollment 
   monthlyPremiumCents: 30000,
   creditCents: 0,
   paperless: false,
+  coverageEnd: null,
   ...over,
 });
 

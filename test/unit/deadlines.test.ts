@@ -273,7 +273,7 @@ t.test('R10: every read shows the start as of the service clock, with the move i
     },
   ];
   for (const r of rows) {
-    const p = projectEnrollment(enrollment(), new Date(r.now));
+    const p = projectEnrollment(enrollment(), new Date(r.now), []);
     const msg = `${r.rule}: ${r.name}`;
     t.equal(p.coverageStart, r.start, `${msg}: coverageStart`);
     t.equal(p.paymentDueDate, r.due, `${msg}: paymentDueDate`);

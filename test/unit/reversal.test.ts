@@ -32,6 +32,13 @@ const enrollment = (id: string, over: Partial<Enrollment> = {}): Enrollment => (
   flags: [],
   createdAt: new Date('2026-12-05T15:00:00Z'),
   history: [],
+  subsidy: 'none',
+  coverageEnd: null,
+  terminationReason: null,
+  terminatedAt: null,
+  terminatedOn: null,
+  statusBeforeTermination: null,
+  recordedDelinquency: null,
   ...over,
 });
 const invoice = (id: string, enrollmentId: string, month: string, over: Partial<Invoice> = {}): Invoice => ({

@@ -1,5 +1,6 @@
 import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { NON_PAYMENT_NOTICE_TYPES } from '../../domain/delinquency.js';
 import type { EnrollmentProjection } from '../../domain/enrollment.js';
 import { scopeOf } from '../../domain/principal.js';
 import type { CarrierService } from '../../services/carriers.js';
@@ -7,11 +8,13 @@ import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { EnrollmentSchema, MemberId } from '../schemas/billing.js';
 import {
+  CentsOrZero,
   Closed,
   described,
   IdParams,
   type IdParamsT,
   Instant,
+  IsoDate,
   PageOf,
   PageQuery,
   problems,
@@ -27,16 +30,21 @@ const ConfirmationBody = Closed(
   { examples: [{ carrierPolicyId: 'BCBS-123456' }] },
 );
 
+const NOTICE_TYPES = ['welcome_letter', ...NON_PAYMENT_NOTICE_TYPES] as const;
 const NoticeSchema = Closed({
   id: Type.String(),
-  type: Type.Literal('welcome_letter'),
+  type: StringEnum(NOTICE_TYPES),
   memberId: MemberId,
   enrollmentId: Type.String(),
   status: StringEnum(['queued', 'sent'] as const),
   createdAt: Instant(),
+  payBy: Type.Optional(IsoDate('R29: the stage pay-by date (non-payment notices only)')),
+  amountOwedCents: Type.Optional(CentsOrZero('R29: owed by the pay-by date')),
+  monthsOwed: Type.Optional(Type.Array(IsoDate(), { description: 'R29: the coverage months owed by then' })),
+  coverageEnd: Type.Optional(IsoDate('R30: the last covered day (termination notices only)')),
 });
 const NoticesQuery = Closed({
-  type: Type.Optional(Type.Literal('welcome_letter')),
+  type: Type.Optional(Type.Union(NOTICE_TYPES.map((t) => Type.Literal(t)))),
   memberId: Type.Optional(MemberId),
   enrollmentId: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   ...PageQuery,
@@ -93,9 +101,9 @@ const listNotices = {
   config: { auth: ['connector', 'ops'] },
   schema: {
     tags: ['enrollments'],
-    summary: 'Notices queued for members (Welcome Letters, R12)',
+    summary: 'Notices queued for members (Welcome Letters R12, non-payment notices R29-R30)',
     description:
-      'Letters queued for members, oldest first: a `welcome_letter` is queued when the carrier confirms an enrollment (R12). Filter by `type`, `memberId` and `enrollmentId`; paged with `limit` and `after`.',
+      'Letters queued for members, oldest first: a `welcome_letter` is queued when the carrier confirms an enrollment (R12); the deadline sweep queues `past_due`, `termination_warning` and `final_termination_warning` as a delinquency reaches each stage (R29), with `payBy`, `amountOwedCents` and `monthsOwed`, and `termination` when coverage ends for non-payment (R30), with `coverageEnd` too. Filter by `type`, `memberId` and `enrollmentId`; paged with `limit` and `after`.',
     querystring: NoticesQuery,
     response: { 200: described(PageOf(NoticeSchema), 'A page of notices'), ...problems(400) },
   },

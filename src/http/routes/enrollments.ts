@@ -20,6 +20,7 @@ const checkout = {
       "The member checks out one plan (health or dental) with a carrier: the enrollment is created as `pending_payment` with its binder invoice, the first month's premium, due on the 23rd of the month before coverage starts (R1, R7).",
       'Coverage starts on the 1st of a month. Without `coverageStart`, the earliest start whose due date has not passed is chosen; a requested start whose due date has passed is 422 `deadline_passed` with `earliestCoverageStart` (R8).',
       'The enrollment is complete only once the binder is paid in full by its due date (R9); if the due date passes first, the start moves a month later (R10).',
+      '`subsidy` (R28: `none`, `aptc` or `connectorcare`; default `none`) decides the grace period a delinquency gets (R29).',
       'The account and the carrier must exist (422 `account_not_found`, `carrier_not_found`); `selectedAt` defaults to now and may be at most 72 hours in the past (422 `timestamp_out_of_range`).',
       'An Idempotency-Key is optional: with one, a retried checkout replays the first answer with `Idempotent-Replayed: true` and never makes a second enrollment.',
     ].join(' '),
@@ -57,7 +58,7 @@ const listEnrollments = {
     tags: ['enrollments'],
     summary: 'List enrollments (carriers: their own only), oldest first',
     description:
-      'Enrollments filtered by `memberId`, `status` and `carrierId`, oldest first, paged with `limit` and `after`. A carrier sees only its own: it polls `?status=awaiting_confirmation` for paid enrollments to confirm (R26). A filter that matches nothing is an empty list.',
+      'Enrollments filtered by `memberId`, `status` and `carrierId`, oldest first, paged with `limit` and `after`. A carrier sees only its own: it polls `?status=awaiting_confirmation` for paid enrollments to confirm (R26). `delinquency=past_due|termination_warning|final_termination_warning|any` keeps the enrollments whose `delinquency` (as of the service clock, as a read shows it, R29) is at that stage; such a page may hold fewer than `limit` items while `nextCursor` points further. A filter that matches nothing is an empty list.',
     querystring: EnrollmentsQuery,
     response: { 200: described(PageOf(EnrollmentSchema), 'A page of enrollments'), ...problems(400) },
   },
@@ -81,6 +82,29 @@ const cancelEnrollment = {
       ...problems(400, {
         404: 'No enrollment with this id (`not_found`).',
         409: 'The enrollment can no longer be cancelled (`not_cancellable`, with `currentState`).',
+      }),
+    },
+  },
+} satisfies RouteShorthandOptions;
+
+const reinstateEnrollment = {
+  config: { auth: ['connector', 'ops'], idempotency: 'optional' },
+  schema: {
+    tags: ['enrollments'],
+    summary: 'Reinstate an enrollment terminated for non-payment, paid from its credit (R31)',
+    description: [
+      'Within 35 calendar days after the business date of a termination for non-payment (day 35 included), restores the status the enrollment had before it (R31) and clears `coverageEnd` and the termination fields.',
+      "The enrollment's credit (money received after termination is kept as credit, R24) must pay every premium from the month after `coverageEnd` through the month after the current business month, plus any balance still open up to `coverageEnd`; those months get live invoices paid from the credit, and `enrollment.reinstated` is on the feed.",
+      'Not enough credit: 422 `reinstatement_payment_required` with `amountRequiredCents` and `shortfallCents`. After the window: 422 `reinstatement_window_closed`. An enrollment not terminated for non-payment (cancelled, active, ...): 409 `not_reinstatable`.',
+      'No body. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.',
+    ].join(' '),
+    params: IdParams,
+    response: {
+      200: described(EnrollmentSchema, 'The reinstated enrollment (a replay: the first answer)'),
+      ...problems(400, {
+        404: 'No enrollment with this id (`not_found`).',
+        409: 'The enrollment was not terminated for non-payment (`not_reinstatable`, with `currentState`).',
+        422: 'The credit does not cover what reinstatement needs (`reinstatement_payment_required`, with `amountRequiredCents` and `shortfallCents`), or the 35-day window has closed (`reinstatement_window_closed`, with `windowClosedAfter`).',
       }),
     },
   },
@@ -128,4 +152,10 @@ export default async function enrollmentRoutes(app: FastifyInstance, opts: { bil
       return reply.answer(await opts.billing.cancelEnrollment(request.params.id, request.body?.reason, viewer, call));
     },
   );
+
+  app.post<{ Params: IdParamsT }>('/v1/enrollments/:id/reinstatement', reinstateEnrollment, async (request, reply) => {
+    const viewer = principalOf(request);
+    const call = request.idempotent(enrollmentAnswer(200, viewer));
+    return reply.answer(await opts.billing.reinstateEnrollment(request.params.id, viewer, call));
+  });
 }

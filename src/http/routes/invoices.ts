@@ -63,16 +63,19 @@ const sweepDeadlines = {
   },
   schema: {
     tags: ['operations'],
-    summary: 'Record every missed binder deadline now (R10); the background sweep does the same',
+    summary:
+      'Record every missed binder deadline and non-payment stage now (R10, R29, R30); the background sweep does the same',
     description:
-      "For every enrollment whose binder due date passed without full payment, moves its coverage start (and the binder invoice's month and due date) one month later and records the move in its history (R10). Reads already show starts as of the service clock; this writes the moves down. A failing enrollment is logged and counted in `enrollmentsFailed`; the others move. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.",
+      "For every enrollment whose binder due date passed without full payment, moves its coverage start (and the binder invoice's month and due date) one month later and records the move in its history (R10). Then, for every enrollment whose binder is paid and that has a late balance or a recorded delinquency, records its non-payment standing once: a new stage (history, notice, `enrollment.delinquent`), a cure (`enrollment.delinquency_cured`) or a termination (R30: later invoices voided, their money to credit, `termination` notice, `enrollment.terminated`); `standingsRecorded` counts them. Reads already show all of this as of the service clock; this writes it down, and running it again (from any instance) writes nothing new. A failing enrollment is logged and counted in `enrollmentsFailed`; the others move. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.",
     body: Closed({}, { description: 'No fields: send no body or `{}`.' }),
     response: {
       ...problems(400),
       200: {
         ...SweepSchema,
         description: 'What the sweep moved (a replay: the first answer)',
-        examples: [{ enrollmentsMoved: 2, enrollmentsFailed: 0, asOf: '2026-12-24T09:00:00.000Z' }],
+        examples: [
+          { enrollmentsMoved: 2, standingsRecorded: 1, enrollmentsFailed: 0, asOf: '2026-12-24T09:00:00.000Z' },
+        ],
       },
     },
   },

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { MEMBER_ID_PATTERN } from '../../domain/accounts.js';
+import { DELINQUENCY_STAGES, SUBSIDIES } from '../../domain/delinquency.js';
 import { COVERAGE_TYPES, ENROLLMENT_FLAGS, ENROLLMENT_STATUSES } from '../../domain/enrollment.js';
 import { INVOICE_STATUSES } from '../../domain/invoice.js';
 import { Cents, CentsOrZero, Closed, Instant, IsoDate, Name, Nullable, PageQuery, StringEnum } from './common.js';
@@ -73,6 +74,7 @@ export const Checkout = Closed(
     monthlyPremiumCents: Cents('What the member owes each month'),
     coverageStart: Type.Optional(FirstOfMonth('Requested start; default: the earliest whose due date has not passed')),
     selectedAt: Type.Optional(Instant('When the member checked out; default: the service clock')),
+    subsidy: Type.Optional(literals(SUBSIDIES)),
   },
   {
     examples: [
@@ -90,7 +92,7 @@ export const Checkout = Closed(
 
 const History = Closed({
   at: Instant(),
-  type: StringEnum(['status_changed', 'coverage_start_moved'] as const),
+  type: StringEnum(['status_changed', 'coverage_start_moved', 'delinquency_changed'] as const),
   from: Nullable(Type.String()),
   to: Type.String(),
   reason: Nullable(Type.String()),
@@ -125,12 +127,30 @@ export const EnrollmentSchema = Closed({
   flags: Type.Array(StringEnum(ENROLLMENT_FLAGS)),
   createdAt: Instant(),
   history: Type.Array(History),
+  subsidy: StringEnum(SUBSIDIES, { description: 'R28: none, aptc or connectorcare' }),
+  delinquency: Type.Union(
+    [
+      Closed({
+        stage: StringEnum(DELINQUENCY_STAGES),
+        firstUnpaidMonth: IsoDate('U, the anchor of the delinquency (R29)'),
+        payBy: IsoDate('Pay every month owed by this date to cure'),
+        amountOwedCents: CentsOrZero(),
+        monthsOwed: Type.Array(IsoDate()),
+      }),
+      Type.Null(),
+    ],
+    { description: 'R29 as of the service clock; null in good standing' },
+  ),
+  coverageEnd: Nullable(IsoDate('R30: the last covered day, once terminated')),
+  terminationReason: Nullable(Type.String({ examples: ['non_payment'] })),
+  terminatedAt: Nullable(Instant()),
 });
 
 export const EnrollmentsQuery = Closed({
   memberId: Type.Optional(MemberId),
   status: Type.Optional(literals(ENROLLMENT_STATUSES)),
   carrierId: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  delinquency: Type.Optional(literals([...DELINQUENCY_STAGES, 'any'] as const)),
   ...PageQuery,
 });
 
@@ -202,7 +222,13 @@ export const BillingRunSchema = Closed({
 });
 
 export const SweepSchema = Closed({
-  enrollmentsMoved: Type.Integer(),
+  enrollmentsMoved: Type.Integer({
+    description: 'Pending enrollments whose missed binder deadlines were recorded (R10)',
+  }),
+  standingsRecorded: Type.Integer({
+    description:
+      'Enrollments whose non-payment standing changed and was recorded: a stage, a cure or a termination (R29, R30)',
+  }),
   enrollmentsFailed: Type.Integer({
     description: 'Enrollments whose move could not be recorded (logged by id); the others were.',
   }),

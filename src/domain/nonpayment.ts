@@ -1,0 +1,223 @@
+import type { MonthlyInvoice } from './billing.js';
+import { deliveryFor } from './billing.js';
+import { businessDateOf, type IsoDate, startOfBusinessDay } from './dates.js';
+import {
+  balanceThroughCoverageEnd,
+  billableMonth,
+  canBeDelinquent,
+  decideReinstatement,
+  invoicesToVoidOnTermination,
+  type NonPaymentNotice,
+  type ReinstatementDecision,
+  type RestorableStatus,
+  recordOf,
+  type StageTransition,
+  stageTransitions,
+} from './delinquency.js';
+import { type Enrollment, type HistoryEntry, SYSTEM_ACTOR, standingFacts, standingOf } from './enrollment.js';
+import { DomainError } from './errors.js';
+import type { DomainEvent } from './events.js';
+import { balanceCents, hasBalance, type Invoice } from './invoice.js';
+import type { Reconciliation } from './reconcile.js';
+
+/**
+ * Non-payment (R29-R31) as writes: what the sweep (and every write that changes the facts) records
+ * for one locked enrollment, and what a reinstatement changes. The rules are `delinquency.ts`; this
+ * module only turns its named transitions into the enrollment change, history, events and notices.
+ */
+
+/** One recording of the standing: the reconciliation to write and the notices to queue, in order. */
+export interface StandingRecord {
+  transitions: StageTransition[];
+  reconciliation: Reconciliation;
+  notices: NonPaymentNotice[];
+}
+
+/**
+ * R29/R30: compare what is recorded with what the facts show on `now`'s business date; null when
+ * nothing changes (the second sweep, or any sweep after a payment recorded it, is a no-op).
+ */
+export function decideStanding(e: Enrollment, invoices: readonly Invoice[], now: Date): StandingRecord | null {
+  // A cancelled (or terminated) enrollment has no standing: an episode recorded before is moot, not cured.
+  if (!canBeDelinquent(e.status)) return null;
+  const computed = standingOf(e, invoices, now);
+  const transitions = stageTransitions(e.recordedDelinquency, computed, e.status);
+  if (transitions.length === 0) return null;
+  const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
+  const r: Reconciliation = {
+    enrollmentId: e.id,
+    invoices: [],
+    enrollment: { creditDeltaCents: 0, recordedDelinquency: recordOf(computed) },
+    history: [],
+    events: [],
+  };
+  const notices: NonPaymentNotice[] = [];
+  for (const t of transitions) {
+    const at = t.kind === 'terminated' ? startOfBusinessDay(t.termination.terminatedOn) : now;
+    r.history.push({ ...t.history, at, actor: SYSTEM_ACTOR } satisfies HistoryEntry);
+    r.events.push({ ...common, type: t.event.type, occurredAt: now, data: { ...t.event.data } } satisfies DomainEvent);
+    if (t.kind !== 'cured') notices.push(t.notice);
+    if (t.kind === 'terminated') terminate(r, e, invoices, t, at);
+  }
+  return { transitions, reconciliation: r, notices };
+}
+
+/** R30: status, termination fields, and the invoices after `coverageEnd` voided (their money to credit). */
+function terminate(
+  r: Reconciliation,
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  t: Extract<StageTransition, { kind: 'terminated' }>,
+  at: Date,
+): void {
+  const facts = standingFacts(e, invoices).invoices.map((f, i) => ({ ...f, id: (invoices[i] as Invoice).id }));
+  const voided = invoicesToVoidOnTermination(facts, t.termination.coverageEnd);
+  r.invoices.push(...voided.invoices.map((v) => ({ invoiceId: v.invoice.id, paidDeltaCents: 0, voidedAt: at })));
+  r.enrollment = {
+    ...r.enrollment,
+    status: 'terminated',
+    creditDeltaCents: voided.creditCents,
+    termination: {
+      coverageEnd: t.termination.coverageEnd,
+      reason: t.termination.reason,
+      terminatedAt: at,
+      terminatedOn: t.termination.terminatedOn,
+      statusBefore: e.status as RestorableStatus,
+    },
+  };
+}
+
+/** What a reinstatement writes: the enrollment back, the reissued invoices paid from credit. */
+export interface Reinstatement {
+  reconciliation: Reconciliation;
+  reissued: MonthlyInvoice[];
+}
+
+/**
+ * R31: decided on the locked enrollment and its invoices; a refusal is a DomainError with its code
+ * (`not_reinstatable`, `reinstatement_window_closed`, `reinstatement_payment_required`).
+ */
+export function reinstate(
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  now: Date,
+  by: { actor: string; reason: string; paperless: boolean },
+): Reinstatement {
+  const { actor, reason, paperless } = by;
+  const decision = decideReinstatement({
+    status: e.status,
+    terminationReason: e.terminationReason,
+    terminatedOn: e.terminatedOn ?? businessDateOf(now),
+    today: businessDateOf(now),
+    coverageEnd: e.coverageEnd ?? businessDateOf(now),
+    monthlyPremiumCents: e.monthlyPremiumCents,
+    creditCents: e.creditCents,
+    balanceThroughCoverageEndCents: e.coverageEnd
+      ? balanceThroughCoverageEnd(standingFacts(e, invoices).invoices, e.coverageEnd)
+      : 0,
+    statusBeforeTermination: e.statusBeforeTermination ?? 'confirmed',
+  });
+  if (!decision.ok) throw refusal(e, decision);
+  const open = invoices.filter(
+    (i) => i.voidedAt === null && hasBalance(i) && e.coverageEnd && i.coverageMonth <= e.coverageEnd,
+  );
+  const paidOpen = open.reduce((sum, i) => sum + balanceCents(i), 0);
+  const reissued = decision.months.map((m) => ({
+    enrollmentId: e.id,
+    memberId: e.memberId,
+    carrierId: e.carrierId,
+    coverageMonth: m.coverageMonth,
+    dueDate: m.dueDate,
+    amountDueCents: m.amountDueCents,
+    creditAppliedCents: m.amountDueCents,
+    delivery: deliveryFor(paperless),
+  }));
+  const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
+  return {
+    reissued,
+    reconciliation: {
+      enrollmentId: e.id,
+      invoices: open.map((i) => ({
+        invoiceId: i.id,
+        paidDeltaCents: balanceCents(i),
+        creditDeltaCents: balanceCents(i),
+      })),
+      // The reissued invoices take their credit as they are inserted (`insertMonthly`).
+      enrollment: {
+        status: decision.restoredStatus,
+        clearTermination: true,
+        recordedDelinquency: null,
+        creditDeltaCents: -paidOpen,
+      },
+      history: [
+        {
+          at: now,
+          type: 'status_changed',
+          from: 'terminated',
+          to: decision.restoredStatus,
+          reason,
+          actor,
+        },
+      ],
+      events: [
+        {
+          ...common,
+          type: 'enrollment.reinstated',
+          occurredAt: now,
+          data: {
+            status: decision.restoredStatus,
+            amountRequiredCents: decision.amountRequiredCents,
+            coverageMonths: decision.months.map((m) => m.coverageMonth),
+          },
+        },
+      ],
+    },
+  };
+}
+
+function refusal(e: Enrollment, d: Exclude<ReinstatementDecision, { ok: true }>): DomainError {
+  switch (d.code) {
+    case 'not_reinstatable':
+      return new DomainError('not_reinstatable', `Enrollment ${e.id} is ${e.status}, not terminated for non-payment.`, {
+        currentState: e.status,
+      });
+    case 'reinstatement_window_closed':
+      return new DomainError(
+        'reinstatement_window_closed',
+        `The reinstatement window closed after ${d.windowClosedAfter}.`,
+        { windowClosedAfter: d.windowClosedAfter },
+      );
+    case 'reinstatement_payment_required':
+      return new DomainError(
+        'reinstatement_payment_required',
+        `Reinstatement needs ${d.amountRequiredCents} cents of credit; ${d.shortfallCents} cents are missing.`,
+        { amountRequiredCents: d.amountRequiredCents, shortfallCents: d.shortfallCents },
+      );
+  }
+}
+
+/** What invoice reads need of a termination that a read projects (R30). */
+export interface ProjectedTermination {
+  coverageEnd: IsoDate;
+  terminatedAt: Date;
+}
+
+/** R30 on reads: the termination a read of the enrollment shows, or null (none, or already recorded). */
+export function projectedTermination(
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  now: Date,
+): ProjectedTermination | null {
+  const standing = standingOf(e, invoices, now);
+  if (standing === null || !('terminate' in standing)) return null;
+  return {
+    coverageEnd: standing.terminate.coverageEnd,
+    terminatedAt: startOfBusinessDay(standing.terminate.terminatedOn),
+  };
+}
+
+/** R30 on reads: a live invoice of a month after a projected `coverageEnd` shows void, as the sweep will record it. */
+export function projectTermination<T extends Invoice>(i: T, t: ProjectedTermination | null | undefined): T {
+  if (!t || i.voidedAt || billableMonth(i.coverageMonth, t.coverageEnd)) return i;
+  return { ...i, voidedAt: t.terminatedAt };
+}

@@ -157,14 +157,14 @@ export class Calendar {
 
   constructor(
     private readonly ctx: TestContext,
-    opts: { sweeps?: boolean } = {},
+    opts: { sweeps?: boolean; skipRuns?: string[] } = {},
   ) {
     const steps: { at: string; run: () => Promise<void> }[] = [];
     const months = ['2026-01-01', '2026-02-01', '2026-03-01', '2026-04-01', '2026-05-01'];
     const firsts = ['2025-12-01', '2026-01-01', '2026-02-01', '2026-03-01', '2026-04-01'];
     months.forEach((month, i) => {
       const first = firsts[i] as string;
-      steps.push({ at: ny(first, 9), run: () => billingRunOk(ctx, month) });
+      if (!opts.skipRuns?.includes(month)) steps.push({ at: ny(first, 9), run: () => billingRunOk(ctx, month) });
     });
     if (opts.sweeps !== false) {
       for (const d of ['2025-12-24', '2026-01-24', '2026-02-24', '2026-03-24', '2026-04-24']) {
@@ -188,7 +188,7 @@ export class Calendar {
   }
 }
 
-/** Follows the events feed with `key` from the start until `until` holds (or 15 s pass). */
+/** Follows the events feed with `key` from the start until `until` holds (or 8 s pass). */
 export async function feed(
   ctx: TestContext,
   key: string,
@@ -196,7 +196,7 @@ export async function feed(
 ): Promise<FeedEvent[]> {
   const seen: FeedEvent[] = [];
   let cursor: string | undefined;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 8_000;
   for (;;) {
     const res = await ctx.request({
       method: 'GET',

@@ -66,6 +66,23 @@ t.test('R28: checkout takes subsidy (default none, 400 for an unknown value); ev
     const listed = (list.json() as { data: NpEnrollment[] }).data;
     t.equal(listed.length, 1);
     goodStanding(t, listed[0] as NpEnrollment, subsidy, `list view (${subsidy})`);
+    await payEnrollment(ctx, e.id, PREMIUM);
+    const queue = await ctx.request({
+      method: 'GET',
+      url: '/v1/enrollments?status=awaiting_confirmation',
+      key: carrierKey,
+    });
+    const queued = (queue.json() as { data: NpEnrollment[] }).data.find((x) => x.id === e.id);
+    t.ok(queued, `the carrier's work queue lists it (${subsidy})`);
+    if (queued) goodStanding(t, queued, subsidy, `carrier's work queue (${subsidy})`);
+    const confirmation = await ctx.request({
+      method: 'POST',
+      url: `/v1/enrollments/${e.id}/confirmation`,
+      payload: {},
+      key: carrierKey,
+    });
+    t.equal(confirmation.statusCode, 200);
+    goodStanding(t, confirmation.json(), subsidy, `confirmation answer (${subsidy})`);
   }
 
   for (const bad of ['medicaid', 'APTC', '', 1, null]) {

@@ -248,7 +248,8 @@ export async function invariantViolations(ctx: TestContext, enrollmentIds: strin
     const live = invoices.filter((i) => i.status !== 'void');
     const months = live.map((i) => i.coverageMonth);
     if (new Set(months).size !== months.length) out.push(`I1: ${id} has two live invoices for one month: ${months}`);
-    for (const i of invoices) {
+    // A void invoice owes nothing (balance 0, R15): the balance rule is for live invoices.
+    for (const i of live) {
       if (i.balanceCents !== i.amountDueCents - i.amountPaidCents || i.balanceCents < 0) {
         out.push(`I4: invoice ${i.invoiceNumber} balance ${i.balanceCents} != due - paid`);
       }

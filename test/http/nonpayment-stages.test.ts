@@ -401,7 +401,7 @@ t.test('R29 (aptc): partial payments leave the stage and its anchor (firstUnpaid
     [
       [JAN, 'paid', PREMIUM],
       [FEB, 'partially_paid', 25000],
-      [MAR, 'open', 0],
+      // March is billed on 2026-02-01 (the 1st of the month before coverage): not invoiced yet.
     ],
     'the money went to the oldest invoices first (R24)',
   );

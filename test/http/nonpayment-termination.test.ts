@@ -266,7 +266,8 @@ t.test('R29-R30 (none): pays January but not February: coverage ends 2026-01-31,
     events.map((x) => [x.type, x.data.firstUnpaidMonth ?? null]),
     [
       ['enrollment.delinquent', JAN],
-      ['enrollment.delinquency_cured', null],
+      // The cure names the episode it ends (its anchor, January); SPEC leaves the cure's fields open.
+      ['enrollment.delinquency_cured', JAN],
       ['enrollment.delinquent', FEB],
       ['enrollment.terminated', null],
     ],

@@ -242,11 +242,24 @@ async function runScenario(ctx: TestContext, months: Month[]): Promise<{ episode
         .reduce((sum, p) => sum + p.amount, 0);
       const firstWithBalance = addMonths('2025-12-01', 1 + Math.floor(paid / PREMIUM));
       expected = addDays(firstWithBalance, -1);
+      // R30: the first date after the past_due pay-by date (a 23rd).
+      if (!businessDate(terminatedAt).endsWith('-24')) fail(`${subsidy}: terminated on ${businessDate(terminatedAt)}`);
     } else {
-      const anchor = lastDelinquency[i]?.firstUnpaidMonth ?? delinquent.at(-1)?.data.firstUnpaidMonth;
-      if (typeof anchor !== 'string') return fail(`${subsidy}: terminated without a delinquency seen`);
-      if (delinquent.length > 0 && delinquent.at(-1)?.data.firstUnpaidMonth !== anchor) {
-        fail(`${subsidy}: the last delinquent event's anchor ${delinquent.at(-1)?.data.firstUnpaidMonth} != ${anchor}`);
+      // R30 terminates on the first date after the final stage's pay-by date, the due date of U+3
+      // (the 23rd of U+2), so the termination date names the episode's U. It cannot be earlier than an
+      // anchor seen before (episodes only move forward), the money paid before the termination had
+      // covered every month before U (U was unpaid when the episode began, money only adds up, R24
+      // pays oldest first) but not every month through U+3 (something owed by the pay-by date).
+      const terminatedOn = businessDate(terminatedAt);
+      if (!terminatedOn.endsWith('-24')) fail(`${subsidy}: terminated on ${terminatedOn}, not after a pay-by date`);
+      const anchor = addMonths(terminatedOn, -2);
+      const seen = [lastDelinquency[i]?.firstUnpaidMonth, ...delinquent.map((x) => x.data.firstUnpaidMonth)];
+      if (seen.some((u) => typeof u === 'string' && u > anchor)) {
+        fail(`${subsidy}: terminated on ${terminatedOn} (U ${anchor}) but an anchor seen is later: ${seen}`);
+      }
+      const covered = firstUnpaid(paidBy(i, String(e.terminatedAt), false));
+      if (covered < anchor || covered > addMonths(anchor, 3)) {
+        fail(`${subsidy}: terminated on ${terminatedOn} (U ${anchor}) with money paying through ${covered}`);
       }
       expected = lastDayOf(anchor);
     }

@@ -51,6 +51,7 @@ t.test(
       '/v1/enrollments/{id}': theirs.id,
       '/v1/enrollments/{id}/confirmation': theirs.id,
       '/v1/enrollments/{id}/cancellation': theirs.id,
+      '/v1/enrollments/{id}/reinstatement': theirs.id,
       '/v1/invoices/{id}': theirs.binderInvoiceId,
       '/v1/payments/{id}': theirPayment,
       '/v1/payments/{id}/returns': theirPayment,

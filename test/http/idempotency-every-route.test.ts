@@ -252,7 +252,7 @@ const SCENARIOS: Record<string, Scenario> = {
       return {
         url: `/v1/enrollments/${e.id}/reinstatement`,
         body: undefined,
-        other: { extra: true },
+        other: null,
         count: () =>
           countOf(events('enrollment.reinstated').where('enrollment_id', '=', e.id).executeTakeFirstOrThrow()),
       };

@@ -27,3 +27,14 @@ t.test('the deadline sweep takes no fields: an unknown field or a non-object is 
   const empty = await ctx.request({ method: 'POST', url: '/v1/ops/deadline-sweeps', payload: {} });
   t.equal(empty.statusCode, 200, `{}: ${empty.body}`);
 });
+
+t.test('reinstatement takes no fields: an unknown field is 400 before anything is looked up', async (t) => {
+  const res = await ctx.request({
+    method: 'POST',
+    url: '/v1/enrollments/enr_unknown/reinstatement',
+    payload: { foo: 1 },
+  });
+  expectProblem(t, res, 400, 'validation_failed');
+  const none = await ctx.request({ method: 'POST', url: '/v1/enrollments/enr_unknown/reinstatement' });
+  t.equal(none.statusCode, 404, `no body reaches the lookup: ${none.body}`);
+});

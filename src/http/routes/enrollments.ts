@@ -8,7 +8,7 @@ import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { Cancellation, Checkout, EnrollmentSchema, EnrollmentsQuery } from '../schemas/billing.js';
-import { described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
+import { described, EmptyBody, IdParams, type IdParamsT, noBodyIsEmpty, PageOf, problems } from '../schemas/common.js';
 import { enrollmentView, pageView } from '../views.js';
 
 const checkout = {
@@ -89,6 +89,7 @@ const cancelEnrollment = {
 
 const reinstateEnrollment = {
   config: { auth: ['connector', 'ops'], idempotency: 'optional' },
+  preValidation: noBodyIsEmpty,
   schema: {
     tags: ['enrollments'],
     summary: 'Reinstate an enrollment terminated for non-payment, paid from its credit (R31)',
@@ -96,9 +97,10 @@ const reinstateEnrollment = {
       'Within 35 calendar days after the business date of a termination for non-payment (day 35 included), restores the status the enrollment had before it (R31) and clears `coverageEnd` and the termination fields.',
       "The enrollment's credit (money received after termination is kept as credit, R24) must pay every premium from the month after `coverageEnd` through the month after the current business month, plus any balance still open up to `coverageEnd`; those months get live invoices paid from the credit, and `enrollment.reinstated` is on the feed.",
       'Not enough credit: 422 `reinstatement_payment_required` with `amountRequiredCents` and `shortfallCents`. After the window: 422 `reinstatement_window_closed`. An enrollment not terminated for non-payment (cancelled, active, ...): 409 `not_reinstatable`.',
-      'No body. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.',
+      'No body (or `{}`; any field is 400). An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.',
     ].join(' '),
     params: IdParams,
+    body: EmptyBody,
     response: {
       200: described(EnrollmentSchema, 'The reinstated enrollment (a replay: the first answer)'),
       ...problems(400, {

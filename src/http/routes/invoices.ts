@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
 import type { Static } from 'typebox';
 import { type IsoDate, isoDate } from '../../domain/dates.js';
 import { UNSCOPED } from '../../domain/principal.js';
@@ -6,7 +6,7 @@ import type { BillingService } from '../../services/billing.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { BillingRunBody, BillingRunSchema, InvoiceSchema, InvoicesQuery, SweepSchema } from '../schemas/billing.js';
-import { Closed, described, IdParams, type IdParamsT, PageOf, problems } from '../schemas/common.js';
+import { described, EmptyBody, IdParams, type IdParamsT, noBodyIsEmpty, PageOf, problems } from '../schemas/common.js';
 import { billingRunView, invoiceView, pageView, sweepView } from '../views.js';
 
 const getInvoice = {
@@ -57,17 +57,14 @@ const runBilling = {
 
 const sweepDeadlines = {
   config: { auth: ['ops'], idempotency: 'optional' },
-  // No body is the same request as `{}`; anything else must match the (empty, closed) schema.
-  preValidation: async (request: FastifyRequest) => {
-    request.body ??= {};
-  },
+  preValidation: noBodyIsEmpty,
   schema: {
     tags: ['operations'],
     summary:
       'Record every missed binder deadline and non-payment stage now (R10, R29, R30); the background sweep does the same',
     description:
       "For every enrollment whose binder due date passed without full payment, moves its coverage start (and the binder invoice's month and due date) one month later and records the move in its history (R10). Then, for every enrollment whose binder is paid and that has a late balance or a recorded delinquency, records its non-payment standing once: a new stage (history, notice, `enrollment.delinquent`), a cure (`enrollment.delinquency_cured`) or a termination (R30: later invoices voided, their money to credit, `termination` notice, `enrollment.terminated`); `standingsRecorded` counts them. Reads already show all of this as of the service clock; this writes it down, and running it again (from any instance) writes nothing new. A failing enrollment is logged and counted in `enrollmentsFailed`; the others move. An Idempotency-Key is optional: with one, a retry replays the first answer with `Idempotent-Replayed: true`.",
-    body: Closed({}, { description: 'No fields: send no body or `{}`.' }),
+    body: EmptyBody,
     response: {
       ...problems(400),
       200: {

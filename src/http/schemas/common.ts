@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { type Static, type TProperties, type TSchema, type TString, type TUnsafe, Type } from 'typebox';
 
 /** Every object the API accepts or returns is closed: unknown fields are a 400. */
@@ -92,4 +93,13 @@ export function problems(...answers: (number | Record<number, string>)[]): Recor
     for (const [status, description] of pairs) out[Number(status)] = { ...ProblemRef, description };
   }
   return out;
+}
+
+/**
+ * A POST that takes no fields (conventions: unknown body fields are 400): `schema.body` is a closed
+ * empty object and `preValidation` makes no body the same request as `{}`.
+ */
+export const EmptyBody = Closed({}, { description: 'No fields: send no body or `{}`.' });
+export async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
 }

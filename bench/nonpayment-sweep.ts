@@ -9,44 +9,21 @@
  *
  * Without DATABASE_URL it uses an embedded PostgreSQL under .data/pg-bench.
  */
-import path from 'node:path';
 import { sql } from 'kysely';
-import pino from 'pino';
 import { massachusettsCalendar } from '../src/domain/calendar.js';
 import { ServiceClock } from '../src/infra/clock.js';
-import { createDatabase } from '../src/infra/db.js';
-import { migrateToLatest } from '../src/infra/migrate.js';
 import { BillingService } from '../src/services/billing.js';
 import { Stores } from '../src/store/stores.js';
-import { admin, serverOf } from '../test/helpers/serverAdmin.js';
+import { benchDatabase, seedAccounts } from './benchDatabase.js';
 
 const N = Number(process.argv[2] ?? 500_000);
 const DB = `nonpayment_bench_${process.pid}`;
 
-let serverUrl: string;
-let adminDb = 'postgres';
-let stop: (() => Promise<void>) | undefined;
-if (process.env.DATABASE_URL) {
-  ({ server: serverUrl, adminDb } = serverOf(process.env.DATABASE_URL));
-} else {
-  const { startEmbeddedPostgres } = await import('../src/infra/embedded.js');
-  const embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/pg-bench'), port: 54331 });
-  serverUrl = embedded.serverUrl;
-  stop = embedded.stop;
-}
-
-await admin(`${serverUrl}/${adminDb}`, `create database ${DB}`);
-const database = createDatabase(`${serverUrl}/${DB}`, pino({ level: 'silent' }), 4);
+const { database, close } = await benchDatabase(DB);
 try {
-  await migrateToLatest(database.db);
   const db = database.db;
   const t0 = performance.now();
-  await sql`insert into carriers (id, name, name_key) values ('bench', 'Bench Carrier', 'bench carrier')`.execute(db);
-  await sql`
-    insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code, phone_numbers, paperless)
-    select (100000000000 + g)::text, 'First' || g, 'Last' || g, g || ' Main St', 'Boston', 'MA', '02108',
-           array['+1617' || lpad(g::text, 7, '0')], g % 3 = 0
-    from generate_series(1, ${N}) g`.execute(db);
+  await seedAccounts(db, N);
   await sql`
     insert into enrollments (member_id, carrier_id, coverage_type, plan_name, monthly_premium_cents, status,
                              chosen_coverage_start, coverage_start, selected_at, paid_in_full_at,
@@ -92,8 +69,5 @@ try {
   console.log(`  second sweep: ${r2.standingsRecorded} recorded in ${secondSeconds.toFixed(2)} s`);
   console.log(`  RSS growth ${((peak - rssBefore) / 1e6).toFixed(1)} MB (peak ${(peak / 1e6).toFixed(0)} MB)`);
 } finally {
-  await database.close();
-  if (!process.env.KEEP_DB) await admin(`${serverUrl}/${adminDb}`, `drop database if exists ${DB} with (force)`);
-  else console.log(`kept database ${DB}`);
-  await stop?.();
+  await close();
 }

@@ -264,6 +264,7 @@ export function projectEnrollment(e: Enrollment, now: Date, invoices: readonly I
     ...base,
     creditCents: e.creditCents + freed,
     status: 'terminated',
+    confirmationOverdue: false, // R12: only an enrollment awaiting confirmation is overdue
     coverageEnd: t.coverageEnd,
     terminationReason: t.reason,
     terminatedAt,

@@ -33,14 +33,38 @@ export interface StandingRecord {
   notices: NonPaymentNotice[];
 }
 
+/** How a write records the standing (the sweep uses the defaults). */
+export interface StandingOptions {
+  /**
+   * R2: judge the standing on this instant's business date instead of `now`'s: a payment is judged
+   * as of its `receivedAt`, so money received by the pay-by date cures even when it is posted after
+   * midnight. Never after `now`; a later stage already recorded is kept (episodes only walk forward).
+   */
+  asOf?: Date;
+  /**
+   * R14: a termination is never dated before the write that caused it. A return that leaves months
+   * unpaid after their last pay-by date terminates as of the return, not as of a date on which the
+   * enrollment was paid (or had just been reinstated).
+   */
+  notBefore?: Date;
+  /** R14: the API key of the request that records it (the sweep: `system`). */
+  actor?: string;
+}
+
 /**
- * R29/R30: compare what is recorded with what the facts show on `now`'s business date; null when
- * nothing changes (the second sweep, or any sweep after a payment recorded it, is a no-op).
+ * R29/R30: compare what is recorded with what the facts show on `now`'s business date (or `asOf`'s);
+ * null when nothing changes (the second sweep, or any sweep after a payment recorded it, is a no-op).
  */
-export function decideStanding(e: Enrollment, invoices: readonly Invoice[], now: Date): StandingRecord | null {
+export function decideStanding(
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  now: Date,
+  opts: StandingOptions = {},
+): StandingRecord | null {
   // A cancelled (or terminated) enrollment has no standing: an episode recorded before is moot, not cured.
   if (!canBeDelinquent(e.status)) return null;
-  const computed = standingOf(e, invoices, now);
+  const asOf = opts.asOf && opts.asOf < now ? opts.asOf : now;
+  const computed = standingOf(e, invoices, asOf);
   const transitions = stageTransitions(e.recordedDelinquency, computed, e.status);
   if (transitions.length === 0) return null;
   const common = { carrierId: e.carrierId, memberId: e.memberId, enrollmentId: e.id };
@@ -52,14 +76,30 @@ export function decideStanding(e: Enrollment, invoices: readonly Invoice[], now:
     events: [],
   };
   const notices: NonPaymentNotice[] = [];
-  for (const t of transitions) {
-    const at = t.kind === 'terminated' ? startOfBusinessDay(t.termination.terminatedOn) : now;
-    r.history.push({ ...t.history, at, actor: SYSTEM_ACTOR } satisfies HistoryEntry);
+  for (const step of transitions) {
+    const t = step.kind === 'terminated' ? datedNotBefore(step, opts.notBefore) : step;
+    const at = t.kind === 'terminated' ? terminationInstant(t.termination.terminatedOn, opts.notBefore) : now;
+    r.history.push({ ...t.history, at, actor: opts.actor ?? SYSTEM_ACTOR } satisfies HistoryEntry);
     r.events.push({ ...common, type: t.event.type, occurredAt: now, data: { ...t.event.data } } satisfies DomainEvent);
     if (t.kind !== 'cured') notices.push(t.notice);
     if (t.kind === 'terminated') terminate(r, e, invoices, t, at);
   }
   return { transitions, reconciliation: r, notices };
+}
+
+/** R30 with R14: the termination's business date, moved up to the causing write's date when that is later. */
+function datedNotBefore(
+  t: Extract<StageTransition, { kind: 'terminated' }>,
+  notBefore: Date | undefined,
+): Extract<StageTransition, { kind: 'terminated' }> {
+  if (!notBefore || startOfBusinessDay(t.termination.terminatedOn) >= notBefore) return t;
+  return { ...t, termination: { ...t.termination, terminatedOn: businessDateOf(notBefore) } };
+}
+
+/** The instant a termination is recorded at: the start of its business date, or the causing write's instant. */
+function terminationInstant(terminatedOn: IsoDate, notBefore: Date | undefined): Date {
+  const start = startOfBusinessDay(terminatedOn);
+  return notBefore && notBefore > start ? notBefore : start;
 }
 
 /** R30: status, termination fields, and the invoices after `coverageEnd` voided (their money to credit). */

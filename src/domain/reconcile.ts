@@ -101,9 +101,14 @@ interface ReturnDraft {
  * R25 for one enrollment: reverse the payment's applications and the credit it made (credit a
  * billing run already spent is taken back from the newest invoices that used it); a binder left
  * unpaid before confirmation reopens (pending_payment), and when its due date has passed the start
- * moves as R10 does, voiding the run-issued invoices it passes; a confirmed enrollment is flagged.
+ * moves as R10 does, voiding the run-issued invoices it passes; an enrollment the carrier confirmed is flagged.
  * Credit left over pays what is still open, binder first (I3).
  */
+/** R25: the carrier had confirmed it (it may have been terminated for non-payment since, R30). */
+function carrierConfirmed(e: Enrollment): boolean {
+  return e.status === 'confirmed' || (e.status === 'terminated' && e.statusBeforeTermination === 'confirmed');
+}
+
 export function decideReturn(input: ReturnInput): Reconciliation {
   const { now, paymentId, reasonCode } = input;
   const e = input.enrollment;
@@ -122,7 +127,8 @@ export function decideReturn(input: ReturnInput): Reconciliation {
   const binderPaid = binder ? invoiceStatus(binder) === 'paid' : true;
   if (d.e.status === 'awaiting_confirmation' && !binderPaid) {
     reopenBinder(d, input);
-  } else if (d.e.status === 'confirmed') {
+  } else if (carrierConfirmed(d.e)) {
+    // R25: the carrier had confirmed (the enrollment may be terminated since): ops and the carrier are told.
     d.update.addFlag = 'payment_returned';
     d.events.push({
       ...d.common,

@@ -146,10 +146,12 @@ function recordMissedDeadlinesFirst(d: Draft, now: Date): number {
  * pays only that one. What is left over is the allocation's credit.
  */
 function payOpenInvoices(d: Draft, input: SettleInput): Allocation {
-  // R24: a terminated (or cancelled) enrollment's money is credit (R31 uses it), whatever it names.
-  const open = d.ledger.invoices.filter(
-    (i) =>
-      !owesNothing(d.e.status) && hasBalance(i) && (input.onlyInvoiceId === undefined || i.id === input.onlyInvoiceId),
+  // R24: money naming a cancelled or terminated enrollment is credit (R31 uses it). Money naming a
+  // live invoice pays it: a terminated enrollment still owes its months up to coverageEnd.
+  const open = d.ledger.invoices.filter((i) =>
+    input.onlyInvoiceId === undefined
+      ? !owesNothing(d.e.status) && hasBalance(i)
+      : i.id === input.onlyInvoiceId && hasBalance(i),
   );
   const allocation = allocate(
     input.amountCents,

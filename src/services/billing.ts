@@ -17,7 +17,7 @@ import {
   projectEnrollment,
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
-import { type Invoice, projectBinder } from '../domain/invoice.js';
+import { type Invoice, invoiceStatus, projectBinder } from '../domain/invoice.js';
 import {
   decideStanding,
   type ProjectedTermination,
@@ -35,7 +35,7 @@ import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '.
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
-import { onlyRecords, recordStanding, writeStanding, writeStandings } from './nonPayment.js';
+import { onlyRecords, recordStanding, writeReinstatement, writeStanding, writeStandings } from './nonPayment.js';
 
 /**
  * Enrollments per billing-run transaction: 0.1 to 0.2 s of database work each (docs/decisions.md,
@@ -182,12 +182,19 @@ export class BillingService {
     after?: string,
   ): Promise<Page<EnrollmentProjection>> {
     const now = this.clock.now();
-    const { delinquency, ...rest } = filter;
-    const storeFilter = delinquency ? { ...rest, delinquencyCandidatesOn: businessDateOf(now) } : rest;
+    const today = businessDateOf(now);
+    const { delinquency, status, ...rest } = filter;
+    const storeFilter: EnrollmentFilter = {
+      ...rest,
+      // R30: a termination the sweep has not recorded yet shows in reads, so `terminated` widens to candidates.
+      ...(status === 'terminated' ? { terminatedOrCandidatesOn: today } : { status }),
+      ...(delinquency ? { delinquencyCandidatesOn: today } : {}),
+    };
     const page = await this.stores.enrollments.list(storeFilter, scope, limit, after);
     const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
     const data = page.data
       .map((e) => projectEnrollment(e, now, invoices.get(e.id) ?? []))
+      .filter((p) => !status || p.status === status)
       .filter((p) => !delinquency || (p.delinquency && (delinquency === 'any' || p.delinquency.stage === delinquency)));
     return { data, nextCursor: page.nextCursor };
   }
@@ -204,6 +211,7 @@ export class BillingService {
       let e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
       if (!e) throw notFound('enrollment', id);
       e = await this.recordMissedDeadlines(tx, e, now);
+      e = await this.standingFirst(tx, e, now, principal);
       const change = cancel(e, now, principal.keyId, reason);
       if (!change) return this.enrollmentIn(tx, id, UNSCOPED);
       const { paidCents } = await tx.invoices.voidForCancellation(id, now);
@@ -244,7 +252,7 @@ export class BillingService {
       const now = this.clock.now();
       const lock = () => tx.enrollments.get(id, scopeOf(principal), { forUpdate: true, history: false });
       let e = await lock();
-      if (e && (await recordStanding(tx, e, now))) e = await lock();
+      if (e && (await recordStanding(tx, e, now, undefined, { actor: principal.keyId }))) e = await lock();
       if (!e) throw notFound('enrollment', id);
       const account = await tx.accounts.get(e.memberId);
       const r = reinstate(e, await tx.invoices.forEnrollment(id), now, {
@@ -252,11 +260,22 @@ export class BillingService {
         reason: 'reinstated',
         paperless: account?.paperless === true,
       });
-      await tx.reconciliations.write(r.reconciliation, now);
-      // One month per statement: `insertMonthly` takes each invoice's credit once per enrollment.
-      for (const invoice of r.reissued) await tx.invoices.insertMonthly([invoice], now);
+      await writeReinstatement(tx, r, now);
       return this.enrollmentIn(tx, id, UNSCOPED);
     });
+  }
+
+  /**
+   * R29/R30 before a write acts on the enrollment's status (cancellation, confirmation): the standing
+   * as of the clock is recorded first, so the write sees what reads show (a termination the sweep has
+   * not recorded yet refuses a cancellation or a confirmation exactly as it will after the sweep).
+   * `e` is locked by the caller; the enrollment is read again when something was recorded.
+   */
+  async standingFirst(tx: Stores, e: Enrollment, now: Date, principal: Principal): Promise<Enrollment> {
+    if (!(await recordStanding(tx, e, now, undefined, { actor: principal.keyId }))) return e;
+    const again = await tx.enrollments.get(e.id, UNSCOPED, { forUpdate: true });
+    if (!again) throw notFound('enrollment', e.id);
+    return again;
   }
 
   /**
@@ -460,9 +479,19 @@ export class BillingService {
     return projected as InvoiceDetail;
   }
 
+  /**
+   * Invoices as reads show them; `?status=` filters on the projected status (a void the sweep has not
+   * recorded yet is listed as void, not open), so a page may hold fewer than `limit` items.
+   */
   async listInvoices(filter: InvoiceFilter, scope: Scope, limit: number, after?: string): Promise<Page<InvoiceDetail>> {
-    const page = await this.stores.invoices.list(filter, scope, limit, after);
-    return { data: await this.projectInvoices(page.data, this.clock.now()), nextCursor: page.nextCursor };
+    const now = this.clock.now();
+    const storeFilter: InvoiceFilter =
+      filter.status === 'void' ? { ...filter, status: undefined, voidOrCandidatesOn: businessDateOf(now) } : filter;
+    const page = await this.stores.invoices.list(storeFilter, scope, limit, after);
+    const data = (await this.projectInvoices(page.data, now)).filter(
+      (i) => !filter.status || invoiceStatus(i) === filter.status,
+    );
+    return { data, nextCursor: page.nextCursor };
   }
 
   /** `POST /v1/billing-runs`: the run, recorded with its answer (a retry replays it, R16). */
@@ -484,6 +513,9 @@ export class BillingService {
     // transaction once it ends (R27), so one transaction over the whole exchange would hold every
     // carrier's feed back for the length of the run. The unique key keeps each chunk exactly-once,
     // so a run that stops half way is completed by running it again.
+    // R30: terminations the reads already show (a pay-by date passed, the sweep not run yet) are
+    // recorded first, so the run bills nothing after their coverageEnd (I2); the same pass as the sweep's.
+    await this.sweepStandings(startedAt);
     const last = await this.stores.invoices.lastEnrollmentSeq();
     const result = { issuedCount: 0, creditAppliedCents: 0 };
     // Two chunks at a time: a chunk is one statement on one backend, so a second connection puts the

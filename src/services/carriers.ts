@@ -46,8 +46,9 @@ export class CarrierService {
   ): Promise<void> {
     const now = this.clock.now();
     const enrollments = tx.enrollments;
-    const e = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
-    if (!e) throw notFound('enrollment', id);
+    const locked = await enrollments.get(id, scopeOf(principal), { forUpdate: true });
+    if (!locked) throw notFound('enrollment', id);
+    const e = await this.billing.standingFirst(tx, locked, now, principal);
     if (e.status === 'confirmed') return; // already confirmed: harmless repeat
     const confirmedAt = businessTimestamp('confirmedAt', input.confirmedAt, {
       now,
@@ -92,10 +93,13 @@ export class CarrierService {
     const page = await this.stores.enrollments.overdue(businessDateOf(now), carrierId, limit, after);
     const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
     return {
-      data: page.data.map((e) => ({
-        ...projectEnrollment(e, now, invoices.get(e.id) ?? []),
-        businessDaysOverdue: businessDaysOverdue(e, now, this.calendar),
-      })),
+      data: page.data
+        .map((e) => ({
+          ...projectEnrollment(e, now, invoices.get(e.id) ?? []),
+          businessDaysOverdue: businessDaysOverdue(e, now, this.calendar),
+        }))
+        // R30: one that reads terminated (the sweep not run yet) is no longer awaiting confirmation.
+        .filter((p) => p.confirmationOverdue),
       nextCursor: page.nextCursor,
     };
   }

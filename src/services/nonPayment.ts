@@ -1,6 +1,15 @@
+import { businessDateOf } from '../domain/dates.js';
+import { TERMINATION_REASON_NON_PAYMENT } from '../domain/delinquency.js';
 import type { Enrollment } from '../domain/enrollment.js';
+import { DomainError } from '../domain/errors.js';
 import type { Invoice } from '../domain/invoice.js';
-import { decideStanding, type StandingRecord } from '../domain/nonpayment.js';
+import {
+  decideStanding,
+  type Reinstatement,
+  reinstate,
+  type StandingOptions,
+  type StandingRecord,
+} from '../domain/nonpayment.js';
 import { UNSCOPED } from '../domain/principal.js';
 import type { Stores } from '../store/stores.js';
 
@@ -17,8 +26,9 @@ export async function recordStanding(
   e: Enrollment,
   now: Date,
   invoices?: readonly Invoice[],
+  opts: StandingOptions = {},
 ): Promise<boolean> {
-  const decision = decideStanding(e, invoices ?? (await tx.invoices.forEnrollment(e.id)), now);
+  const decision = decideStanding(e, invoices ?? (await tx.invoices.forEnrollment(e.id)), now, opts);
   if (!decision) return false;
   await writeStanding(tx, e, decision, now);
   return true;
@@ -66,9 +76,56 @@ export async function writeStandings(
 }
 
 /** `recordStanding` after a write changed the facts: re-read (the lock is held) and record. */
-export async function recordStandingAfter(tx: Stores, enrollmentId: string, now: Date): Promise<void> {
+export async function recordStandingAfter(
+  tx: Stores,
+  enrollmentId: string,
+  now: Date,
+  opts: StandingOptions = {},
+): Promise<void> {
   const e = await tx.enrollments.get(enrollmentId, UNSCOPED, { forUpdate: true, history: false });
   if (e && (e.recordedDelinquency || e.status === 'confirmed' || e.status === 'awaiting_confirmation')) {
-    await recordStanding(tx, e, now);
+    await recordStanding(tx, e, now, undefined, opts);
   }
+}
+
+/** R31: writes a decided reinstatement (the enrollment back, open months paid and months reissued from credit). */
+export async function writeReinstatement(tx: Stores, r: Reinstatement, now: Date): Promise<void> {
+  await tx.reconciliations.write(r.reconciliation, now);
+  // One month per statement: `insertMonthly` takes each invoice's credit once per enrollment.
+  for (const invoice of r.reissued) await tx.invoices.insertMonthly([invoice], now);
+}
+
+/**
+ * R2 with R30/R31: money whose business date is before a recorded termination's date (a check the
+ * lockbox received by the pay-by date, posted after the sweep terminated the enrollment) was paid
+ * in time. It became credit (R24); when that credit now covers what a reinstatement requires, the
+ * enrollment is restored at once, as a reinstatement (`enrollment.reinstated`, reason
+ * `paid_by_pay_by_date`). When it does not, the money stays credit for an R31 reinstatement later.
+ */
+export async function restorePaidInTime(
+  tx: Stores,
+  before: Enrollment,
+  receivedAt: Date,
+  actor: string,
+  now: Date,
+): Promise<boolean> {
+  if (before.status !== 'terminated' || !before.terminatedOn) return false;
+  if (before.terminationReason !== TERMINATION_REASON_NON_PAYMENT) return false;
+  if (businessDateOf(receivedAt) >= before.terminatedOn) return false;
+  const e = await tx.enrollments.get(before.id, UNSCOPED, { forUpdate: true, history: false });
+  if (e?.status !== 'terminated') return false;
+  const account = await tx.accounts.get(e.memberId);
+  let r: Reinstatement;
+  try {
+    r = reinstate(e, await tx.invoices.forEnrollment(e.id), now, {
+      actor,
+      reason: 'paid_by_pay_by_date',
+      paperless: account?.paperless === true,
+    });
+  } catch (err) {
+    if (err instanceof DomainError) return false; // not enough yet, or the window has closed
+    throw err;
+  }
+  await writeReinstatement(tx, r, now);
+  return true;
 }

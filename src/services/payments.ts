@@ -30,7 +30,7 @@ import { newPaymentId, type PaymentContext } from '../store/paymentWrites.js';
 import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
-import { recordStanding, recordStandingAfter } from './nonPayment.js';
+import { recordStanding, recordStandingAfter, restorePaidInTime } from './nonPayment.js';
 
 type Matched =
   | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
@@ -119,35 +119,48 @@ export class PaymentService {
       );
       return kept.payment;
     }
-    this.assertReceivedAfterSelection(payment, matched.context.enrollment);
-    const standing = await this.standingFirst(tx, matched, now);
-    const { applied, settlement } = this.settleOn(payment, standing, principal, now);
-    const e = standing.context.enrollment;
-    await tx.paymentWrites.write(
-      { ...write, payment: applied },
-      settlement,
-      settlement.events,
-      e.id,
-      now,
-      recordFor(applied),
+    return this.payOn(tx, matched, payment, principal, now, (applied, settlement, enrollmentId) =>
+      tx.paymentWrites.write(
+        { ...write, payment: applied },
+        settlement,
+        settlement.events,
+        enrollmentId,
+        now,
+        recordFor(applied),
+      ),
     );
-    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now);
-    return applied;
   }
 
   /**
-   * R29/R30 before the money moves: the standing as the facts show it now is recorded first (the
-   * anchor U, a stage, or a termination whose date has passed: then R24 makes this money credit),
-   * and the payment is decided on the enrollment as it stands after that.
+   * R24 with R29-R31 on the matched, locked enrollment: the standing as of the payment's business
+   * date is recorded first (R2: the anchor U, a stage, or a termination whose date had passed when
+   * the money arrived: then R24 makes this money credit), the money is decided and written, the
+   * standing as of now is recorded after (a cure at once), and a recorded termination that this
+   * money, received before its date, would have prevented is undone (`restorePaidInTime`).
    */
-  private async standingFirst(
+  private async payOn(
     tx: Stores,
     matched: Extract<Matched, { kind: 'pay' }>,
+    payment: Payment,
+    principal: Principal,
     now: Date,
-  ): Promise<Extract<Matched, { kind: 'pay' }>> {
-    const { enrollment, invoices } = matched.context;
-    if (!(await recordStanding(tx, enrollment, now, invoices))) return matched;
-    return { ...matched, context: await this.lock(tx, enrollment.id) };
+    write: (applied: Payment, settlement: Settlement, enrollmentId: string) => Promise<unknown>,
+  ): Promise<Payment> {
+    this.assertReceivedAfterSelection(payment, matched.context.enrollment);
+    const actor = principal.keyId;
+    const before = matched.context.enrollment;
+    const standing = (await recordStanding(tx, before, now, matched.context.invoices, {
+      asOf: payment.receivedAt,
+      actor,
+    }))
+      ? { ...matched, context: await this.lock(tx, before.id) }
+      : matched;
+    const { applied, settlement } = this.settleOn(payment, standing, principal, now);
+    const e = standing.context.enrollment;
+    await write(applied, settlement, e.id);
+    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now, { actor });
+    await restorePaidInTime(tx, e, applied.receivedAt, actor, now);
+    return applied;
   }
 
   /** R24 (R9-R11): decide what the payment does to its locked enrollment, and the applied payment. */
@@ -277,13 +290,16 @@ export class PaymentService {
       false,
     );
     if (matched.kind === 'unapplied') throw new DomainError('target_not_found', 'No payable target.');
-    this.assertReceivedAfterSelection(payment, matched.context.enrollment);
-    const standing = await this.standingFirst(tx, matched, now);
-    const { applied, settlement } = this.settleOn(payment, standing, principal, now);
-    const e = standing.context.enrollment;
-    await tx.paymentWrites.write({ mode: 'update', payment: applied }, settlement, settlement.events, e.id, now, null);
-    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now);
-    return applied;
+    return this.payOn(tx, matched, payment, principal, now, (applied, settlement, enrollmentId) =>
+      tx.paymentWrites.write(
+        { mode: 'update', payment: applied },
+        settlement,
+        settlement.events,
+        enrollmentId,
+        now,
+        null,
+      ),
+    );
   }
 
   /**
@@ -308,7 +324,7 @@ export class PaymentService {
       let enrollment = await tx.enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
       if (!enrollment) continue;
       // R29/R30 first (as for a payment): the standing before the money goes back is recorded.
-      if (await recordStanding(tx, enrollment, now)) {
+      if (await recordStanding(tx, enrollment, now, undefined, { actor: principal.keyId })) {
         enrollment = await tx.enrollments.get(id, UNSCOPED, { forUpdate: true, history: false });
       }
       if (enrollment) enrollments.push({ enrollment, invoices: await tx.invoices.forEnrollment(id) });
@@ -323,7 +339,10 @@ export class PaymentService {
     });
     await tx.reconciliations.writeReversal(reversal, now);
     // R25: a confirmed enrollment's months left unpaid follow R29-R30 from now on.
-    for (const { enrollment } of enrollments) await recordStandingAfter(tx, enrollment.id, now);
+    // R14: a termination this causes is dated at the return, never before it.
+    for (const { enrollment } of enrollments) {
+      await recordStandingAfter(tx, enrollment.id, now, { notBefore: now, actor: principal.keyId });
+    }
     return reversal.payment;
   }
 

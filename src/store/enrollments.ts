@@ -90,6 +90,11 @@ export interface EnrollmentFilter {
    * as of `today`); the service computes the standing of each and keeps those that match.
    */
   delinquencyCandidatesOn?: IsoDate | undefined;
+  /**
+   * R30 `?status=terminated`: terminated, or a candidate whose projection may show a termination the
+   * sweep has not recorded yet (the service keeps those whose projected status matches).
+   */
+  terminatedOrCandidatesOn?: IsoDate | undefined;
 }
 
 /** The columns an `EnrollmentChange` sets (credit and flags are set from their old values in `update`). */
@@ -159,7 +164,7 @@ export const DELINQUENCY_STATUSES = [
   'awaiting_confirmation',
   'confirmed',
 ] as const satisfies readonly EnrollmentStatus[];
-function delinquencyCandidateSql(today: IsoDate) {
+export function delinquencyCandidateSql(today: IsoDate) {
   return ({ eb, or, exists, selectFrom }: ExpressionBuilder<DB & { e: EnrollmentsTable }, 'e'>) =>
     eb.and([
       eb('e.status', 'in', DELINQUENCY_STATUSES),
@@ -292,6 +297,9 @@ export class EnrollmentStore {
     if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
     if (filter.flag) q = q.where(sql<boolean>`${filter.flag} = any(e.flags)`);
     if (filter.delinquencyCandidatesOn) q = q.where(delinquencyCandidateSql(filter.delinquencyCandidatesOn));
+    const terminatedOn = filter.terminatedOrCandidatesOn;
+    if (terminatedOn)
+      q = q.where((eb) => eb.or([eb('e.status', '=', 'terminated'), delinquencyCandidateSql(terminatedOn)(eb)]));
     const rows = await seqPageRows<InlineRow>(q, 'e.seq', after, limit);
     const page = pageOf(rows, limit, (r) => r);
     return { data: this.inline(page.data), nextCursor: page.nextCursor };

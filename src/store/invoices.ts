@@ -5,6 +5,7 @@ import type { EnrollmentStatus } from '../domain/enrollment.js';
 import type { EventType } from '../domain/events.js';
 import type { Delivery, Invoice, InvoiceDetail, InvoiceStatus } from '../domain/invoice.js';
 import type { Scope } from '../domain/principal.js';
+import { delinquencyCandidateSql } from './enrollments.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, InvoiceRow } from './schema.js';
 
@@ -51,6 +52,11 @@ export interface InvoiceFilter {
   memberId?: string | undefined;
   enrollmentId?: string | undefined;
   status?: InvoiceStatus | undefined;
+  /**
+   * R30 `?status=void`: void, or a live invoice of an enrollment whose projection may show a
+   * termination the sweep has not recorded yet (the service keeps those its projection shows void).
+   */
+  voidOrCandidatesOn?: IsoDate | undefined;
 }
 
 export interface BillingRunResult {
@@ -104,6 +110,15 @@ export class InvoiceStore {
     if (filter.enrollmentId) q = q.where('i.enrollment_id', '=', filter.enrollmentId);
     // The generated status column mirrors `invoiceStatus` (the one source) as an index/filter helper.
     if (filter.status) q = q.where('i.status', '=', filter.status);
+    const voidOn = filter.voidOrCandidatesOn;
+    if (voidOn) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('i.status', '=', 'void'),
+          delinquencyCandidateSql(voidOn)(eb as unknown as Parameters<ReturnType<typeof delinquencyCandidateSql>>[0]),
+        ]),
+      );
+    }
     const rows = await seqPageRows<DetailRow>(q, 'i.seq', after, limit);
     return pageOf(rows, limit, toDetail);
   }

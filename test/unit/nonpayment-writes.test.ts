@@ -115,3 +115,63 @@ t.test(
     );
   },
 );
+
+t.test('R2/R29: a write judges the standing as of the payment (asOf), records it at now, by its actor', async (t) => {
+  const e = paidEnrollment({
+    status: 'confirmed',
+    recordedDelinquency: { anchor: '2027-02-01' as IsoDate, stage: 'past_due' },
+  });
+  const now = at('2027-02-24T05:02:00Z'); // 00:02 New York, the day after the pay-by date 2027-02-23
+  t.same(
+    decideStanding(e, invoices, now)?.transitions.map((x) => x.kind),
+    ['terminated'],
+    'as of the clock: terminated',
+  );
+  t.equal(
+    decideStanding(e, invoices, now, { asOf: at('2027-02-24T04:59:30Z') }),
+    null,
+    'as of a payment received 23:59:30 on the pay-by date: still past_due, nothing to write',
+  );
+  const fresh = paidEnrollment({ status: 'confirmed' });
+  const d = decideStanding(fresh, invoices, now, { asOf: at('2027-02-10T15:00:00Z'), actor: 'key_ops' });
+  t.same(d?.reconciliation.enrollment?.recordedDelinquency, { anchor: '2027-02-01', stage: 'past_due' });
+  t.same(
+    d?.reconciliation.history.map((h) => [h.to, h.at.toISOString(), h.actor]),
+    [['past_due', now.toISOString(), 'key_ops']],
+    'written at now (history in order), by the key that caused it',
+  );
+  t.equal(
+    decideStanding(e, invoices, at('2027-02-24T05:02:00Z'), { asOf: at('2027-03-30T00:00:00Z') })?.transitions[0]?.kind,
+    'terminated',
+    'asOf after now counts as now',
+  );
+});
+
+t.test('R14/R30: a termination caused by a write (a return) is dated at that write, never before', async (t) => {
+  const e = paidEnrollment({ status: 'confirmed' });
+  const returnedAt = at('2027-03-26T14:00:00Z');
+  const plain = decideStanding(e, invoices, returnedAt);
+  const termination = plain?.reconciliation.enrollment?.termination;
+  t.equal(termination?.terminatedOn, '2027-02-24', 'judged from the facts alone: the day after the pay-by date');
+  const d = decideStanding(e, invoices, returnedAt, { notBefore: returnedAt });
+  t.match(d?.reconciliation.enrollment?.termination, {
+    terminatedOn: '2027-03-26',
+    terminatedAt: returnedAt,
+    coverageEnd: termination?.coverageEnd,
+  });
+  t.same(
+    d?.reconciliation.history.filter((h) => h.to === 'terminated').map((h) => h.at.toISOString()),
+    [returnedAt.toISOString()],
+  );
+  t.same(
+    d?.reconciliation.invoices.map((i) => i.voidedAt?.toISOString()),
+    d?.reconciliation.invoices.map(() => returnedAt.toISOString()),
+    'the months voided are voided at the return',
+  );
+  const early = decideStanding(e, invoices, at('2027-02-24T15:00:00Z'), { notBefore: at('2027-02-24T06:00:00Z') });
+  t.equal(
+    early?.reconciliation.enrollment?.termination?.terminatedOn,
+    '2027-02-24',
+    'a write on the termination date itself keeps the date',
+  );
+});

@@ -137,7 +137,17 @@ export function createDatabase(
   // A connection killed while a client is checked out emits 'error' on that client, not on the
   // pool: without this listener it would be an uncaught exception. The query in flight still fails
   // with the error, and the pool discards the broken client when it is released.
+  const connected = new Map<pg.PoolClient, Promise<void>>();
   pool.on('connect', (client) => {
+    connected.set(
+      client,
+      new Promise((resolve) =>
+        client.once('end', () => {
+          connected.delete(client);
+          resolve();
+        }),
+      ),
+    );
     client.on('error', (err: Error & { code?: string }) => {
       logger.warn({ err: { message: err.message, code: err.code } }, 'database connection lost');
     });
@@ -149,6 +159,11 @@ export function createDatabase(
     db,
     close: async () => {
       await db.destroy();
+      // pool.end() resolves once every client has been asked to end, not once its socket has closed:
+      // wait for that (bounded), so a database stopped right after (embedded PostgreSQL on Ctrl-C)
+      // finds no session still open and no client hears "terminating connection".
+      const ended = Promise.all(connected.values());
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     },
   };
 }

@@ -40,6 +40,9 @@ const ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
   (r) => r.status,
   () => 0,
 );
+// Several pooled connections open at the Ctrl-C (as after real traffic): each must be closed before
+// the database stops, not merely asked to close (pool.end() resolves before the sockets do).
+await Promise.all(Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${port}/ready`).catch(() => {})));
 const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
 const pgPid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
 if (child.exitCode !== null) console.error(out);

@@ -277,7 +277,11 @@ export function delinquencyAsOf(input: StandingInput): Standing {
   if (anchorNow === null) return null;
   const stages = stagesFor(facts.subsidy);
   const fresh: Episode = { anchor: anchorNow, index: 0 };
-  let episode = input.recorded ? resumeEpisode(input.recorded, stages) : fresh;
+  // R25 with R29: a returned payment can leave a month before the recorded U unpaid again; U is the
+  // first unpaid month, so the episode is walked again from there (a bounced payment never earns
+  // more coverage than not paying).
+  const resumable = input.recorded !== null && input.recorded.anchor <= anchorNow;
+  let episode = resumable && input.recorded ? resumeEpisode(input.recorded, stages) : fresh;
   // A fresh episode's U is owed by every pay-by date, so at most one re-anchoring plus one walk.
   for (let step = 0; step <= 2 * stages.length + 1; step++) {
     const stage = stages[episode.index] as DelinquencyStage;
@@ -420,7 +424,9 @@ export function stageTransitions(
 ): StageTransition[] {
   const out: StageTransition[] = [];
   const kind = standingKind(computed);
-  const sameEpisode = recorded !== null && kind !== 'good_standing' && anchorOf(computed) === recorded.anchor;
+  // An anchor moved back to an earlier month (a return, R25) continues the episode: nothing was cured.
+  const anchor = anchorOf(computed);
+  const sameEpisode = recorded !== null && kind !== 'good_standing' && anchor !== null && anchor <= recorded.anchor;
   if (recorded && !sameEpisode) out.push(cured(recorded));
   switch (kind) {
     case 'good_standing':
@@ -431,7 +437,9 @@ export function stageTransitions(
     case 'delinquent': {
       const d = computed as Delinquency;
       if (!sameEpisode) out.push(becameDelinquent(d));
-      else if (recorded && recorded.stage !== d.stage) out.push(advanced(recorded.stage, d));
+      else if (recorded && (recorded.stage !== d.stage || recorded.anchor !== d.firstUnpaidMonth)) {
+        out.push(advanced(recorded.stage, d));
+      }
       return out;
     }
   }

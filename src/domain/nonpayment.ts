@@ -1,6 +1,7 @@
 import type { MonthlyInvoice } from './billing.js';
 import { deliveryFor } from './billing.js';
 import { businessDateOf, type IsoDate, startOfBusinessDay } from './dates.js';
+import { paymentDueDate } from './deadlines.js';
 import {
   balanceThroughCoverageEnd,
   billableMonth,
@@ -11,8 +12,10 @@ import {
   type ReinstatementDecision,
   type RestorableStatus,
   recordOf,
+  reinstatementMonths,
   type StageTransition,
   stageTransitions,
+  standingKind,
 } from './delinquency.js';
 import { type Enrollment, type HistoryEntry, SYSTEM_ACTOR, standingFacts, standingOf } from './enrollment.js';
 import { DomainError } from './errors.js';
@@ -212,6 +215,127 @@ export function reinstate(
         },
       ],
     },
+  };
+}
+
+/**
+ * R2 with R30: money whose business date is before a recorded termination's date was paid in time;
+ * the termination was recorded on facts that lacked it. The enrollment goes back to its status before
+ * the termination (as a reinstatement, reason `paid_by_pay_by_date`): what is still open up to
+ * `coverageEnd` and the months from `coverageEnd` through the month after today are paid from the
+ * money that arrived in time as far as it goes, oldest first (the months it does not reach stay open, and the non-payment
+ * rules judge them from there). The caller keeps this only when the standing then shows no
+ * termination as of the termination's date; R31's window and amount do not apply.
+ */
+export function restoreForPaymentInTime(
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  now: Date,
+  by: { actor: string; paperless: boolean; paidInTimeCents: number; receivedAt: Date },
+): Reinstatement | null {
+  if (e.status !== 'terminated' || !e.coverageEnd || !e.statusBeforeTermination || !e.terminatedOn) return null;
+  // Only money that arrived in time decides: this payment's credit, and what the termination itself
+  // freed (paid on the months it voided). Credit from money received after the termination does not.
+  const terminatedAt = e.terminatedAt?.getTime();
+  const freed = invoices
+    .filter((i) => i.voidedAt !== null && i.voidedAt.getTime() === terminatedAt)
+    .reduce((sum, i) => sum + i.amountPaidCents, 0);
+  const months = reinstatementMonths(e.coverageEnd, businessDateOf(now));
+  const restored: Enrollment = {
+    ...e,
+    status: e.statusBeforeTermination,
+    coverageEnd: null,
+    recordedDelinquency: null,
+    creditCents: 0,
+  };
+  const inTime = fundRestoredMonths(e, invoices, months, Math.min(e.creditCents, by.paidInTimeCents + freed));
+  const terminates = (at: Date) => standingKind(standingOf(restored, inTime.facts, at)) === 'terminate';
+  if (terminates(startOfBusinessDay(e.terminatedOn)) || terminates(by.receivedAt)) return null;
+  // Kept: all the credit pays what is open, oldest first (I3), not only the money that came in time.
+  const plan = fundRestoredMonths(e, invoices, months, e.creditCents);
+  const paidOpen = plan.open.reduce((sum, c) => sum + c.paidDeltaCents, 0);
+  const restoredStatus = e.statusBeforeTermination;
+  const reason = 'paid_by_pay_by_date';
+  return {
+    reissued: plan.reissued.map((m) => ({
+      enrollmentId: e.id,
+      memberId: e.memberId,
+      carrierId: e.carrierId,
+      coverageMonth: m.coverageMonth,
+      dueDate: m.dueDate,
+      amountDueCents: m.amountDueCents,
+      creditAppliedCents: m.creditAppliedCents,
+      delivery: deliveryFor(by.paperless),
+    })),
+    reconciliation: {
+      enrollmentId: e.id,
+      invoices: plan.open.map((c) => ({ ...c, creditDeltaCents: c.paidDeltaCents })),
+      enrollment: {
+        status: restoredStatus,
+        clearTermination: true,
+        recordedDelinquency: null,
+        creditDeltaCents: -paidOpen,
+      },
+      history: [{ at: now, type: 'status_changed', from: 'terminated', to: restoredStatus, reason, actor: by.actor }],
+      events: [
+        {
+          carrierId: e.carrierId,
+          memberId: e.memberId,
+          enrollmentId: e.id,
+          type: 'enrollment.reinstated',
+          occurredAt: now,
+          data: { status: restoredStatus, reason, coverageMonths: months },
+        },
+      ],
+    },
+  };
+}
+
+/** Pays what is open up to `coverageEnd`, then the reissued months, from `budgetCents`, oldest first. */
+function fundRestoredMonths(
+  e: Enrollment,
+  invoices: readonly Invoice[],
+  months: readonly IsoDate[],
+  budgetCents: number,
+) {
+  let left = budgetCents;
+  const take = (cents: number) => {
+    const used = Math.min(left, cents);
+    left -= used;
+    return used;
+  };
+  const open = invoices
+    .filter((i) => i.voidedAt === null && hasBalance(i) && e.coverageEnd && i.coverageMonth <= e.coverageEnd)
+    .sort((a, b) => a.coverageMonth.localeCompare(b.coverageMonth))
+    .map((i) => ({ invoice: i, invoiceId: i.id, paidDeltaCents: take(balanceCents(i)) }));
+  const reissued = months.map((coverageMonth) => ({
+    coverageMonth,
+    dueDate: paymentDueDate(coverageMonth),
+    amountDueCents: e.monthlyPremiumCents,
+    creditAppliedCents: take(e.monthlyPremiumCents),
+  }));
+  const paid = new Map(open.map((c) => [c.invoiceId, c.paidDeltaCents]));
+  // The facts the engine reads: live invoices with what they would hold, the voided ones gone.
+  const facts: Invoice[] = [
+    ...invoices
+      .filter((i) => i.voidedAt === null)
+      .map((i) => ({ ...i, amountPaidCents: i.amountPaidCents + (paid.get(i.id) ?? 0) })),
+    ...reissued.map((m) => ({
+      ...(invoices[0] as Invoice),
+      id: `restored:${m.coverageMonth}`,
+      coverageMonth: m.coverageMonth,
+      dueDate: m.dueDate,
+      amountDueCents: m.amountDueCents,
+      amountPaidCents: m.creditAppliedCents,
+      voidedAt: null,
+    })),
+  ];
+  return {
+    open: open
+      .filter((c) => c.paidDeltaCents > 0)
+      .map(({ invoiceId, paidDeltaCents }) => ({ invoiceId, paidDeltaCents })),
+    reissued,
+    facts,
   };
 }
 

@@ -1,12 +1,11 @@
 import { businessDateOf } from '../domain/dates.js';
 import { TERMINATION_REASON_NON_PAYMENT } from '../domain/delinquency.js';
 import type { Enrollment } from '../domain/enrollment.js';
-import { DomainError } from '../domain/errors.js';
 import type { Invoice } from '../domain/invoice.js';
 import {
   decideStanding,
   type Reinstatement,
-  reinstate,
+  restoreForPaymentInTime,
   type StandingOptions,
   type StandingRecord,
 } from '../domain/nonpayment.js';
@@ -96,36 +95,35 @@ export async function writeReinstatement(tx: Stores, r: Reinstatement, now: Date
 }
 
 /**
- * R2 with R30/R31: money whose business date is before a recorded termination's date (a check the
- * lockbox received by the pay-by date, posted after the sweep terminated the enrollment) was paid
- * in time. It became credit (R24); when that credit now covers what a reinstatement requires, the
- * enrollment is restored at once, as a reinstatement (`enrollment.reinstated`, reason
- * `paid_by_pay_by_date`). When it does not, the money stays credit for an R31 reinstatement later.
+ * R2 with R30: money whose business date is before a recorded termination's date (a check the
+ * lockbox received by the pay-by date, posted after the sweep terminated the enrollment; unapplied
+ * mail applied later) was paid in time. It became credit (R24); the enrollment is restored
+ * (`restoreForPaymentInTime`: its months paid from credit as far as it goes) when, so restored, its
+ * standing as of the termination's date and as of the payment shows no termination: the money would
+ * have prevented it. Otherwise nothing changes and the money stays credit (R31 can use it).
  */
 export async function restorePaidInTime(
   tx: Stores,
   before: Enrollment,
-  receivedAt: Date,
+  payment: { receivedAt: Date; creditedCents: number },
   actor: string,
   now: Date,
 ): Promise<boolean> {
+  const { receivedAt } = payment;
   if (before.status !== 'terminated' || !before.terminatedOn) return false;
   if (before.terminationReason !== TERMINATION_REASON_NON_PAYMENT) return false;
-  if (businessDateOf(receivedAt) >= before.terminatedOn) return false;
+  const terminatedOn = before.terminatedOn;
+  if (businessDateOf(receivedAt) >= terminatedOn) return false;
   const e = await tx.enrollments.get(before.id, UNSCOPED, { forUpdate: true, history: false });
   if (e?.status !== 'terminated') return false;
   const account = await tx.accounts.get(e.memberId);
-  let r: Reinstatement;
-  try {
-    r = reinstate(e, await tx.invoices.forEnrollment(e.id), now, {
-      actor,
-      reason: 'paid_by_pay_by_date',
-      paperless: account?.paperless === true,
-    });
-  } catch (err) {
-    if (err instanceof DomainError) return false; // not enough yet, or the window has closed
-    throw err;
-  }
+  const r = restoreForPaymentInTime(e, await tx.invoices.forEnrollment(e.id), now, {
+    actor,
+    paperless: account?.paperless === true,
+    paidInTimeCents: payment.creditedCents,
+    receivedAt,
+  });
+  if (!r) return false;
   await writeReinstatement(tx, r, now);
   return true;
 }

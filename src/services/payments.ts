@@ -158,8 +158,11 @@ export class PaymentService {
     const { applied, settlement } = this.settleOn(payment, standing, principal, now);
     const e = standing.context.enrollment;
     await write(applied, settlement, e.id);
-    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now, { actor });
-    await restorePaidInTime(tx, e, applied.receivedAt, actor, now);
+    await restorePaidInTime(tx, e, applied, actor, now);
+    // R2/R29: a cure is recorded as of the money's business date first (a payment received by the
+    // pay-by date ends that episode even when posted later), then the standing as of now.
+    await recordStandingAfter(tx, e.id, now, { asOf: applied.receivedAt, actor });
+    await recordStandingAfter(tx, e.id, now, { actor });
     return applied;
   }
 

@@ -10,6 +10,7 @@
  * "due by then" exists when a stage begins.
  */
 import type { LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
 import type { TestContext } from './app.js';
 import { billingRunOk, type InvoiceJson, invoicesOfEnrollment, sweep } from './billing.js';
 import { type EnrollmentJson, newEnrollment, setClock } from './factories.js';
@@ -301,4 +302,29 @@ export function businessDateOf(instant: string): string {
     month: '2-digit',
     day: '2-digit',
   }).format(new Date(instant));
+}
+
+/** One confirmed member (binder November 2025, December paid) who never pays January. */
+export async function unpaidJanuary(ctx: TestContext, subsidy: Subsidy = 'none') {
+  const [e0] = await confirmedMembers(ctx, [{ subsidy }]);
+  return e0 as NpEnrollment;
+}
+
+export interface HistoryJson {
+  at: string;
+  type: string;
+  from: string | null;
+  to: string;
+  actor: string;
+}
+
+export const historyOf = (e: NpEnrollment) => (e as unknown as { history: HistoryJson[] }).history;
+
+export function chronological(t: Test, e: NpEnrollment, label: string): void {
+  const times = historyOf(e).map((h) => Date.parse(h.at));
+  t.same(
+    times,
+    [...times].sort((a, b) => a - b),
+    `${label}: history is in time order (${historyOf(e).map((h) => `${h.to}@${h.at}`)})`,
+  );
 }

@@ -1,4 +1,4 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { type TestContext, testApp } from '../helpers/app.js';
 import {
   billingRun,
@@ -12,7 +12,8 @@ import {
   at,
   businessDateOf,
   Calendar,
-  confirmedMembers,
+  chronological,
+  historyOf,
   invariantViolations,
   liveInvoiceOf,
   type NpEnrollment,
@@ -22,8 +23,8 @@ import {
   PREMIUM,
   payEnrollment,
   reinstate,
-  type Subsidy,
   sweepOk,
+  unpaidJanuary,
   view,
 } from '../helpers/nonpayment.js';
 import { bankAccount, check, type PaymentJson, payOk, returnPayment } from '../helpers/payments.js';
@@ -39,31 +40,6 @@ const DEC = '2025-12-01';
 const JAN = '2026-01-01';
 const FEB = '2026-02-01';
 const MAR = '2026-03-01';
-
-/** One confirmed member (binder November 2025, December paid) who never pays January. */
-async function unpaidJanuary(ctx: TestContext, subsidy: Subsidy = 'none') {
-  const [e0] = await confirmedMembers(ctx, [{ subsidy }]);
-  return e0 as NpEnrollment;
-}
-
-interface HistoryJson {
-  at: string;
-  type: string;
-  from: string | null;
-  to: string;
-  actor: string;
-}
-
-const historyOf = (e: NpEnrollment) => (e as unknown as { history: HistoryJson[] }).history;
-
-function chronological(t: Test, e: NpEnrollment, label: string): void {
-  const times = historyOf(e).map((h) => Date.parse(h.at));
-  t.same(
-    times,
-    [...times].sort((a, b) => a - b),
-    `${label}: history is in time order (${historyOf(e).map((h) => `${h.to}@${h.at}`)})`,
-  );
-}
 
 t.test(
   'F6 (R2, R29): an online payment whose business date is the pay-by date cures, posted after midnight',

@@ -185,6 +185,14 @@ function subsidisedCures(subsidy: Subsidy): StandingRow[] {
       expect: delinquent('termination_warning', JAN, '2026-02-23', [FEB, MAR]),
     },
     {
+      rule: 'R25',
+      name: `${subsidy}: a return leaves January unpaid again under a recorded episode anchored on March: U is January`,
+      facts: member('2026-02-26', { subsidy, paid: { [FEB]: P } }),
+      today: '2026-02-26',
+      recorded: rec(MAR, 'past_due'),
+      expect: delinquent('final_termination_warning', JAN, '2026-03-23', [JAN, MAR, APR]),
+    },
+    {
       rule: 'R30',
       name: `${subsidy}: U paid, February still owed after the last pay-by date: coverageEnd is still the last day of U`,
       facts: member('2026-03-24', { subsidy, paid: { [JAN]: P } }),
@@ -498,6 +506,15 @@ const TRANSITION_ROWS: {
     kinds: ['cured', 'becameDelinquent'],
     notices: ['past_due'],
     events: ['enrollment.delinquency_cured', 'enrollment.delinquent'],
+  },
+  {
+    rule: 'R25',
+    name: 'a return moved U back to an earlier month: the episode goes on (no cure), with a notice for it',
+    recorded: rec('2026-02-01' as IsoDate, 'past_due'),
+    computed: warning,
+    kinds: ['advanced'],
+    notices: ['termination_warning'],
+    events: ['enrollment.delinquent'],
   },
   {
     rule: 'R29',

@@ -1,6 +1,12 @@
 import t from 'tap';
 import type { IsoDate } from '../../src/domain/dates.js';
-import { decideStanding, projectedTermination, projectTermination, reinstate } from '../../src/domain/nonpayment.js';
+import {
+  decideStanding,
+  projectedTermination,
+  projectTermination,
+  reinstate,
+  restoreForPaymentInTime,
+} from '../../src/domain/nonpayment.js';
 import { binder, invoice, PREMIUM, paidEnrollment } from '../helpers/domain.js';
 
 // R29-R31 as writes: what the sweep records for one enrollment (`decideStanding`), what reads project
@@ -175,3 +181,47 @@ t.test('R14/R30: a termination caused by a write (a return) is dated at that wri
     'a write on the termination date itself keeps the date',
   );
 });
+
+t.test(
+  'R2/R30: money received in time undoes a recorded termination only when it would have prevented it',
+  async (t) => {
+    const terminatedAt = at('2027-02-24T05:00:00Z');
+    const terminated = paidEnrollment({
+      status: 'terminated',
+      confirmedAt: at('2026-12-20T15:00:00Z'),
+      coverageEnd: '2027-01-31' as IsoDate,
+      terminationReason: 'non_payment',
+      terminatedAt,
+      terminatedOn: '2027-02-24' as IsoDate,
+      statusBeforeTermination: 'confirmed',
+      creditCents: PREMIUM,
+    });
+    const facts = [paidBinder, { ...unpaidFebruary, voidedAt: terminatedAt }];
+    const now = at('2027-02-26T15:00:00Z');
+    const by = { actor: 'key_ops', paperless: true, receivedAt: at('2027-02-20T15:00:00Z') };
+    const r = restoreForPaymentInTime(terminated, facts, now, { ...by, paidInTimeCents: PREMIUM });
+    t.match(r?.reconciliation.enrollment, { status: 'confirmed', clearTermination: true, recordedDelinquency: null });
+    t.same(
+      r?.reissued.map((m) => [m.coverageMonth, m.creditAppliedCents]),
+      [
+        ['2027-02-01', PREMIUM],
+        ['2027-03-01', 0],
+      ],
+      'February reissued paid from the money; March (not due before the termination) open',
+    );
+    t.same(
+      r?.reconciliation.events.map((e) => [e.type, e.data?.reason]),
+      [['enrollment.reinstated', 'paid_by_pay_by_date']],
+    );
+    t.equal(
+      restoreForPaymentInTime(terminated, facts, now, { ...by, paidInTimeCents: 100 }),
+      null,
+      'only 100 cents came in time (the rest of the credit later): the termination stands',
+    );
+    t.equal(
+      restoreForPaymentInTime({ ...terminated, status: 'confirmed' }, facts, now, { ...by, paidInTimeCents: PREMIUM }),
+      null,
+      'nothing to undo on an enrollment that is not terminated',
+    );
+  },
+);

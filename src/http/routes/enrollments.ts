@@ -58,7 +58,7 @@ const listEnrollments = {
     tags: ['enrollments'],
     summary: 'List enrollments (carriers: their own only), oldest first',
     description:
-      'Enrollments filtered by `memberId`, `status` and `carrierId`, oldest first, paged with `limit` and `after`. A carrier sees only its own: it polls `?status=awaiting_confirmation` for paid enrollments to confirm (R26). `delinquency=past_due|termination_warning|final_termination_warning|any` keeps the enrollments whose `delinquency` (as of the service clock, as a read shows it, R29) is at that stage; such a page may hold fewer than `limit` items while `nextCursor` points further. A filter that matches nothing is an empty list.',
+      'Enrollments filtered by `memberId`, `status` and `carrierId`, oldest first, paged with `limit` and `after`. A carrier sees only its own: it polls `?status=awaiting_confirmation` for paid enrollments to confirm (R26). `delinquency=past_due|termination_warning|final_termination_warning|any` keeps the enrollments whose `delinquency` (as of the service clock, as a read shows it, R29) is at that stage; such a page may hold fewer than `limit` items while `nextCursor` points further. `status` also filters on the status a read shows (a termination the deadline sweep has not recorded yet is `terminated`, R30), with the same paging note. A filter that matches nothing is an empty list.',
     querystring: EnrollmentsQuery,
     response: { 200: described(PageOf(EnrollmentSchema), 'A page of enrollments'), ...problems(400) },
   },

@@ -30,7 +30,7 @@ const listInvoices = {
     tags: ['invoices'],
     summary: 'List invoices, oldest first',
     description:
-      'Invoices filtered by `memberId`, `enrollmentId` and `status`, oldest first, paged with `limit` and `after`. A filter that matches nothing is an empty list.',
+      'Invoices filtered by `memberId`, `enrollmentId` and `status`, oldest first, paged with `limit` and `after`. `status` filters on the status a read shows as of the service clock (an invoice of a month after a termination the deadline sweep has not recorded yet is `void`, R30), so a page may hold fewer than `limit` items while `nextCursor` points further. A filter that matches nothing is an empty list.',
     querystring: InvoicesQuery,
     response: { 200: described(PageOf(InvoiceSchema), 'A page of invoices'), ...problems(400) },
   },

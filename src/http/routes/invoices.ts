@@ -35,7 +35,6 @@ const getBill = {
       'US letter, fonts embedded, text extractable. The same invoice state gives the same bytes; a void invoice is stamped VOID. Paperless members get the same bill.',
     ].join(' '),
     params: IdParams,
-    produces: ['application/pdf'],
     response: {
       200: {
         description: 'The bill (one US-letter page)',

@@ -3,6 +3,7 @@
  * mailing address, a checkout (its binder invoice) and a partial payment, served by the real app
  * (`buildApp`, in process). Shared by `bench/bill-sample.ts` and `bench/bill-render.ts`.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../src/app.js';
@@ -38,7 +39,7 @@ export async function billApp(name: string): Promise<BillApp> {
       method,
       url,
       ...(payload ? { payload } : {}),
-      headers: { authorization: `Bearer ${secret}`, 'idempotency-key': `${method}-${url}-${Math.random()}` },
+      headers: { authorization: `Bearer ${secret}`, 'idempotency-key': randomUUID() },
     });
     if (!want.includes(res.statusCode)) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
     return res;

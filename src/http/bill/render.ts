@@ -12,11 +12,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import type { BillContent } from '../../domain/bill.js';
 
 const require = createRequire(import.meta.url);
-const fontFile = (name: string) => readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${name}.ttf`));
+// Parsed once per process: fontkit keeps what it decoded (glyphs, metrics), so a bill costs its
+// layout and subset only. Each document still embeds its own subset of each face it uses.
+const fontFile = (name: string) => fontkit.create(readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${name}.ttf`)));
 const FONTS = {
   sans: fontFile('DejaVuSans'),
   bold: fontFile('DejaVuSans-Bold'),
@@ -238,7 +241,9 @@ export function renderBill(c: BillContent): Promise<Buffer> {
     size: 'LETTER',
     margin: 0,
     autoFirstPage: true,
-    font: FONTS.sans as unknown as string,
+    // No default font: pdfkit would load Helvetica (a standard-14 font, never embedded); every text
+    // call names one of the embedded faces below.
+    font: null as unknown as string,
     info: {
       Title: c.title,
       Author: 'Health Connector',
@@ -247,7 +252,8 @@ export function renderBill(c: BillContent): Promise<Buffer> {
       ModDate: c.modifiedAt,
     },
   });
-  for (const [name, data] of Object.entries(FONTS)) doc.registerFont(name, data);
+  // pdfkit takes a fontkit font where its types say file or bytes (PDFFontFactory.open).
+  for (const [name, font] of Object.entries(FONTS)) doc.registerFont(name, font as unknown as Buffer);
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Buffer>((resolve, reject) => {

@@ -36,11 +36,32 @@ export const TEAR_Y = 528;
 
 type Doc = PDFKit.PDFDocument;
 
-function text(doc: Doc, font: keyof typeof FONTS, size: number, value: string, x: number, y: number, opts = {}) {
-  doc
-    .font(font)
-    .fontSize(size)
-    .text(value, x, y, { lineBreak: false, ...opts });
+/**
+ * One line of text, never wrapped: with a `width`, a value too long for it is set smaller (down to
+ * 70% of `size`) and then cut with an ellipsis, so a long name or plan never runs into its neighbour.
+ */
+function text(
+  doc: Doc,
+  font: keyof typeof FONTS,
+  size: number,
+  value: string,
+  x: number,
+  y: number,
+  opts: { width?: number; align?: 'left' | 'right' | 'center' } = {},
+) {
+  doc.font(font).fontSize(size);
+  let v = value;
+  if (opts.width !== undefined) {
+    const width = opts.width;
+    let s = size;
+    while (s > size * 0.7 && doc.fontSize(s).widthOfString(v) > width) s -= 0.25;
+    if (doc.widthOfString(v) > width) {
+      while (v.length > 1 && doc.widthOfString(`${v}…`) > width) v = v.slice(0, -1);
+      v = `${v.trimEnd()}…`;
+    }
+  }
+  // The width pdfkit gets is a point wider than the fitted text, so it never wraps it.
+  doc.text(v, x, y, { lineBreak: false, ...opts, ...(opts.width !== undefined ? { width: opts.width + 1 } : {}) });
 }
 
 function wrapped(doc: Doc, font: keyof typeof FONTS, size: number, value: string, x: number, y: number, width: number) {
@@ -87,8 +108,7 @@ function addressBlock(doc: Doc, c: BillContent) {
   doc.fillColor(INK);
   c.addressee.forEach((l, i) => {
     text(doc, i === 0 ? 'bold' : 'sans', 10, l, ADDRESS_WINDOW.x + 9, ADDRESS_WINDOW.y + 4 + i * 12.5, {
-      width: 300,
-      ellipsis: true,
+      width: ADDRESS_WINDOW.w - 18,
     });
   });
 }
@@ -99,11 +119,11 @@ function amountDueBox(doc: Doc, c: BillContent) {
   doc.fillColor(MUTED);
   text(doc, 'sans', 9, 'Amount due', box.x + 12, box.y + 12);
   doc.fillColor(INK);
-  text(doc, 'bold', 22, c.amountDue, box.x + 12, box.y + 28);
+  text(doc, 'bold', 22, c.amountDue, box.x + 12, box.y + 28, { width: box.w - 24 });
   doc.fillColor(MUTED);
   text(doc, 'sans', 8.5, 'Pay by', box.x + 12, box.y + 62);
   doc.fillColor(INK);
-  text(doc, 'bold', 9.5, c.dueDate, box.x + 12, box.y + 74);
+  text(doc, 'bold', 9.5, c.dueDate, box.x + 12, box.y + 74, { width: box.w - 24 });
 }
 
 function coverageAndAmounts(doc: Doc, c: BillContent, top: number) {
@@ -126,7 +146,7 @@ function coverageAndAmounts(doc: Doc, c: BillContent, top: number) {
     const y = top + 18 + i * 16;
     const last = i === c.amounts.length - 1;
     doc.fillColor(last ? INK : MUTED);
-    text(doc, last ? 'bold' : 'sans', 9, a.label, x, y);
+    text(doc, last ? 'bold' : 'sans', 9, a.label, x, y, { width: 150 });
     doc.fillColor(INK);
     text(doc, last ? 'bold' : 'sans', 9.5, a.value, x, y, { width: PAGE.width - M - x, align: 'right' });
     if (!last) {

@@ -4,6 +4,8 @@
  * - `http`: `GET /v1/invoices/{id}/bill.pdf` through the app (inject: auth, the invoice read and its
  *   projection, the plan and address reads, billContent and pdfkit);
  * - `render`: `renderBill` alone, from the same content.
+ * Each also reports the CPU milliseconds of this process per bill (`...CpuMs`: the service's own work,
+ * less sensitive than wall time to other load on a shared machine; for `http` it excludes PostgreSQL).
  *
  *   DATABASE_URL=postgres://root@127.0.0.1:5432/test npx tsx bench/bill-render.ts [bills]
  *
@@ -22,15 +24,20 @@ function summary(samples: number[]): { median: number; p95: number } {
   return { median: Number(at(0.5).toFixed(2)), p95: Number(at(0.95).toFixed(2)) };
 }
 
-async function time(work: () => Promise<unknown>): Promise<number[]> {
+/** Wall-clock and CPU milliseconds of each of N runs (CPU: this process, user + system). */
+async function time(work: () => Promise<unknown>): Promise<{ wall: number[]; cpu: number[] }> {
   for (let i = 0; i < WARM_UP; i++) await work();
-  const samples: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < N; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await work();
-    samples.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return samples;
+  return { wall, cpu };
 }
 
 const bill = await billApp(`bill_bench_${process.pid}`);
@@ -72,7 +79,18 @@ try {
   // R32: the same state gives the same bytes, however warm the font caches are.
   if (differing > 0) throw new Error(`${differing} renders differed from the first`);
   console.log(
-    JSON.stringify({ bills: N, pdfBytes: pdf.length, httpMs: summary(http), renderMs: summary(render) }, null, 2),
+    JSON.stringify(
+      {
+        bills: N,
+        pdfBytes: pdf.length,
+        httpMs: summary(http.wall),
+        httpCpuMs: summary(http.cpu),
+        renderMs: summary(render.wall),
+        renderCpuMs: summary(render.cpu),
+      },
+      null,
+      2,
+    ),
   );
 } finally {
   await bill.close();

@@ -454,13 +454,6 @@ export class BillingService {
     );
   }
 
-  async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
-    const invoice = await this.stores.invoices.get(id, scope);
-    if (!invoice) throw notFound('invoice', id);
-    const [projected] = await this.projectInvoices([invoice], this.clock.now());
-    return projected as InvoiceDetail;
-  }
-
   /**
    * R32: what the member's bill says: the invoice as `getInvoice` shows it (projected as of the
    * service clock), with its enrollment's plan and the account's mailing address.
@@ -473,6 +466,13 @@ export class BillingService {
     ]);
     if (!enrollment || !account) throw notFound('invoice', id);
     return billContent(invoice, enrollment, account.mailingAddress);
+  }
+
+  async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
+    const invoice = await this.stores.invoices.get(id, scope);
+    if (!invoice) throw notFound('invoice', id);
+    const [projected] = await this.projectInvoices([invoice], this.clock.now());
+    return projected as InvoiceDetail;
   }
 
   async listInvoices(filter: InvoiceFilter, scope: Scope, limit: number, after?: string): Promise<Page<InvoiceDetail>> {

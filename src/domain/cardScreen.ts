@@ -1,6 +1,6 @@
 import { normalizePhoneNumber } from './accounts.js';
 import { DomainError } from './errors.js';
-import { isValidLuhn } from './numbers.js';
+import { isValidLuhn, SCAN_LINE_PATTERN } from './numbers.js';
 
 /**
  * SPEC conventions, "Card data": no text value of a request that holds a card number is stored,
@@ -114,6 +114,7 @@ export const FIXED_FORMAT_FIELDS: readonly { what: string; paths: RegExp; valid:
     valid: (v) => /^[A-Za-z]{0,4}-?[0-9]{1,15}$/.test(v),
   },
   { what: 'invoice number', paths: /^body\.(slip\.)?invoiceNumber$/, valid: digits(10, 10) },
+  { what: 'scan line', paths: /^body\.slip\.scanLine$/, valid: (v) => new RegExp(SCAN_LINE_PATTERN).test(v) },
   { what: 'id of ours', paths: /^params\.id$|^(body|query)\.enrollmentId$/, valid: ownId },
   {
     // The key the API recommends; random hex can hold a Luhn-valid run of digits across its dashes.

@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import { nameKey } from './names.js';
+import { parseScanLine } from './numbers.js';
 import { pickRemittanceEnrollment, type RemittanceCandidate } from './payment.js';
 
 /**
@@ -14,6 +15,13 @@ export type MatchFacts =
       /** The invoice with that number, void or not; null when there is none. */
       invoice: { id: string; memberId: string } | null;
       /** The invoice's enrollment, when it exists. */
+      enrollmentId: string | null;
+    }
+  | {
+      kind: 'scanLine';
+      scanLine: string;
+      /** The invoice the scan line's invoice number names, void or not; null when none (or unreadable). */
+      invoice: { id: string; memberId: string; invoiceNumber: string; amountDueCents: number } | null;
       enrollmentId: string | null;
     }
   | { kind: 'enrollment'; enrollmentId: string; found: boolean }
@@ -52,6 +60,8 @@ const refuse = (code: ErrorCode, detail: string, extra?: Record<string, unknown>
  *   balance; none is `target_not_found`, several (or several accounts) `target_ambiguous`.
  * - R22: a mail payment without a slip pays by its remittance: the Member ID and the names must
  *   match the account, then `pickRemittanceEnrollment` picks the carrier's enrollment.
+ * - R33: a mail slip's scan line pays its invoice only when its check digit holds and its amount is
+ *   the invoice's amount due (`matchScanLine`).
  * - R23: mail that cannot be matched is kept unapplied (with the member when known), for ops;
  *   other channels are refused with `target_not_found`.
  */
@@ -64,6 +74,8 @@ export function matchPayment(facts: MatchFacts, channel: { mail: boolean }): Mat
         return notFoundOr(facts.invoice?.memberId ?? null, `No invoice ${facts.invoiceNumber}.`);
       }
       return { kind: 'pay', enrollmentId: facts.enrollmentId, onlyInvoiceId: facts.invoice.id };
+    case 'scanLine':
+      return matchScanLine(facts, notFoundOr);
     case 'enrollment':
       return facts.found
         ? { kind: 'pay', enrollmentId: facts.enrollmentId }
@@ -80,6 +92,28 @@ export function matchPayment(facts: MatchFacts, channel: { mail: boolean }): Mat
     case 'remittance':
       return matchRemittance(facts);
   }
+}
+
+/**
+ * R33: a scan line pays its invoice only when it reads (digits and single spaces, its Luhn check
+ * digit holds) and its amount is the invoice's amount due. Anything else never matches
+ * automatically: mail is kept unapplied for ops (R23), with the invoice's member when the line
+ * checks but its amount differs.
+ */
+export function matchScanLine(
+  facts: Extract<MatchFacts, { kind: 'scanLine' }>,
+  notFoundOr: (memberId: string | null, detail: string) => MatchDecision,
+): MatchDecision {
+  const read = parseScanLine(facts.scanLine);
+  if (!read) return notFoundOr(null, 'The scan line does not read: its check digit fails.');
+  const { invoice, enrollmentId } = facts;
+  if (!invoice || !enrollmentId || invoice.invoiceNumber !== read.invoiceNumber) {
+    return notFoundOr(null, `No invoice ${read.invoiceNumber}.`);
+  }
+  if (read.amountCents !== invoice.amountDueCents) {
+    return notFoundOr(invoice.memberId, `The scan line's amount is not invoice ${read.invoiceNumber}'s amount due.`);
+  }
+  return { kind: 'pay', enrollmentId, onlyInvoiceId: invoice.id };
 }
 
 /** R21: the member's one enrollment with a balance. */

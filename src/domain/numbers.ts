@@ -18,19 +18,28 @@ export function isValidLuhn(number: string): boolean {
 }
 
 /**
- * R18 scan line: invoice number, amount in cents (11 digits) and a Luhn check digit over both,
- * as the lockbox's OCR reads it: `1000000017 00000045000 3`.
+ * R18/R33 scan line, as the lockbox's OCR reads it: digits and single spaces only, the invoice
+ * number, the amount due in cents (11 digits) and a final Luhn check digit over all the digits
+ * before it: `1000000017 00000045000 3`.
  */
 export function scanLine(invoiceNumber: string, amountCents: number): string {
   const amount = String(amountCents).padStart(11, '0');
   return `${invoiceNumber} ${amount} ${luhnCheckDigit(invoiceNumber + amount)}`;
 }
 
+/** The scan line's shape (R33): three groups of digits, one space between each, nothing else. */
+export const SCAN_LINE_PATTERN = '^[0-9]{10} [0-9]{11} [0-9]$';
+const SCAN_LINE = new RegExp(SCAN_LINE_PATTERN);
+
+/**
+ * R33: what a scan line says, or null when it is not one: not digits and single spaces in the
+ * scan line's shape (no trimming), or a check digit that fails (a misread digit or a swap).
+ */
 export function parseScanLine(line: string): { invoiceNumber: string; amountCents: number } | null {
-  const m = /^(\d{10}) (\d{11}) (\d)$/.exec(line.trim());
-  if (!m?.[1] || !m[2] || !m[3]) return null;
-  if (luhnCheckDigit(m[1] + m[2]) !== Number(m[3])) return null;
-  return { invoiceNumber: m[1], amountCents: Number(m[2]) };
+  if (!SCAN_LINE.test(line)) return null;
+  const [invoiceNumber, amount, check] = line.split(' ') as [string, string, string];
+  if (luhnCheckDigit(invoiceNumber + amount) !== Number(check)) return null;
+  return { invoiceNumber, amountCents: Number(amount) };
 }
 
 /** ABA routing number check (R20): 3-7-1 weighted sum divisible by 10. */

@@ -52,7 +52,8 @@ export interface PaymentRequest {
   enrollmentId?: string | undefined;
   memberId?: string | undefined;
   phoneNumber?: string | undefined;
-  slip?: { invoiceNumber: string } | undefined;
+  /** R22: the payment slip from the bill: its invoice number, or its scan line as the lockbox reads it (R33). */
+  slip?: { invoiceNumber: string } | { scanLine: string } | undefined;
   remittance?: Remittance | undefined;
   bankAccount?: BankAccountInput | undefined;
   card?: CardInput | undefined;
@@ -63,6 +64,7 @@ export interface PaymentRequest {
 /** How a payment names what it pays, after the channel's rules have been checked. */
 export type PaymentTarget =
   | { kind: 'invoice'; invoiceNumber: string }
+  | { kind: 'scanLine'; scanLine: string }
   | { kind: 'enrollment'; enrollmentId: string }
   | { kind: 'member'; memberId: string }
   | { kind: 'phone'; phoneNumber: string }
@@ -143,7 +145,11 @@ export function paymentTarget(req: PaymentRequest): PaymentTarget {
     if (req.invoiceNumber || req.enrollmentId || req.memberId || req.phoneNumber) {
       throw new DomainError('target_not_allowed', 'A mail payment is matched by its slip or its remittance details.');
     }
-    if (req.slip) return { kind: 'invoice', invoiceNumber: req.slip.invoiceNumber };
+    if (req.slip) {
+      return 'scanLine' in req.slip
+        ? { kind: 'scanLine', scanLine: req.slip.scanLine }
+        : { kind: 'invoice', invoiceNumber: req.slip.invoiceNumber };
+    }
     const r = req.remittance ?? {};
     const missing = REMITTANCE_FIELDS.filter((f) => !r[f] || String(r[f]).trim() === '');
     if (missing.length) {

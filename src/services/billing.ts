@@ -1,4 +1,5 @@
 import type { Account } from '../domain/accounts.js';
+import { type BillContent, billContent } from '../domain/bill.js';
 import { binderInvoice, monthlyInvoices } from '../domain/billing.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
@@ -470,6 +471,20 @@ export class BillingService {
     return invoices.map((i) =>
       projectTermination(projectBinder(i, i.enrollment, now), terminations.get(i.enrollmentId)),
     );
+  }
+
+  /**
+   * R32: what the member's bill says: the invoice as `getInvoice` shows it (projected as of the
+   * service clock), with its enrollment's plan and the account's mailing address.
+   */
+  async getBill(id: string, scope: Scope): Promise<BillContent> {
+    const invoice = await this.getInvoice(id, scope);
+    const [enrollment, account] = await Promise.all([
+      this.stores.enrollments.get(invoice.enrollmentId, scope, { history: false }),
+      this.stores.accounts.get(invoice.memberId),
+    ]);
+    if (!enrollment || !account) throw notFound('invoice', id);
+    return billContent(invoice, enrollment, account.mailingAddress);
   }
 
   async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {

@@ -7,6 +7,7 @@ import { DomainError, notFound } from '../domain/errors.js';
 import type { Invoice } from '../domain/invoice.js';
 import { type MatchFacts, matchPayment } from '../domain/matching.js';
 import { nameKey } from '../domain/names.js';
+import { parseScanLine } from '../domain/numbers.js';
 import {
   apply,
   assertApplicable,
@@ -236,6 +237,20 @@ export class PaymentService {
         const invoice = context.invoice ? { id: context.invoice.id, memberId: context.invoice.memberId } : null;
         const enrollmentId = context.enrollment?.id ?? null;
         return { facts: { kind: 'invoice', invoiceNumber: target.invoiceNumber, invoice, enrollmentId }, context };
+      }
+      case 'scanLine': {
+        // R33: only a scan line that reads names an invoice; the domain decides whether it matches.
+        const read = parseScanLine(target.scanLine);
+        const context = read ? await tx.paymentWrites.context({ invoiceNumber: read.invoiceNumber }) : undefined;
+        const i = context?.invoices.find((x) => x.id === context.invoice?.id);
+        const invoice = i
+          ? { id: i.id, memberId: i.memberId, invoiceNumber: i.invoiceNumber, amountDueCents: i.amountDueCents }
+          : null;
+        const enrollmentId = context?.enrollment?.id ?? null;
+        return {
+          facts: { kind: 'scanLine', scanLine: target.scanLine, invoice, enrollmentId },
+          ...(context ? { context } : {}),
+        };
       }
       case 'enrollment': {
         const context = await tx.paymentWrites.context({ enrollmentId: target.enrollmentId });

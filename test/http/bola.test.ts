@@ -53,6 +53,7 @@ t.test(
       '/v1/enrollments/{id}/cancellation': theirs.id,
       '/v1/enrollments/{id}/reinstatement': theirs.id,
       '/v1/invoices/{id}': theirs.binderInvoiceId,
+      '/v1/invoices/{id}/bill.pdf': theirs.binderInvoiceId,
       '/v1/payments/{id}': theirPayment,
       '/v1/payments/{id}/returns': theirPayment,
       '/v1/ops/unapplied-payments/{id}/application': theirPayment,

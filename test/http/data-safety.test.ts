@@ -8,6 +8,7 @@ import { TEST_ENCRYPTION_KEY, testApp } from '../helpers/app.js';
 import { cardDigits, digitsOnly, renderedCard, surrounding } from '../helpers/cards.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
 import type { PaymentJson } from '../helpers/payments.js';
+import { pdfText } from '../helpers/pdf.js';
 import {
   dumpDatabase,
   idemKey,
@@ -799,6 +800,14 @@ t.test('every read of the payments shows masked details only', async (t) => {
   t.equal((await send({ method: 'GET', url: '/v1/ops/unapplied-payments' })).statusCode, 200);
   t.equal((await send({ method: 'GET', url: `/v1/invoices?memberId=${account.memberId}` })).statusCode, 200);
   t.equal((await send({ method: 'GET', url: `/v1/enrollments/${health.id}` })).statusCode, 200);
+  // R32: the bill of an invoice the canary account paid on; its text is checked with the responses.
+  const binder = (await send({ method: 'GET', url: `/v1/invoices?memberId=${account.memberId}` })).json().data[0];
+  const bill = await ctx.request({ method: 'GET', url: `/v1/invoices/${binder.id}/bill.pdf` });
+  t.equal(bill.statusCode, 200);
+  const billText = pdfText(bill.rawPayload);
+  t.ok(billText.includes(account.memberId), 'positive control: the bill text names the member');
+  seen.push(`GET /v1/invoices/${binder.id}/bill.pdf (text) -> ${bill.statusCode}\n${billText}`);
+  answers.push(`${bill.statusCode}\n${billText}`);
 });
 
 /** Counts of every forbidden value in a text. */

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { type MatchDecision, type MatchFacts, matchPayment } from '../../src/domain/matching.js';
 import type { RemittanceCandidate } from '../../src/domain/payment.js';
+import { luhnDigit } from '../helpers/cards.js';
 
 // R21-R23 (and R24 for void invoices and cancelled enrollments): which enrollment a payment pays,
 // from the facts the store read. One row per rule case; `mail` is the payment's channel.
@@ -11,6 +12,14 @@ const paidUp = (id: string): RemittanceCandidate => ({ id, owes: false, cancelle
 const pay = (enrollmentId: string, onlyInvoiceId?: string): MatchDecision =>
   onlyInvoiceId ? { kind: 'pay', enrollmentId, onlyInvoiceId } : { kind: 'pay', enrollmentId };
 const unapplied = (memberId: string | null): MatchDecision => ({ kind: 'unapplied', memberId });
+const invoice1 = { id: 'inv_1', memberId: 'm', invoiceNumber: '1000000008', amountDueCents: 45012 };
+/** R33's scan line, its check digit re-derived here (test/helpers/cards.ts), not taken from src/. */
+const scan = (invoiceNumber: string, cents: number) => {
+  const amount = String(cents).padStart(11, '0');
+  return `${invoiceNumber} ${amount} ${luhnDigit(invoiceNumber + amount)}`;
+};
+/** The same scan line with its check digit one off. */
+const misread = (line: string) => line.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
 
 const rows: { rule: string; name: string; facts: MatchFacts; mail: boolean; expected: MatchDecision }[] = [
   {
@@ -166,6 +175,67 @@ const rows: { rule: string; name: string; facts: MatchFacts; mail: boolean; expe
     facts: { kind: 'remittance', remittance: remittance(), account, candidates: [] },
     mail: true,
     expected: unapplied(account.memberId),
+  },
+  // R33: a scan line matches only when its check digit holds and its amount is the invoice's amount
+  // due; otherwise the mail is kept unapplied (R23), even when an invoice has that number.
+  {
+    rule: 'R33',
+    name: "a scan line that checks, with the invoice's amount due, pays that invoice only",
+    facts: { kind: 'scanLine', scanLine: scan('1000000008', 45012), invoice: invoice1, enrollmentId: 'enr_1' },
+    mail: true,
+    expected: pay('enr_1', 'inv_1'),
+  },
+  {
+    rule: 'R33',
+    name: 'a scan line whose check digit fails is kept unapplied, whatever invoice has its number',
+    facts: { kind: 'scanLine', scanLine: misread(scan('1000000008', 45012)), invoice: invoice1, enrollmentId: 'enr_1' },
+    mail: true,
+    expected: unapplied(null),
+  },
+  {
+    rule: 'R33',
+    name: "a scan line whose amount is not the invoice's amount due is kept unapplied with the member",
+    facts: { kind: 'scanLine', scanLine: scan('1000000008', 45000), invoice: invoice1, enrollmentId: 'enr_1' },
+    mail: true,
+    expected: unapplied('m'),
+  },
+  {
+    rule: 'R33',
+    name: 'a scan line for a larger amount than the invoice is kept unapplied too',
+    facts: { kind: 'scanLine', scanLine: scan('1000000008', 45013), invoice: invoice1, enrollmentId: 'enr_1' },
+    mail: true,
+    expected: unapplied('m'),
+  },
+  {
+    rule: 'R23',
+    name: 'a scan line that checks but names no invoice is kept unapplied, no member',
+    facts: { kind: 'scanLine', scanLine: scan('1000000008', 45012), invoice: null, enrollmentId: null },
+    mail: true,
+    expected: unapplied(null),
+  },
+  {
+    rule: 'R33',
+    name: 'a scan line that is not digits and single spaces is kept unapplied',
+    facts: {
+      kind: 'scanLine',
+      scanLine: scan('1000000008', 45012).replace(' ', '  '),
+      invoice: invoice1,
+      enrollmentId: 'enr_1',
+    },
+    mail: true,
+    expected: unapplied(null),
+  },
+  {
+    rule: 'R33',
+    name: 'a scan line is never matched to an invoice of another number',
+    facts: {
+      kind: 'scanLine',
+      scanLine: scan('1000000016', 45012),
+      invoice: invoice1,
+      enrollmentId: 'enr_1',
+    },
+    mail: true,
+    expected: unapplied(null),
   },
 ];
 

@@ -3,6 +3,7 @@ import type { Static } from 'typebox';
 import { type IsoDate, isoDate } from '../../domain/dates.js';
 import { UNSCOPED } from '../../domain/principal.js';
 import type { BillingService } from '../../services/billing.js';
+import { renderBill } from '../bill/render.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import { BillingRunBody, BillingRunSchema, InvoiceSchema, InvoicesQuery, SweepSchema } from '../schemas/billing.js';
@@ -19,6 +20,26 @@ const getInvoice = {
     params: IdParams,
     response: {
       200: described(InvoiceSchema, 'The invoice with its payment slip'),
+      ...problems(400, { 404: 'No invoice with this id (`not_found`).' }),
+    },
+  },
+} satisfies RouteShorthandOptions;
+
+const getBill = {
+  config: { auth: ['connector', 'ops'] },
+  schema: {
+    tags: ['invoices'],
+    summary: "The member's bill as a one-page PDF (R32)",
+    description: [
+      'The printed bill of the invoice, as `GET /v1/invoices/{id}` shows it: the Health Connector as sender, the subscriber\'s name and mailing address placed for a #10 windowed envelope, Member ID, invoice number, coverage month, carrier and plan, amount due, amount paid, balance and due date; how to pay online, by phone and by mail; on a binder invoice, the warning that the enrollment is not complete until the first month\'s premium is paid in full by the due date; and a detachable coupon with the lockbox address, an "amount enclosed" box and the scan line (R33).',
+      'US letter, fonts embedded, text extractable. The same invoice state gives the same bytes; a void invoice is stamped VOID. Paperless members get the same bill.',
+    ].join(' '),
+    params: IdParams,
+    response: {
+      200: {
+        description: 'The bill (one US-letter page)',
+        content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } },
+      },
       ...problems(400, { 404: 'No invoice with this id (`not_found`).' }),
     },
   },
@@ -84,6 +105,11 @@ export default async function invoiceRoutes(app: FastifyInstance, opts: { billin
   app.get<{ Params: IdParamsT }>('/v1/invoices/:id', getInvoice, async (request) =>
     invoiceView(await opts.billing.getInvoice(request.params.id, UNSCOPED), calendar),
   );
+
+  app.get<{ Params: IdParamsT }>('/v1/invoices/:id/bill.pdf', getBill, async (request, reply) => {
+    const pdf = await renderBill(await opts.billing.getBill(request.params.id, UNSCOPED));
+    return reply.type('application/pdf').send(pdf);
+  });
 
   app.get<{ Querystring: Static<typeof InvoicesQuery> }>('/v1/invoices', listInvoices, async (request) => {
     const { limit, after, ...filter } = request.query;

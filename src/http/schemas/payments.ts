@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { CHANNELS, PAYMENT_METHODS } from '../../domain/channels.js';
+import { SCAN_LINE_PATTERN } from '../../domain/numbers.js';
 import { CARD_BRANDS, CARD_TOKEN_PATTERN, PAYMENT_STATUSES } from '../../domain/payment.js';
 import { MemberId } from './billing.js';
 import { Cents, CentsOrZero, Closed, Instant, Name, Nullable, PageQuery, StringEnum } from './common.js';
@@ -23,7 +24,22 @@ export const PaymentRequestSchema = Closed(
     enrollmentId: Type.Optional(Text(100)),
     memberId: Type.Optional(Type.String({ pattern: '^[0-9]{12}$', description: 'Phone only' })),
     phoneNumber: Type.Optional(Text(25, { description: 'Phone only: a phone number on the account' })),
-    slip: Type.Optional(Closed({ invoiceNumber: Text(32) })),
+    slip: Type.Optional(
+      Type.Union(
+        [
+          Closed({ invoiceNumber: Text(32) }),
+          Closed({
+            scanLine: Type.String({
+              pattern: SCAN_LINE_PATTERN,
+              description:
+                "The bill's scan line as the lockbox reads it (R33): invoice number, amount due in cents, Luhn check digit. It pays the invoice only when its check digit holds and its amount is the invoice's amount due; otherwise the payment is kept unapplied for ops.",
+              examples: ['1000000008 00000045012 2'],
+            }),
+          }),
+        ],
+        { description: 'The payment slip from the bill: its invoice number, or its scan line' },
+      ),
+    ),
     remittance: Type.Optional(
       Closed({
         memberId: Type.Optional(Type.String({ maxLength: 32 })),

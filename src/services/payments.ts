@@ -36,6 +36,7 @@ type Matched =
   | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
   | { kind: 'unapplied'; memberId: string | null };
 type LockedContext = PaymentContext & { enrollment: Enrollment };
+const UNMATCHED: Matched = { kind: 'unapplied', memberId: null };
 
 /**
  * Payments (R19-R25). Every money-moving use case opens one transaction that holds its
@@ -103,12 +104,44 @@ export class PaymentService {
       calendar: this.calendar,
       channel: req.channel,
     });
-    const target = paymentTarget(req);
-    const matched = await this.match(tx, target, req.channel === 'mail');
-    const payment = newPayment(req, target, { id: newPaymentId(), receivedAt, now });
+    return this.recordIn(tx, req, paymentTarget(req), { receivedAt, now, principal, recordFor });
+  }
+
+  /**
+   * One checked payment, matched (R21-R23), settled (R24) and written, inside the caller's
+   * transaction: `post` for a single payment, and each item of a lockbox deposit (R34), which are
+   * the same decision. `target` null: nothing to match (a deposit item with neither a usable scan
+   * line nor a remittance), kept unapplied. `earlyIsUnapplied`: a receipt before the enrollment's
+   * selection keeps the money unapplied for ops instead of refusing it (deposited money).
+   */
+  async recordIn(
+    tx: Stores,
+    req: PaymentRequest,
+    target: PaymentTarget | null,
+    o: {
+      receivedAt: Date;
+      now: Date;
+      principal: Principal;
+      recordFor?: (payment: Payment) => IdempotencyRecord | null;
+      id?: string;
+      earlyIsUnapplied?: boolean;
+      /** Told when `earlyIsUnapplied` kept the payment unapplied. */
+      onEarly?: () => void;
+      reference?: Record<string, unknown>;
+    },
+  ): Promise<Payment> {
+    const { now, principal } = o;
+    const recordFor = o.recordFor ?? (() => null);
+    const matched: Matched = target ? await this.match(tx, target, req.channel === 'mail') : UNMATCHED;
+    const created = newPayment(req, target, { id: o.id ?? newPaymentId(), receivedAt: o.receivedAt, now });
+    const payment = o.reference ? { ...created, target: { ...created.target, ...o.reference } } : created;
     const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
-    if (matched.kind === 'unapplied') {
-      const kept = markUnapplied(payment, matched.memberId, now);
+    const early =
+      matched.kind === 'pay' && o.earlyIsUnapplied && payment.receivedAt < matched.context.enrollment.selectedAt;
+    if (early) o.onEarly?.();
+    if (matched.kind === 'unapplied' || early) {
+      const memberId = matched.kind === 'pay' ? matched.context.enrollment.memberId : matched.memberId;
+      const kept = markUnapplied(payment, memberId, now);
       await tx.paymentWrites.write(
         { ...write, payment: kept.payment },
         null,

@@ -1,4 +1,4 @@
-import { normalizePhoneNumber } from '../domain/accounts.js';
+import { type Account, normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
@@ -19,6 +19,7 @@ import {
   type PaymentStatus,
   type PaymentTarget,
   paymentTarget,
+  type RemittanceCandidate,
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
 import { decideReversal, liveApplications, reversalEnrollmentIds } from '../domain/reversal.js';
@@ -26,11 +27,30 @@ import { type Settlement, settle } from '../domain/settlement.js';
 import { businessTimestamp } from '../domain/timestamps.js';
 import type { IdempotencyRecord } from '../store/idempotency.js';
 import type { Page } from '../store/pagination.js';
-import { newPaymentId, type PaymentContext } from '../store/paymentWrites.js';
+import { newPaymentId, type PaymentContext, type PaymentWriter } from '../store/paymentWrites.js';
 import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 import { recordStanding, recordStandingAfter } from './nonPayment.js';
+
+/**
+ * Facts a batch of payments (a lockbox deposit, R34) read and locked before its first payment, so
+ * each payment need not read them again. Each answers null when it does not know, or when a payment
+ * of the batch has changed what it read since (`touch`): the payment then reads the database, after
+ * the batch has written what it kept.
+ */
+export interface KnownFacts {
+  /** The locked context of an enrollment. */
+  context(enrollmentId: string): Promise<PaymentContext | null>;
+  /** The locked context of the enrollment of an invoice, with that invoice. */
+  invoiceContext(invoiceNumber: string): Promise<PaymentContext | null>;
+  /** R22: the remittance's account and its enrollments with the remittance's carrier. */
+  remittance(
+    target: Extract<PaymentTarget, { kind: 'remittance' }>,
+  ): Promise<{ account: Account | null; candidates: RemittanceCandidate[] } | null>;
+  /** A payment of the batch changed this enrollment (or its invoices). */
+  touch(enrollmentId: string): void;
+}
 
 type Matched =
   | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
@@ -123,6 +143,10 @@ export class PaymentService {
       now: Date;
       principal: Principal;
       recordFor?: (payment: Payment) => IdempotencyRecord | null;
+      /** What a batch already read and locked (a lockbox deposit); read from the database when absent. */
+      known?: KnownFacts;
+      /** Where the decision is written: at once (default), or kept for the batch's next flush. */
+      writer?: PaymentWriter;
       id?: string;
       earlyIsUnapplied?: boolean;
       /** Told when `earlyIsUnapplied` kept the payment unapplied. */
@@ -130,9 +154,10 @@ export class PaymentService {
       reference?: Record<string, unknown>;
     },
   ): Promise<Payment> {
-    const { now, principal } = o;
+    const { now, principal, known } = o;
     const recordFor = o.recordFor ?? (() => null);
-    const matched: Matched = target ? await this.match(tx, target, req.channel === 'mail') : UNMATCHED;
+    const writer = o.writer ?? tx.paymentWrites;
+    const matched: Matched = target ? await this.match(tx, target, req.channel === 'mail', known) : UNMATCHED;
     const created = newPayment(req, target, { id: o.id ?? newPaymentId(), receivedAt: o.receivedAt, now });
     const payment = o.reference ? { ...created, target: { ...created.target, ...o.reference } } : created;
     const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
@@ -142,29 +167,19 @@ export class PaymentService {
     if (matched.kind === 'unapplied' || early) {
       const memberId = matched.kind === 'pay' ? matched.context.enrollment.memberId : matched.memberId;
       const kept = markUnapplied(payment, memberId, now);
-      await tx.paymentWrites.write(
-        { ...write, payment: kept.payment },
-        null,
-        kept.events,
-        null,
-        now,
-        recordFor(kept.payment),
-      );
+      await writer.write({ ...write, payment: kept.payment }, null, kept.events, null, now, recordFor(kept.payment));
       return kept.payment;
     }
     this.assertReceivedAfterSelection(payment, matched.context.enrollment);
-    const standing = await this.standingFirst(tx, matched, now);
+    const standing = await this.standingFirst(tx, matched, now, known);
     const { applied, settlement } = this.settleOn(payment, standing, principal, now);
     const e = standing.context.enrollment;
-    await tx.paymentWrites.write(
-      { ...write, payment: applied },
-      settlement,
-      settlement.events,
-      e.id,
-      now,
-      recordFor(applied),
-    );
-    if (e.recordedDelinquency) await recordStandingAfter(tx, e.id, now);
+    await writer.write({ ...write, payment: applied }, settlement, settlement.events, e.id, now, recordFor(applied));
+    known?.touch(e.id);
+    if (e.recordedDelinquency) {
+      await writer.flush();
+      await recordStandingAfter(tx, e.id, now);
+    }
     return applied;
   }
 
@@ -177,9 +192,11 @@ export class PaymentService {
     tx: Stores,
     matched: Extract<Matched, { kind: 'pay' }>,
     now: Date,
+    known?: KnownFacts,
   ): Promise<Extract<Matched, { kind: 'pay' }>> {
     const { enrollment, invoices } = matched.context;
     if (!(await recordStanding(tx, enrollment, now, invoices))) return matched;
+    known?.touch(enrollment.id);
     return { ...matched, context: await this.lock(tx, enrollment.id) };
   }
 
@@ -224,8 +241,8 @@ export class PaymentService {
    * R21-R23: read what the target names, let the domain decide (`matchPayment`), and lock the
    * enrollment it pays with its invoices. Reads only: nothing is written here.
    */
-  private async match(tx: Stores, target: PaymentTarget, mail: boolean): Promise<Matched> {
-    const { facts, context } = await this.matchFacts(tx, target);
+  private async match(tx: Stores, target: PaymentTarget, mail: boolean, known?: KnownFacts): Promise<Matched> {
+    const { facts, context } = await this.matchFacts(tx, target, known);
     const decision = matchPayment(facts, { mail });
     switch (decision.kind) {
       case 'refuse':
@@ -236,7 +253,7 @@ export class PaymentService {
         const locked =
           context?.enrollment?.id === decision.enrollmentId
             ? { ...context, enrollment: context.enrollment }
-            : await this.lock(tx, decision.enrollmentId);
+            : await this.lock(tx, decision.enrollmentId, known);
         return { kind: 'pay', context: locked, onlyInvoiceId: decision.onlyInvoiceId };
       }
     }
@@ -246,10 +263,13 @@ export class PaymentService {
   private async matchFacts(
     tx: Stores,
     target: PaymentTarget,
+    known?: KnownFacts,
   ): Promise<{ facts: MatchFacts; context?: PaymentContext }> {
     switch (target.kind) {
       case 'invoice': {
-        const context = await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber });
+        const context =
+          (await known?.invoiceContext(target.invoiceNumber)) ??
+          (await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber }));
         const invoice = context.invoice ? { id: context.invoice.id, memberId: context.invoice.memberId } : null;
         const enrollmentId = context.enrollment?.id ?? null;
         return { facts: { kind: 'invoice', invoiceNumber: target.invoiceNumber, invoice, enrollmentId }, context };
@@ -274,6 +294,8 @@ export class PaymentService {
         return { facts: { kind: 'member', memberId: target.memberId, accountFound, owing } };
       }
       case 'remittance': {
+        const seen = await known?.remittance(target);
+        if (seen) return { facts: { kind: 'remittance', remittance: target, ...seen } };
         const account = await tx.accounts.get(target.memberId);
         const candidates = account
           ? await tx.enrollments.byCarrierName(account.memberId, nameKey(target.carrierName))
@@ -283,8 +305,8 @@ export class PaymentService {
     }
   }
 
-  private async lock(tx: Stores, enrollmentId: string): Promise<LockedContext> {
-    const ctx = await tx.paymentWrites.context({ enrollmentId });
+  private async lock(tx: Stores, enrollmentId: string, known?: KnownFacts): Promise<LockedContext> {
+    const ctx = (await known?.context(enrollmentId)) ?? (await tx.paymentWrites.context({ enrollmentId }));
     if (!ctx.enrollment) throw notFound('enrollment', enrollmentId);
     return { ...ctx, enrollment: ctx.enrollment };
   }

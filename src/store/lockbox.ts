@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely';
+import type { Account } from '../domain/accounts.js';
 import type { LockboxReconciliation, ScanLineInvoice } from '../domain/lockbox.js';
+import { toAccount } from './accounts.js';
 import type { DB } from './schema.js';
 
 export interface StoredDeposit {
@@ -9,8 +11,8 @@ export interface StoredDeposit {
 
 /**
  * R34: lockbox deposits. A deposit is one transaction: its id's lock and stored answer (`begin`),
- * the facts its items are matched on, the enrollments they may pay locked in one deterministic
- * order, and the answer written last (`save`) with the items' payments.
+ * the facts its items are matched on (read once for all items), and the answer written last
+ * (`save`) with the items' payments.
  */
 export class LockboxStore {
   constructor(private readonly db: Kysely<DB>) {}
@@ -77,19 +79,35 @@ export class LockboxStore {
   }
 
   /**
-   * Every enrollment the deposit may pay, locked FOR NO KEY UPDATE in id order in one statement
-   * before any item is decided: those of the scan lines' invoices and every enrollment of the
-   * remittances' members (a superset of what matching picks). Concurrent deposits lock in the same
-   * order and a single payment holds one enrollment, so they queue instead of deadlocking.
+   * Every enrollment the deposit may pay: those of the scan lines' invoices and every enrollment of
+   * the remittances' members (a superset of what matching picks), in id order. Read unlocked; the
+   * caller locks them all at once (`PaymentWriteStore.contexts`).
    */
-  async lockEnrollments(invoiceNumbers: readonly string[], memberIds: readonly string[]): Promise<number> {
-    if (invoiceNumbers.length === 0 && memberIds.length === 0) return 0;
+  async enrollmentIdsFor(invoiceNumbers: readonly string[], memberIds: readonly string[]): Promise<string[]> {
+    if (invoiceNumbers.length === 0 && memberIds.length === 0) return [];
     const r = await sql<{ id: string }>`
       select e.id from enrollments e
       where e.id in (select i.enrollment_id from invoices i where i.invoice_number = any(${[...invoiceNumbers]}::text[]))
          or e.member_id = any(${[...memberIds]}::text[])
-      order by e.id
-      for no key update of e`.execute(this.db);
-    return r.rows.length;
+      order by e.id`.execute(this.db);
+    return r.rows.map((row) => row.id);
+  }
+
+  /** R22: the accounts the remittances name, by Member ID (absent: no such account). */
+  async accounts(memberIds: readonly string[]): Promise<Map<string, Account>> {
+    if (memberIds.length === 0) return new Map();
+    const rows = await this.db.selectFrom('accounts').selectAll().where('member_id', 'in', memberIds).execute();
+    return new Map(rows.map((r) => [r.member_id, toAccount(r)]));
+  }
+
+  /** R22: carriers' normalised names (`name_key`), by carrier id. */
+  async carrierNameKeys(carrierIds: readonly string[]): Promise<Map<string, string>> {
+    if (carrierIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('carriers')
+      .select(['id', 'name_key'])
+      .where('id', 'in', carrierIds)
+      .execute();
+    return new Map(rows.map((r) => [r.id, r.name_key]));
   }
 }

@@ -117,6 +117,20 @@ try {
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   await app.close();
+  // What was written adds up (every payment recorded once, every matched item paid its invoice).
+  const check = await sql<{ payments: string; paid: string; unapplied: string }>`
+    select (select count(*) from payments) as payments,
+           (select coalesce(sum(amount_paid_cents), 0) from invoices) as paid,
+           (select count(*) from payments where status = 'unapplied') as unapplied`.execute(db);
+  const row = check.rows[0];
+  const matched = N - Math.ceil(N / 20);
+  if (
+    Number(row?.payments) !== N * RUNS ||
+    Number(row?.paid) !== matched * RUNS * PREMIUM ||
+    Number(row?.unapplied) !== (N - matched) * RUNS
+  ) {
+    throw new Error(`the database does not add up: ${JSON.stringify(row)}`);
+  }
   const median = [...seconds].sort((a, b) => a - b)[Math.floor(RUNS / 2)] as number;
   const medianCpu = [...cpuSeconds].sort((a, b) => a - b)[Math.floor(RUNS / 2)] as number;
   console.log(

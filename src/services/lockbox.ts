@@ -103,10 +103,14 @@ export class LockboxService {
     const writer = tx.paymentWrites.batch();
     const known = await DepositFacts.read(tx, [...invoices.keys()], remittanceMembers(plans), writer);
     const results: LockboxItemResult[] = [];
-    for (const plan of plans) {
-      results.push(await this.recordItem(tx, deposit.depositId, plan, { receivedAt, now, principal, known, writer }));
+    try {
+      for (const plan of plans) {
+        results.push(await this.recordItem(tx, deposit.depositId, plan, { receivedAt, now, principal, known, writer }));
+      }
+      await writer.flush();
+    } catch (err) {
+      throw writer.causeOf(err);
     }
-    await writer.flush();
     const reconciliation = reconcileDeposit(deposit, results, now);
     await tx.lockbox.save(reconciliation, requestHash.current, principal.keyId, now);
     return { replayed: false, reconciliation };

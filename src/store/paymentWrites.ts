@@ -267,15 +267,22 @@ export interface PaymentWriter {
 }
 
 /** Batches of this many payments per statement keep each statement short and its JSON small. */
-const BATCH_SIZE = 1000;
+const BATCH_SIZE = 500;
 
-/** See `PaymentWriteStore.batch`. */
+/**
+ * See `PaymentWriteStore.batch`. A full batch is sent without waiting for it: the database writes
+ * it while the next payments are decided (the transaction's one connection runs statements in the
+ * order they were sent, so a later read still sees it). `flush` waits for everything sent.
+ */
 export class PaymentWriteBatch implements PaymentWriter {
   private pending: Json[] = [];
+  private sent: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | null = null;
 
   constructor(private readonly store: PaymentWriteStore) {}
 
   async write(...args: Parameters<PaymentWriteStore['write']>): Promise<void> {
+    this.throwIfFailed();
     const [w, settlement, events, enrollmentId, now, idempotency] = args;
     const { special, body } = this.store.prepare(w, settlement, events, enrollmentId, now, idempotency);
     if (w.mode !== 'insert' || special.length > 0 || idempotency) {
@@ -284,12 +291,38 @@ export class PaymentWriteBatch implements PaymentWriter {
       return;
     }
     this.pending.push(body);
-    if (this.pending.length >= BATCH_SIZE) await this.flush();
+    if (this.pending.length >= BATCH_SIZE) this.send();
   }
 
   async flush(): Promise<void> {
+    this.send();
+    await this.sent;
+    this.throwIfFailed();
+  }
+
+  private send(): void {
+    if (this.pending.length === 0) return;
     const bodies = this.pending;
     this.pending = [];
-    await this.store.writeMany(bodies);
+    this.sent = this.sent.then(() =>
+      this.failure
+        ? undefined
+        : this.store.writeMany(bodies).catch((error: unknown) => {
+            this.failure = { error };
+          }),
+    );
+  }
+
+  /**
+   * The error to report for `err`: a batch that failed while later statements ran aborted the
+   * transaction, so theirs ("transaction is aborted") would hide the real cause (a deadlock to
+   * retry, a time-out to answer 503).
+   */
+  causeOf(err: unknown): unknown {
+    return this.failure ? this.failure.error : err;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -32,6 +32,7 @@ import clockRoutes from './http/routes/clock.js';
 import enrollmentRoutes from './http/routes/enrollments.js';
 import healthRoutes from './http/routes/health.js';
 import invoiceRoutes from './http/routes/invoices.js';
+import lockboxRoutes from './http/routes/lockbox.js';
 import opsPaymentRoutes from './http/routes/opsPayments.js';
 import paymentRoutes from './http/routes/payments.js';
 import referenceRoutes from './http/routes/reference.js';
@@ -42,6 +43,7 @@ import { AdminService } from './services/admin.js';
 import { BillingService } from './services/billing.js';
 import { CarrierService } from './services/carriers.js';
 import { IdempotencyService } from './services/idempotency.js';
+import { LockboxService } from './services/lockbox.js';
 import { PaymentService } from './services/payments.js';
 import { ApiKeyStore } from './store/apiKeys.js';
 import { FieldCipher } from './store/crypto.js';
@@ -153,7 +155,8 @@ function buildServices(opts: AppOptions, log: FastifyBaseLogger, apiKeyCache: Ap
   const billing = new BillingService(stores, clock, calendar, { log });
   const payments = new PaymentService(stores, clock, calendar, billing);
   const carriers = new CarrierService(stores, clock, calendar, billing);
-  return { clock, apiKeys, idempotency, health, admin, billing, payments, carriers };
+  const lockbox = new LockboxService(stores, clock, calendar, payments);
+  return { clock, apiKeys, idempotency, health, admin, billing, payments, carriers, lockbox };
 }
 type Services = ReturnType<typeof buildServices>;
 
@@ -298,6 +301,10 @@ async function registerRoutes(app: FastifyInstance, config: Config, s: Services)
   await app.register(invoiceRoutes, { billing: s.billing });
   await app.register(paymentRoutes, { payments: s.payments });
   await app.register(opsPaymentRoutes, { payments: s.payments });
+  await app.register(lockboxRoutes, {
+    lockbox: s.lockbox,
+    fingerprint: (body: unknown) => s.idempotency.fingerprint('POST', '/v1/ops/lockbox-deposits', { body }),
+  });
   await app.register(carrierWorkRoutes, { carriers: s.carriers });
 }
 

@@ -103,16 +103,22 @@ const ownId = (v: string) => /^(enr|pay|inv|key|ntc)_[0-9a-f]{20,32}$/.test(v);
  * field of the same name elsewhere is still screened.
  */
 export const FIXED_FORMAT_FIELDS: readonly { what: string; paths: RegExp; valid: (value: string) => boolean }[] = [
-  { what: 'Member ID', paths: /^(body|query|params)\.memberId$|^body\.remittance\.memberId$/, valid: digits(12, 12) },
+  {
+    what: 'Member ID',
+    paths: /^(body|query|params)\.memberId$|^body\.(items\[\d+\]\.)?remittance\.memberId$/,
+    valid: digits(12, 12),
+  },
   { what: 'routing number', paths: /^body\.bankAccount\.routingNumber$/, valid: digits(9, 9) },
   { what: 'bank account number', paths: /^body\.bankAccount\.accountNumber$/, valid: digits(4, 17) },
   { what: 'phone number', paths: /^(body|query)\.phoneNumber$|^body\.phoneNumbers\[\d+\]$/, valid: isPhoneNumber },
-  { what: 'check number', paths: /^body\.check\.checkNumber$/, valid: digits(1, 15) },
+  { what: 'check number', paths: /^body\.(check|items\[\d+\])\.checkNumber$/, valid: digits(1, 15) },
   {
     what: 'money order serial number',
-    paths: /^body\.moneyOrder\.serialNumber$/,
+    paths: /^body\.(moneyOrder|items\[\d+\])\.serialNumber$/,
     valid: (v) => /^[A-Za-z]{0,4}-?[0-9]{1,15}$/.test(v),
   },
+  // R33: the layout of our scan lines (22 digits in three groups: too long to be a card number anyway).
+  { what: 'scan line', paths: /^body\.items\[\d+\]\.scanLine$/, valid: (v) => /^\d{10} \d{11} \d$/.test(v) },
   { what: 'invoice number', paths: /^body\.(slip\.)?invoiceNumber$/, valid: digits(10, 10) },
   { what: 'scan line', paths: /^body\.slip\.scanLine$/, valid: (v) => new RegExp(SCAN_LINE_PATTERN).test(v) },
   { what: 'id of ours', paths: /^params\.id$|^(body|query)\.enrollmentId$/, valid: ownId },

@@ -28,9 +28,21 @@ export function parts(date: IsoDate): { year: number; month: number; day: number
   return { year: Number(date.slice(0, 4)), month: Number(date.slice(5, 7)), day: Number(date.slice(8, 10)) };
 }
 
+const shifted = new Map<string, IsoDate>();
+/** Bounds the memo tables below: they are cleared when they reach this many entries. */
+const MEMO_LIMIT = 50_000;
+
 export function addDays(date: IsoDate, days: number): IsoDate {
-  const { year, month, day } = parts(date);
-  return dateFromParts(year, month, day + days);
+  // Business-day loops step one day at a time over the same few dates for every payment: remember them.
+  const key = `${date}|${days}`;
+  let d = shifted.get(key);
+  if (d === undefined) {
+    const { year, month, day } = parts(date);
+    d = dateFromParts(year, month, day + days);
+    if (shifted.size >= MEMO_LIMIT) shifted.clear();
+    shifted.set(key, d);
+  }
+  return d;
 }
 
 export function addMonths(date: IsoDate, months: number): IsoDate {
@@ -39,10 +51,17 @@ export function addMonths(date: IsoDate, months: number): IsoDate {
   return dateFromParts(year, month + months, day);
 }
 
+const weekdays = new Map<string, number>();
 /** 0 = Sunday .. 6 = Saturday */
 export function weekday(date: IsoDate): number {
-  const { year, month, day } = parts(date);
-  return new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+  let wd = weekdays.get(date);
+  if (wd === undefined) {
+    const { year, month, day } = parts(date);
+    wd = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+    if (weekdays.size >= MEMO_LIMIT) weekdays.clear();
+    weekdays.set(date, wd);
+  }
+  return wd;
 }
 
 export function firstOfMonth(date: IsoDate): IsoDate {
@@ -93,11 +112,19 @@ function offsetMinutes(instant: Date, timeZone: string): number {
   return sign * (Number(m[2]) * 60 + Number(m[3]));
 }
 
+const dayStarts = new Map<string, number>();
 /** The first instant of a calendar date in a time zone (midnight is never skipped in America/New_York). */
 export function startOfBusinessDay(date: IsoDate, timeZone: string = BUSINESS_TIME_ZONE): Date {
-  const { year, month, day } = parts(date);
-  const utcMidnight = Date.UTC(year, month - 1, day);
-  let guess = utcMidnight - offsetMinutes(new Date(utcMidnight), timeZone) * 60_000;
-  guess = utcMidnight - offsetMinutes(new Date(guess), timeZone) * 60_000;
-  return new Date(guess);
+  // Two time-zone lookups (Intl, slow) per call, for the same few dates on every payment: remember them.
+  const key = `${timeZone}|${date}`;
+  let start = dayStarts.get(key);
+  if (start === undefined) {
+    const { year, month, day } = parts(date);
+    const utcMidnight = Date.UTC(year, month - 1, day);
+    const guess = utcMidnight - offsetMinutes(new Date(utcMidnight), timeZone) * 60_000;
+    start = utcMidnight - offsetMinutes(new Date(guess), timeZone) * 60_000;
+    if (dayStarts.size >= MEMO_LIMIT) dayStarts.clear();
+    dayStarts.set(key, start);
+  }
+  return new Date(start);
 }

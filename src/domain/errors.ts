@@ -42,6 +42,8 @@ export const ERROR_CATALOGUE = {
   not_reinstatable: { kind: 'conflict', title: 'Enrollment was not terminated for non-payment' },
   reinstatement_window_closed: { kind: 'rule', title: 'The 35-day reinstatement window has closed' },
   reinstatement_payment_required: { kind: 'rule', title: 'Credit does not cover the premiums reinstatement needs' },
+  control_total_mismatch: { kind: 'rule', title: "The deposit's items do not add up to its control totals" },
+  duplicate_sequence: { kind: 'rule', title: 'A sequence number appears more than once in the deposit' },
   invalid_cursor: { kind: 'invalid', title: 'Unknown cursor' },
   body_too_deep: { kind: 'invalid', title: 'JSON body nested too deep' },
   invalid_character: { kind: 'invalid', title: 'Text holds a character that is not allowed' },

@@ -42,6 +42,20 @@ export function parseScanLine(line: string): { invoiceNumber: string; amountCent
   return { invoiceNumber, amountCents: Number(amount) };
 }
 
+/**
+ * R33: a scan line as the lockbox read it: its invoice number and amount when it has the layout of
+ * ours (10 digits, 11 digits, one check digit, single spaces) and its Luhn check digit holds; else
+ * why not. A scan line that fails never matches automatically.
+ */
+export function readScanLine(
+  line: string,
+): { invoiceNumber: string; amountCents: number } | 'unreadable' | 'check_digit' {
+  const m = /^(\d{10}) (\d{11}) (\d)$/.exec(line);
+  if (!m?.[1] || !m[2] || !m[3]) return 'unreadable';
+  if (luhnCheckDigit(m[1] + m[2]) !== Number(m[3])) return 'check_digit';
+  return { invoiceNumber: m[1], amountCents: Number(m[2]) };
+}
+
 /** ABA routing number check (R20): 3-7-1 weighted sum divisible by 10. */
 export function isValidRoutingNumber(value: string): boolean {
   if (!/^\d{9}$/.test(value)) return false;

@@ -128,12 +128,22 @@ export function checkMethodDetails(req: PaymentRequest, now: Date): void {
     requireDetails(req.moneyOrder, 'moneyOrder', req.method);
   }
   const payableTo = req.check?.payableTo ?? req.moneyOrder?.payableTo;
-  if (payableTo !== undefined && nameKey(payableTo) !== nameKey(PAYEE)) {
+  if (payableTo !== undefined && !payableToConnector(payableTo)) {
     throw new DomainError(
       'payee_mismatch',
       `Checks and money orders must be payable to "${PAYEE}"; this one is payable to "${payableTo}". The lockbox returns it to the sender.`,
     );
   }
+}
+
+/**
+ * R22: a check or money order is payable to "Health Connector": the payee as written compares equal
+ * by `nameKey` (case, repeated white space and Unicode forms ignored). Anything else, including
+ * "Massachusetts Health Connector" or "Health Connector Inc.", is a payee mismatch: the lockbox
+ * returns it to the sender.
+ */
+export function payableToConnector(payableTo: string): boolean {
+  return nameKey(payableTo) === nameKey(PAYEE);
 }
 
 /** R21-R23: what the payment names, by channel. */
@@ -309,7 +319,7 @@ export interface PaymentEvent {
  */
 export function newPayment(
   req: PaymentRequest,
-  target: PaymentTarget,
+  target: PaymentTarget | null,
   at: { id: string; receivedAt: Date; now: Date },
 ): Payment {
   return {
@@ -322,7 +332,7 @@ export function newPayment(
     memberId: null,
     enrollmentId: null,
     guest: req.guest ?? false,
-    target: { ...target },
+    target: target ? { ...target } : {},
     applications: [],
     creditedCents: 0,
     unappliedCents: 0,

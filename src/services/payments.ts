@@ -1,4 +1,4 @@
-import { normalizePhoneNumber } from '../domain/accounts.js';
+import { type Account, normalizePhoneNumber } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { assertMethodAccepted } from '../domain/channels.js';
 import type { Clock } from '../domain/clock.js';
@@ -20,6 +20,7 @@ import {
   type PaymentStatus,
   type PaymentTarget,
   paymentTarget,
+  type RemittanceCandidate,
 } from '../domain/payment.js';
 import { type Principal, UNSCOPED } from '../domain/principal.js';
 import { decideReversal, liveApplications, reversalEnrollmentIds } from '../domain/reversal.js';
@@ -27,16 +28,36 @@ import { type Settlement, settle } from '../domain/settlement.js';
 import { businessTimestamp } from '../domain/timestamps.js';
 import type { IdempotencyRecord } from '../store/idempotency.js';
 import type { Page } from '../store/pagination.js';
-import { newPaymentId, type PaymentContext } from '../store/paymentWrites.js';
+import { newPaymentId, type PaymentContext, type PaymentWriter } from '../store/paymentWrites.js';
 import type { Stores } from '../store/stores.js';
 import type { BillingService } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 import { recordStanding, recordStandingAfter, restorePaidInTime } from './nonPayment.js';
 
+/**
+ * Facts a batch of payments (a lockbox deposit, R34) read and locked before its first payment, so
+ * each payment need not read them again. Each answers null when it does not know, or when a payment
+ * of the batch has changed what it read since (`touch`): the payment then reads the database, after
+ * the batch has written what it kept.
+ */
+export interface KnownFacts {
+  /** The locked context of an enrollment. */
+  context(enrollmentId: string): Promise<PaymentContext | null>;
+  /** The locked context of the enrollment of an invoice, with that invoice. */
+  invoiceContext(invoiceNumber: string): Promise<PaymentContext | null>;
+  /** R22: the remittance's account and its enrollments with the remittance's carrier. */
+  remittance(
+    target: Extract<PaymentTarget, { kind: 'remittance' }>,
+  ): Promise<{ account: Account | null; candidates: RemittanceCandidate[] } | null>;
+  /** A payment of the batch changed this enrollment (or its invoices). */
+  touch(enrollmentId: string): void;
+}
+
 type Matched =
   | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
   | { kind: 'unapplied'; memberId: string | null };
 type LockedContext = PaymentContext & { enrollment: Enrollment };
+const UNMATCHED: Matched = { kind: 'unapplied', memberId: null };
 
 /**
  * Payments (R19-R25). Every money-moving use case opens one transaction that holds its
@@ -104,32 +125,65 @@ export class PaymentService {
       calendar: this.calendar,
       channel: req.channel,
     });
-    const target = paymentTarget(req);
-    const matched = await this.match(tx, target, req.channel === 'mail');
-    const payment = newPayment(req, target, { id: newPaymentId(), receivedAt, now });
+    return this.recordIn(tx, req, paymentTarget(req), { receivedAt, now, principal, recordFor });
+  }
+
+  /**
+   * One checked payment, matched (R21-R23), settled (R24) and written, inside the caller's
+   * transaction: `post` for a single payment, and each item of a lockbox deposit (R34), which are
+   * the same decision. `target` null: nothing to match (a deposit item with neither a usable scan
+   * line nor a remittance), kept unapplied. `earlyIsUnapplied`: a receipt before the enrollment's
+   * selection keeps the money unapplied for ops instead of refusing it (deposited money).
+   */
+  async recordIn(
+    tx: Stores,
+    req: PaymentRequest,
+    target: PaymentTarget | null,
+    o: {
+      receivedAt: Date;
+      now: Date;
+      principal: Principal;
+      recordFor?: (payment: Payment) => IdempotencyRecord | null;
+      /** What a batch already read and locked (a lockbox deposit); read from the database when absent. */
+      known?: KnownFacts;
+      /** Where the decision is written: at once (default), or kept for the batch's next flush. */
+      writer?: PaymentWriter;
+      id?: string;
+      earlyIsUnapplied?: boolean;
+      /** Told when `earlyIsUnapplied` kept the payment unapplied. */
+      onEarly?: () => void;
+      reference?: Record<string, unknown>;
+    },
+  ): Promise<Payment> {
+    const { now, principal, known } = o;
+    const recordFor = o.recordFor ?? (() => null);
+    const writer = o.writer ?? tx.paymentWrites;
+    const matched: Matched = target ? await this.match(tx, target, req.channel === 'mail', known) : UNMATCHED;
+    const created = newPayment(req, target, { id: o.id ?? newPaymentId(), receivedAt: o.receivedAt, now });
+    const payment = o.reference ? { ...created, target: { ...created.target, ...o.reference } } : created;
     const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
-    if (matched.kind === 'unapplied') {
-      const kept = markUnapplied(payment, matched.memberId, now);
-      await tx.paymentWrites.write(
-        { ...write, payment: kept.payment },
-        null,
-        kept.events,
-        null,
-        now,
-        recordFor(kept.payment),
-      );
+    const early =
+      matched.kind === 'pay' && o.earlyIsUnapplied && payment.receivedAt < matched.context.enrollment.selectedAt;
+    if (early) o.onEarly?.();
+    if (matched.kind === 'unapplied' || early) {
+      const memberId = matched.kind === 'pay' ? matched.context.enrollment.memberId : matched.memberId;
+      const kept = markUnapplied(payment, memberId, now);
+      await writer.write({ ...write, payment: kept.payment }, null, kept.events, null, now, recordFor(kept.payment));
       return kept.payment;
     }
-    return this.payOn(tx, matched, payment, principal, now, (applied, settlement, enrollmentId) =>
-      tx.paymentWrites.write(
-        { ...write, payment: applied },
-        settlement,
-        settlement.events,
-        enrollmentId,
-        now,
-        recordFor(applied),
-      ),
-    );
+    return this.payOn(tx, matched, payment, principal, now, {
+      known,
+      writer,
+      write: (applied, settlement, enrollmentId) =>
+        writer.write(
+          { ...write, payment: applied },
+          settlement,
+          settlement.events,
+          enrollmentId,
+          now,
+          recordFor(applied),
+        ),
+    });
   }
 
   /**
@@ -145,7 +199,13 @@ export class PaymentService {
     payment: Payment,
     principal: Principal,
     now: Date,
-    write: (applied: Payment, settlement: Settlement, enrollmentId: string) => Promise<unknown>,
+    o: {
+      write: (applied: Payment, settlement: Settlement, enrollmentId: string) => Promise<unknown>;
+      /** What a batch already read and locked (a lockbox deposit, R34). */
+      known?: KnownFacts | undefined;
+      /** The batch's writer: flushed before anything is read back. */
+      writer?: PaymentWriter | undefined;
+    },
   ): Promise<Payment> {
     this.assertReceivedAfterSelection(payment, matched.context.enrollment);
     const actor = principal.keyId;
@@ -156,14 +216,22 @@ export class PaymentService {
     }))
       ? { ...matched, context: await this.lock(tx, before.id) }
       : matched;
+    if (standing !== matched) o.known?.touch(before.id);
     const { applied, settlement } = this.settleOn(payment, standing, principal, now);
     const e = standing.context.enrollment;
-    await write(applied, settlement, e.id);
-    await restorePaidInTime(tx, e, applied, actor, now);
-    // R2/R29: a cure is recorded as of the money's business date first (a payment received by the
-    // pay-by date ends that episode even when posted later), then the standing as of now.
-    await recordStandingAfter(tx, e.id, now, { asOf: applied.receivedAt, actor });
-    await recordStandingAfter(tx, e.id, now, { actor });
+    await o.write(applied, settlement, e.id);
+    o.known?.touch(e.id);
+    // Only an enrollment with a recorded episode (a cure to record) or a recorded termination (money
+    // in time may undo it) needs more: the common payment pays nothing for non-payment here.
+    if (!e.recordedDelinquency && e.status !== 'terminated') return applied;
+    await o.writer?.flush();
+    const restored = await restorePaidInTime(tx, e, applied, actor, now);
+    if (e.recordedDelinquency || restored) {
+      // R2/R29: a cure is recorded as of the money's business date first (a payment received by the
+      // pay-by date ends that episode even when posted later), then the standing as of now.
+      await recordStandingAfter(tx, e.id, now, { asOf: applied.receivedAt, actor });
+      await recordStandingAfter(tx, e.id, now, { actor });
+    }
     return applied;
   }
 
@@ -208,8 +276,8 @@ export class PaymentService {
    * R21-R23: read what the target names, let the domain decide (`matchPayment`), and lock the
    * enrollment it pays with its invoices. Reads only: nothing is written here.
    */
-  private async match(tx: Stores, target: PaymentTarget, mail: boolean): Promise<Matched> {
-    const { facts, context } = await this.matchFacts(tx, target);
+  private async match(tx: Stores, target: PaymentTarget, mail: boolean, known?: KnownFacts): Promise<Matched> {
+    const { facts, context } = await this.matchFacts(tx, target, known);
     const decision = matchPayment(facts, { mail });
     switch (decision.kind) {
       case 'refuse':
@@ -220,7 +288,7 @@ export class PaymentService {
         const locked =
           context?.enrollment?.id === decision.enrollmentId
             ? { ...context, enrollment: context.enrollment }
-            : await this.lock(tx, decision.enrollmentId);
+            : await this.lock(tx, decision.enrollmentId, known);
         return { kind: 'pay', context: locked, onlyInvoiceId: decision.onlyInvoiceId };
       }
     }
@@ -230,10 +298,13 @@ export class PaymentService {
   private async matchFacts(
     tx: Stores,
     target: PaymentTarget,
+    known?: KnownFacts,
   ): Promise<{ facts: MatchFacts; context?: PaymentContext }> {
     switch (target.kind) {
       case 'invoice': {
-        const context = await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber });
+        const context =
+          (await known?.invoiceContext(target.invoiceNumber)) ??
+          (await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber }));
         const invoice = context.invoice ? { id: context.invoice.id, memberId: context.invoice.memberId } : null;
         const enrollmentId = context.enrollment?.id ?? null;
         return { facts: { kind: 'invoice', invoiceNumber: target.invoiceNumber, invoice, enrollmentId }, context };
@@ -272,6 +343,8 @@ export class PaymentService {
         return { facts: { kind: 'member', memberId: target.memberId, accountFound, owing } };
       }
       case 'remittance': {
+        const seen = await known?.remittance(target);
+        if (seen) return { facts: { kind: 'remittance', remittance: target, ...seen } };
         const account = await tx.accounts.get(target.memberId);
         const candidates = account
           ? await tx.enrollments.byCarrierName(account.memberId, nameKey(target.carrierName))
@@ -281,8 +354,8 @@ export class PaymentService {
     }
   }
 
-  private async lock(tx: Stores, enrollmentId: string): Promise<LockedContext> {
-    const ctx = await tx.paymentWrites.context({ enrollmentId });
+  private async lock(tx: Stores, enrollmentId: string, known?: KnownFacts): Promise<LockedContext> {
+    const ctx = (await known?.context(enrollmentId)) ?? (await tx.paymentWrites.context({ enrollmentId }));
     if (!ctx.enrollment) throw notFound('enrollment', enrollmentId);
     return { ...ctx, enrollment: ctx.enrollment };
   }
@@ -308,16 +381,17 @@ export class PaymentService {
       false,
     );
     if (matched.kind === 'unapplied') throw new DomainError('target_not_found', 'No payable target.');
-    return this.payOn(tx, matched, payment, principal, now, (applied, settlement, enrollmentId) =>
-      tx.paymentWrites.write(
-        { mode: 'update', payment: applied },
-        settlement,
-        settlement.events,
-        enrollmentId,
-        now,
-        null,
-      ),
-    );
+    return this.payOn(tx, matched, payment, principal, now, {
+      write: (applied, settlement, enrollmentId) =>
+        tx.paymentWrites.write(
+          { mode: 'update', payment: applied },
+          settlement,
+          settlement.events,
+          enrollmentId,
+          now,
+          null,
+        ),
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Enrollment } from '../domain/enrollment.js';
 import type { Invoice } from '../domain/invoice.js';
 import { last4, type Payment, type PaymentRequest, type PaymentStatus } from '../domain/payment.js';
-import type { Settlement } from '../domain/settlement.js';
+import type { InvoiceChange, Settlement } from '../domain/settlement.js';
 import type { FieldCipher } from './crypto.js';
 import { type EnrollmentJoinedRow, historyRow, toEnrollment } from './enrollments.js';
 import { eventRow, type NewEvent } from './events.js';
@@ -107,6 +107,70 @@ export class PaymentWriteStore {
     now: Date,
     idempotency: IdempotencyRecord | null,
   ): Promise<void> {
+    const { special, body } = this.prepare(w, settlement, events, enrollmentId, now, idempotency);
+    // Voids and credit applications (a payment that records a missed deadline, R10/I1) are rare:
+    // they are written here first, voids before anything else; `payment_write` does the rest.
+    if (special.length > 0) await new ReconciliationStore(this.db).writeInvoiceChanges(special);
+    await sql`select payment_write(${JSON.stringify(body)}::jsonb)`.execute(this.db);
+  }
+
+  /** Nothing is kept: every write is made at once (see `batch`). */
+  async flush(): Promise<void> {}
+
+  /**
+   * Writes that can wait for the end of a batch (a lockbox deposit, R34): new payments whose
+   * settlement has no voids or credit applications are kept and written together by
+   * `payment_write_many` (the same writes, in order); any other write flushes them first.
+   */
+  batch(): PaymentWriteBatch {
+    return new PaymentWriteBatch(this);
+  }
+
+  /** Several `prepare`d new payments in one statement (`payment_write_many`, migration 0014), in order. */
+  async writeMany(bodies: readonly Json[]): Promise<void> {
+    if (bodies.length === 0) return;
+    await sql`select payment_write_many(${JSON.stringify(bodies)}::jsonb)`.execute(this.db);
+  }
+
+  /**
+   * The enrollments' payment contexts (as `context` reads one: the enrollment and all its invoices),
+   * every enrollment locked FOR NO KEY UPDATE in id order in one statement, then their invoices
+   * locked and read in one more. For a batch that knows up front what it may pay.
+   */
+  async contexts(enrollmentIds: readonly string[]): Promise<Map<string, PaymentContext>> {
+    const out = new Map<string, PaymentContext>();
+    if (enrollmentIds.length === 0) return out;
+    const ids = [...enrollmentIds];
+    const enrollments = await sql<{ id: string; enrollment: Json }>`
+      select e.id, to_jsonb(e) || jsonb_build_object('subscriber_first_name', a.first_name,
+                                                     'subscriber_last_name', a.last_name) as enrollment
+      from enrollments e join accounts a on a.member_id = e.member_id
+      where e.id = any(${ids}::text[])
+      order by e.id
+      for no key update of e`.execute(this.db);
+    const invoices = await sql<{ enrollment_id: string; invoices: Json[] }>`
+      select i.enrollment_id, jsonb_agg(to_jsonb(i) order by i.coverage_month, i.seq) as invoices
+      from (select * from invoices where enrollment_id = any(${ids}::text[])
+            order by enrollment_id, coverage_month for no key update) i
+      group by i.enrollment_id`.execute(this.db);
+    const byEnrollment = new Map(invoices.rows.map((r) => [r.enrollment_id, r.invoices.map(invoiceFromJson)]));
+    for (const row of enrollments.rows) {
+      const list = byEnrollment.get(row.id) ?? [];
+      const binder = list.find((i) => i.isBinder)?.id ?? null;
+      out.set(row.id, { invoice: null, enrollment: enrollmentFromJson(row.enrollment, binder), invoices: list });
+    }
+    return out;
+  }
+
+  /** The `payment_write` body of a decision, and the invoice changes that must be written before it. */
+  prepare(
+    w: PaymentWrite,
+    settlement: Settlement | null,
+    events: NewEvent[],
+    enrollmentId: string | null,
+    now: Date,
+    idempotency: IdempotencyRecord | null,
+  ): { special: InvoiceChange[]; body: Json } {
     const p = w.payment;
     let payment: Json = {
       id: p.id,
@@ -147,11 +211,8 @@ export class PaymentWriteStore {
         actor: w.actor,
       };
     }
-    // Voids and credit applications (a payment that records a missed deadline, R10/I1) are rare:
-    // they are written here first, voids before anything else; `payment_write` does the rest.
     const changes = settlement?.invoices ?? [];
     const special = changes.filter((c) => c.voidedAt || c.creditDeltaCents);
-    if (special.length > 0) await new ReconciliationStore(this.db).writeInvoiceChanges(special);
     const plain = changes.filter((c) => !special.includes(c));
     const e = settlement?.enrollment;
     const body = {
@@ -194,6 +255,74 @@ export class PaymentWriteStore {
           }
         : null,
     };
-    await sql`select payment_write(${JSON.stringify(body)}::jsonb)`.execute(this.db);
+    return { special, body };
+  }
+}
+
+/** The arguments of `PaymentWriteStore.write`, so a batch can stand in for it. */
+export interface PaymentWriter {
+  write(...args: Parameters<PaymentWriteStore['write']>): Promise<void>;
+  /** Writes what is kept (nothing for an immediate writer). */
+  flush(): Promise<void>;
+}
+
+/** Batches of this many payments per statement keep each statement short and its JSON small. */
+const BATCH_SIZE = 500;
+
+/**
+ * See `PaymentWriteStore.batch`. A full batch is sent without waiting for it: the database writes
+ * it while the next payments are decided (the transaction's one connection runs statements in the
+ * order they were sent, so a later read still sees it). `flush` waits for everything sent.
+ */
+export class PaymentWriteBatch implements PaymentWriter {
+  private pending: Json[] = [];
+  private sent: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly store: PaymentWriteStore) {}
+
+  async write(...args: Parameters<PaymentWriteStore['write']>): Promise<void> {
+    this.throwIfFailed();
+    const [w, settlement, events, enrollmentId, now, idempotency] = args;
+    const { special, body } = this.store.prepare(w, settlement, events, enrollmentId, now, idempotency);
+    if (w.mode !== 'insert' || special.length > 0 || idempotency) {
+      await this.flush();
+      await this.store.write(...args);
+      return;
+    }
+    this.pending.push(body);
+    if (this.pending.length >= BATCH_SIZE) this.send();
+  }
+
+  async flush(): Promise<void> {
+    this.send();
+    await this.sent;
+    this.throwIfFailed();
+  }
+
+  private send(): void {
+    if (this.pending.length === 0) return;
+    const bodies = this.pending;
+    this.pending = [];
+    this.sent = this.sent.then(() =>
+      this.failure
+        ? undefined
+        : this.store.writeMany(bodies).catch((error: unknown) => {
+            this.failure = { error };
+          }),
+    );
+  }
+
+  /**
+   * The error to report for `err`: a batch that failed while later statements ran aborted the
+   * transaction, so theirs ("transaction is aborted") would hide the real cause (a deadlock to
+   * retry, a time-out to answer 503).
+   */
+  causeOf(err: unknown): unknown {
+    return this.failure ? this.failure.error : err;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 }

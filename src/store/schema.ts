@@ -184,6 +184,18 @@ export interface IdempotencyKeysTable {
   created_at: CreatedAt;
 }
 
+/** R34: one row per recorded lockbox deposit (migration 0014). */
+export interface LockboxDepositsTable {
+  deposit_id: string;
+  deposit_date: DateColumn;
+  item_count: number;
+  total_cents: ColumnType<string, number, number>;
+  request_hash: Buffer;
+  answer: ColumnType<unknown, string, string>;
+  actor: string;
+  created_at: CreatedAt;
+}
+
 export interface NoticesTable {
   id: WithDefault<string>;
   seq: Serial;
@@ -203,6 +215,7 @@ export interface DB {
   payments: PaymentsTable;
   payment_applications: PaymentApplicationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  lockbox_deposits: LockboxDepositsTable;
   carriers: CarriersTable;
   api_keys: ApiKeysTable;
   accounts: AccountsTable;

@@ -11,6 +11,7 @@ import { appendEvents, type NewEvent } from './events.js';
 import { readFeed } from './feed.js';
 import { IdempotencyStore } from './idempotency.js';
 import { InvoiceStore } from './invoices.js';
+import { LockboxStore } from './lockbox.js';
 import { NoticeStore } from './notices.js';
 import { PaymentStore } from './payments.js';
 import { PaymentWriteStore } from './paymentWrites.js';
@@ -46,6 +47,7 @@ export class Stores {
   readonly reconciliations: ReconciliationStore;
   readonly notices: NoticeStore;
   readonly idempotency: IdempotencyStore;
+  readonly lockbox: LockboxStore;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -61,6 +63,7 @@ export class Stores {
     this.reconciliations = new ReconciliationStore(db);
     this.notices = new NoticeStore(db);
     this.idempotency = new IdempotencyStore(db);
+    this.lockbox = new LockboxStore(db);
   }
 
   /** Runs `work` in one transaction (READ COMMITTED); its `Stores` are bound to that transaction. */

@@ -57,6 +57,8 @@ t.test(
       '/v1/payments/{id}': theirPayment,
       '/v1/payments/{id}/returns': theirPayment,
       '/v1/ops/unapplied-payments/{id}/application': theirPayment,
+      // Ops only: a carrier is refused before any deposit is looked up.
+      '/v1/ops/lockbox-deposits/{depositId}': 'LBX-1',
     };
     const doc = (await ctx.request({ method: 'GET', url: '/openapi.json', key: null })).json() as {
       paths: Record<string, Record<string, Operation>>;

@@ -832,6 +832,62 @@ const NONE = {
   generatedCardNumbers: 0,
 };
 /** Generated card numbers found in a text in any form: digits only, after NFKC and Unicode digit mapping. */
+t.test('lockbox deposits (R34): a card number in any item field is refused, never echoed or stored', async (t) => {
+  const before = await paymentCount();
+  const item = {
+    sequence: 1,
+    method: 'check',
+    amountCents: 1000,
+    checkNumber: '3001',
+    payableTo: 'Health Connector',
+    remittance: { memberId: cardAccount.memberId, firstName: 'Rui', lastName: 'Costa', carrierName: carrier.name },
+  };
+  const smuggled: [string, Record<string, unknown>][] = [
+    ['as the payee', { ...item, payableTo: `Health Connector ${CARD_FORMS[1]}` }],
+    ['as the check number', { ...item, checkNumber: CARD }],
+    ['as a money order serial number', { ...item, method: 'money_order', checkNumber: undefined, serialNumber: CARD }],
+    ['as the scan line', { ...item, scanLine: CARD_FORMS[1] }],
+    ['in the remittance name', { ...item, remittance: { ...item.remittance, lastName: `Costa ${CARD}` } }],
+    [
+      'in the remittance address',
+      { ...item, remittance: { ...item.remittance, mailingAddress: { line1: `${CARD_FORMS[2]} Main St` } } },
+    ],
+    ['as the remittance Member ID', { ...item, remittance: { ...item.remittance, memberId: CARD } }],
+    ['in an unknown item field', { ...item, memo: CARD }],
+  ];
+  for (const [name, raw] of smuggled) {
+    const body = JSON.parse(
+      JSON.stringify({
+        depositId: `LBX-safety-${name.replaceAll(' ', '-')}`,
+        depositDate: '2026-11-29',
+        items: [raw],
+        control: { itemCount: 1, totalCents: 1000 },
+      }),
+    ) as Record<string, unknown>;
+    const res = await send({ method: 'POST', url: '/v1/ops/lockbox-deposits', payload: body });
+    t.equal(res.statusCode, 422, name, { body: res.body });
+    t.equal(res.json().code, 'card_number_not_allowed', name);
+  }
+  const asDepositId = await send({
+    method: 'POST',
+    url: '/v1/ops/lockbox-deposits',
+    payload: {
+      depositId: `LBX-${CARD}`,
+      depositDate: '2026-11-29',
+      items: [item],
+      control: { itemCount: 1, totalCents: 1000 },
+    },
+  });
+  t.equal(asDepositId.statusCode, 422, 'a card number in the deposit id');
+  // Sent past `send`: its record holds the request line, whose URL is the card number sent here.
+  const asPath = await ctx.request({ method: 'GET', url: `/v1/ops/lockbox-deposits/LBX-${CARD}` });
+  t.equal(asPath.statusCode, 422, 'a card number in the GET path');
+  t.notOk(asPath.body.includes(CARD), 'the refusal does not echo it');
+  const stored = await ctx.database.db.selectFrom('lockbox_deposits').select('answer').execute();
+  t.notOk(JSON.stringify(stored).includes(CARD), 'no stored deposit answer holds the card number');
+  t.equal(await paymentCount(), before, 'no smuggling attempt recorded a payment');
+});
+
 function generatedHits(text: string): number {
   const digits = digitsOnly(text);
   return [...new Set(generatedCards)].filter((c) => digits.includes(c)).length;

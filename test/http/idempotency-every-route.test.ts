@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { binderOf } from '../helpers/billing.js';
@@ -96,6 +97,22 @@ const unmatchedCheck = () => ({
   amountCents: 45000,
   remittance: { memberId: newMemberId(), firstName: 'No', lastName: 'Body', carrierName: 'Harbor Health Plan' },
   ...check(),
+});
+
+const lockboxDeposit = (depositId: string, memberId: string, amountCents: number) => ({
+  depositId,
+  depositDate: JAN_CLOCK.slice(0, 10),
+  items: [
+    {
+      sequence: 1,
+      method: 'check',
+      amountCents,
+      checkNumber: '1042',
+      payableTo: 'Health Connector',
+      remittance: { memberId, firstName: 'Maria', lastName: 'Santos', carrierName: 'Harbor Health Plan' },
+    },
+  ],
+  control: { itemCount: 1, totalCents: amountCents },
 });
 
 let billingMonths = 0;
@@ -371,6 +388,35 @@ const SCENARIOS: Record<string, Scenario> = {
       status: 404,
       code: 'not_found',
     }),
+  },
+  '/v1/ops/lockbox-deposits': {
+    status: 201,
+    async prepare() {
+      const e = await janEnrollment();
+      const depositId = `LBX-${randomUUID()}`;
+      const body = lockboxDeposit(depositId, e.memberId, 45000);
+      return {
+        url: '/v1/ops/lockbox-deposits',
+        body,
+        other: lockboxDeposit(depositId, e.memberId, 40000),
+        count: () =>
+          countOf(
+            rows('payments')
+              .where(sql<string>`target->'lockbox'->>'depositId'`, '=', depositId)
+              .executeTakeFirstOrThrow(),
+          ),
+      };
+    },
+    refusal: async () => {
+      const e = await janEnrollment();
+      const body = lockboxDeposit(`LBX-${randomUUID()}`, e.memberId, 45000);
+      return {
+        url: '/v1/ops/lockbox-deposits',
+        body: { ...body, control: { itemCount: 1, totalCents: 1 } },
+        status: 422,
+        code: 'control_total_mismatch',
+      };
+    },
   },
   '/v1/ops/unapplied-payments/{id}/application': {
     status: 200,

@@ -13,15 +13,16 @@ const IMPLEMENTED = [
   'R29',
   'R30',
   'R31',
-  // R32 (the bill's content, src/domain/bill.ts; drawn by src/http/bill/render.ts) and R33 (the scan
-  // line, src/domain/numbers.ts, matched in src/domain/matching.ts): issue 14.
+  // R32 (the bill's content, src/domain/bill.ts; drawn by src/http/bill/render.ts), R33 (the scan
+  // line, src/domain/numbers.ts, matched in src/domain/matching.ts) and R34 (lockbox deposits,
+  // src/domain/lockbox.ts): issue 14.
   'R32',
   'R33',
+  'R34',
   ...Array.from({ length: 5 }, (_, i) => `I${i + 1}`), // I1-I5
 ];
-// Pending: the lockbox (R34) and ACH (R35, R36) arrive with later issues; each moves to
-// IMPLEMENTED, with its tag, when it lands.
-const PENDING = ['R34', 'R35', 'R36'];
+// Pending: ACH (R35, R36) arrives with issue 15; each moves to IMPLEMENTED, with its tag, when it lands.
+const PENDING = ['R35', 'R36'];
 // Decided outside src/domain on purpose, each documented in docs/decisions.md ("Billing decisions in
 // the domain"): where the decision is tagged instead.
 const OUTSIDE_DOMAIN: Record<string, string> = {

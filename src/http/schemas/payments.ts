@@ -13,6 +13,27 @@ const Text = (max: number, extra: Record<string, unknown> = {}) =>
 export const Channel = literals(CHANNELS);
 export const Method = literals(PAYMENT_METHODS);
 
+/**
+ * R22: the remittance details written on a check that came without its slip (a single mail
+ * payment's `remittance`, and a lockbox item's, R34): Member ID, subscriber first and last name,
+ * mailing address if different, and the insurance company name.
+ */
+export const RemittanceSchema = Closed({
+  memberId: Type.Optional(Type.String({ maxLength: 32 })),
+  firstName: Type.Optional(Name(100)),
+  lastName: Type.Optional(Name(100)),
+  mailingAddress: Type.Optional(
+    Closed({
+      line1: Type.Optional(Type.String({ maxLength: 200 })),
+      line2: Type.Optional(Type.String({ maxLength: 200 })),
+      city: Type.Optional(Type.String({ maxLength: 100 })),
+      state: Type.Optional(Type.String({ maxLength: 2 })),
+      postalCode: Type.Optional(Type.String({ maxLength: 10 })),
+    }),
+  ),
+  carrierName: Type.Optional(Name(200)),
+});
+
 export const PaymentRequestSchema = Closed(
   {
     channel: Channel,
@@ -40,23 +61,7 @@ export const PaymentRequestSchema = Closed(
         { description: 'The payment slip from the bill: its invoice number, or its scan line' },
       ),
     ),
-    remittance: Type.Optional(
-      Closed({
-        memberId: Type.Optional(Type.String({ maxLength: 32 })),
-        firstName: Type.Optional(Name(100)),
-        lastName: Type.Optional(Name(100)),
-        mailingAddress: Type.Optional(
-          Closed({
-            line1: Type.Optional(Type.String({ maxLength: 200 })),
-            line2: Type.Optional(Type.String({ maxLength: 200 })),
-            city: Type.Optional(Type.String({ maxLength: 100 })),
-            state: Type.Optional(Type.String({ maxLength: 2 })),
-            postalCode: Type.Optional(Type.String({ maxLength: 10 })),
-          }),
-        ),
-        carrierName: Type.Optional(Name(200)),
-      }),
-    ),
+    remittance: Type.Optional(RemittanceSchema),
     bankAccount: Type.Optional(
       Closed({
         routingNumber: Type.String({ pattern: '^\\d{9}$', examples: ['011000015'] }),

@@ -112,8 +112,10 @@ export async function restorePaidInTime(
   const { receivedAt } = payment;
   if (before.status !== 'terminated' || !before.terminatedOn) return false;
   if (before.terminationReason !== TERMINATION_REASON_NON_PAYMENT) return false;
-  const terminatedOn = before.terminatedOn;
-  if (businessDateOf(receivedAt) >= terminatedOn) return false;
+  // In time means by the terminated episode's last pay-by date (R2), not merely before the recorded
+  // termination: one a return caused is dated at the return, days after that pay-by date.
+  const payBy = await tx.notices.lastTerminationPayBy(before.id);
+  if (!payBy || businessDateOf(receivedAt) > payBy || businessDateOf(receivedAt) >= before.terminatedOn) return false;
   const e = await tx.enrollments.get(before.id, UNSCOPED, { forUpdate: true, history: false });
   if (e?.status !== 'terminated') return false;
   const account = await tx.accounts.get(e.memberId);

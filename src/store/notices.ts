@@ -59,6 +59,20 @@ export class NoticeStore {
       .execute();
   }
 
+  /** R30: the last pay-by date of the enrollment's latest termination (its termination notice), or null. */
+  async lastTerminationPayBy(enrollmentId: string): Promise<IsoDate | null> {
+    const row = await this.db
+      .selectFrom('notices')
+      .select('pay_by')
+      .where('enrollment_id', '=', enrollmentId)
+      .where('type', '=', 'termination')
+      .orderBy('created_at', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.pay_by == null ? null : isoOf(row.pay_by);
+  }
+
   async list(
     filter: { type?: NoticeType | undefined; memberId?: string | undefined; enrollmentId?: string | undefined },
     limit: number,

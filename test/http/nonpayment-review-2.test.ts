@@ -2,6 +2,8 @@ import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { type InvoiceJson, invoicesOfEnrollment } from '../helpers/billing.js';
 import {
+  at,
+  businessDateOf,
   Calendar,
   chronological,
   invariantViolations,
@@ -159,3 +161,38 @@ t.test('D3 (R25, R29): a return re-anchors the episode on the first unpaid month
   await cal.to('2026-03-24', 2);
   t.match(await view(ctx, e.id), { status: 'terminated', coverageEnd: '2026-01-31' });
 });
+
+t.test(
+  'D4 (R2, R25, R30): after a termination caused by a return, a check received after the pay-by date restores nothing',
+  async (t) => {
+    const ctx = await testApp(t);
+    const e = await unpaidJanuary(ctx);
+    const cal = new Calendar(ctx);
+    await cal.to('2025-12-10', 10);
+    const january = await payEnrollment(ctx, e.id, PREMIUM);
+    await cal.to('2026-01-05', 10);
+    await payEnrollment(ctx, e.id, PREMIUM); // February
+    await cal.to('2026-01-25', 10);
+    expectStatus(await returnPayment(ctx, january.id, { reasonCode: 'R01' }), 201);
+    const terminated = await view(ctx, e.id);
+    t.equal(
+      terminated.status,
+      'terminated',
+      'January unpaid after its pay-by date (2026-01-23): terminated at the return',
+    );
+    t.equal(businessDateOf(String(terminated.terminatedAt)), '2026-01-25');
+    await at(ctx, '2026-01-27', 10);
+    const invoice = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === JAN) as InvoiceJson;
+    await payOk(ctx, {
+      channel: 'mail',
+      method: 'check',
+      amountCents: PREMIUM,
+      receivedAt: ny('2026-01-24', 10),
+      slip: { invoiceNumber: invoice.invoiceNumber },
+      ...check(),
+    });
+    const v = await view(ctx, e.id);
+    t.equal(v.status, 'terminated', 'received 2026-01-24, a day after the pay-by date: not in time, no restore');
+    t.same(await invariantViolations(ctx, [e.id]), [], 'I1-I4 hold');
+  },
+);

@@ -56,6 +56,7 @@ t.test(
       '/v1/payments/{id}': theirPayment,
       '/v1/payments/{id}/returns': theirPayment,
       '/v1/ops/unapplied-payments/{id}/application': theirPayment,
+      '/v1/ops/ach-files/{id}': 'ach_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
     };
     const doc = (await ctx.request({ method: 'GET', url: '/openapi.json', key: null })).json() as {
       paths: Record<string, Record<string, Operation>>;

@@ -13,11 +13,14 @@ const IMPLEMENTED = [
   'R29',
   'R30',
   'R31',
+  // R35/R36 (ACH origination and returns) are decided in src/domain/nacha.ts (issue 15).
+  'R35',
+  'R36',
   ...Array.from({ length: 5 }, (_, i) => `I${i + 1}`), // I1-I5
 ];
-// Pending: bills and the lockbox (R32-R34) and ACH (R35, R36) arrive with later issues; each moves to
-// IMPLEMENTED, with its tag, when it lands.
-const PENDING = ['R32', 'R33', 'R34', 'R35', 'R36'];
+// Pending: bills and the lockbox (R32-R34) arrive with later issues; each moves to IMPLEMENTED, with
+// its tag, when it lands.
+const PENDING = ['R32', 'R33', 'R34'];
 // Decided outside src/domain on purpose, each documented in docs/decisions.md ("Billing decisions in
 // the domain"): where the decision is tagged instead.
 const OUTSIDE_DOMAIN: Record<string, string> = {

@@ -429,7 +429,8 @@ export function looksLikeNachaFile(text: string): boolean {
  * invalid (`invalid_nacha_file`, naming the line, never its content).
  */
 export function parseReturnFile(text: string): ParsedReturnFile {
-  const lines = text.replace(/\s+$/, '').split(/\r?\n/);
+  // Only line breaks are trimmed: the file control record ends in 39 blanks of its own.
+  const lines = text.replace(/(?:\r?\n)+$/, '').split(/\r?\n/);
   const out: ParsedReturnFile = { returns: [], notices: [] };
   if (lines.length === 0 || lines[0] === '') throw invalid(1, 'the file is empty');
   let pendingEntry: { line: number; trace: string } | null = null;

@@ -114,7 +114,7 @@ export class AchService {
    */
   receiveReturns(text: string, principal: Principal, call: Idempotent<ReturnFileResult>): Promise<Answered> {
     const parsed = parseReturnFile(text);
-    const sha256 = createHash('sha256').update(text.replace(/\r\n/g, '\n').trimEnd()).digest();
+    const sha256 = createHash('sha256').update(text.replace(/\r\n/g, '\n').replace(/\n+$/, '')).digest();
     return this.idempotent.runInSteps(call, async () => {
       const receivedAt = this.clock.now();
       const before = await this.stores.ach.returnFileReceived(sha256);

@@ -265,6 +265,13 @@ t.test('R36 malformed return files are refused naming the line', async (t) => {
     t.same([err?.code, err?.extra.line], ['invalid_nacha_file', line], name);
   }
   t.doesNotThrow(() => parseReturnFile(good.replaceAll('\n', '\r\n')), 'CRLF line breaks are read too');
+  // 10 records exactly: the last one is the file control, whose 39 trailing blanks are part of it.
+  const unpadded = returnFile([
+    { originalTrace: '011000010000001', code: 'R01' },
+    { originalTrace: '011000010000002', code: 'C01', corrected: '1234' },
+  ]);
+  t.equal(unpadded.split('\n').length - 1, 10, 'a file with no padding record');
+  t.equal(parseReturnFile(unpadded).returns.length, 1, 'its file control keeps its trailing blanks');
   t.notOk(looksLikeNachaFile('4111 1111 1111 1111'), 'a card number is not a Nacha file');
 });
 

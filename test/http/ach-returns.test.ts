@@ -152,6 +152,9 @@ t.test('malformed files, other media types and other roles are refused', async (
   const short = await postReturns('101 not a nacha file\n');
   t.equal(short.statusCode, 400);
   t.equal(short.json().code, 'invalid_nacha_file');
+  const none = await ctx.request({ method: 'POST', url: '/v1/ops/ach-returns' });
+  t.equal(none.statusCode, 400, 'no body');
+  t.equal(none.json().code, 'invalid_nacha_file');
   const json = await ctx.request({ method: 'POST', url: '/v1/ops/ach-returns', payload: { file } });
   t.equal(json.statusCode, 415, 'JSON is not taken');
   t.match(String(json.headers['content-type']), /^application\/problem\+json/);

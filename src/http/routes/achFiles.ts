@@ -1,5 +1,6 @@
-import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Static } from 'typebox';
+import { DomainError } from '../../domain/errors.js';
 import type { AchFileRecord } from '../../domain/nacha.js';
 import type { AchService, ReturnFileResult } from '../../services/ach.js';
 import { principalOf } from '../plugins/auth.js';
@@ -97,9 +98,17 @@ const getFile = {
   },
 } satisfies RouteShorthandOptions;
 
+/** A request without a body reaches no parser: it is refused like an empty file. */
+async function fileRequired(request: FastifyRequest): Promise<void> {
+  if (typeof request.body !== 'string') {
+    throw new DomainError('invalid_nacha_file', 'Send the return file as the text/plain request body.');
+  }
+}
+
 const receiveReturns = {
   config: { auth: ['ops'], idempotency: 'optional' },
   bodyLimit: RETURN_FILE_LIMIT_BYTES,
+  preValidation: fileRequired,
   schema: {
     tags: ['operations'],
     summary: 'Apply a Nacha return file (R36)',

@@ -72,20 +72,20 @@ export class AchService {
       await tx.ach.lockFileCreation();
       const pending = await tx.ach.lockPending();
       const sequences = await tx.ach.traceSequences(pending.length);
-      const today = await tx.ach.countCreatedSince(startOfBusinessDay(businessDateOf(now)));
+      const modifier = fileIdModifier(await tx.ach.countCreatedSince(startOfBusinessDay(businessDateOf(now))));
       const { file, entries } = originate({
         pending,
         traceSequences: sequences,
         origin: this.origin,
         createdAt: now,
-        fileIdModifier: fileIdModifier(today),
+        fileIdModifier: modifier,
         effectiveDate: effective,
       });
       return tx.ach.insertFile({
         createdAt: now,
         createdBy: principal.keyId,
         effectiveDate: effective,
-        fileIdModifier: fileIdModifier(today),
+        fileIdModifier: modifier,
         entryCount: file.entryCount,
         batchCount: file.batches.length,
         totalDebitCents: file.totalDebitCents,

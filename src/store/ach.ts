@@ -1,24 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
-import type { AchFileRecord } from '../domain/nacha.js';
+import type { AchFileRecord, PendingDebit } from '../domain/nacha.js';
 import type { FieldCipher } from './crypto.js';
 import { ACH_FILE_BODY_COLUMN, BANK_ACCOUNT_COLUMN } from './keyRotation.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB } from './schema.js';
-
-/** A bank payment waiting for an ACH file, with its account number decrypted (in memory only). */
-export interface AchCandidate {
-  paymentId: string;
-  channel: 'online' | 'phone';
-  method: 'checking' | 'savings';
-  amountCents: number;
-  routingNumber: string;
-  accountNumber: string;
-  memberId: string;
-  firstName: string;
-  lastName: string;
-}
 
 export interface NewAchFile {
   createdAt: Date;
@@ -87,7 +74,7 @@ export class AchStore {
    * for this transaction. Rows another transaction holds (a concurrent file, a return in progress)
    * are skipped: they go into that file, or the next one, never into two.
    */
-  async lockPending(): Promise<AchCandidate[]> {
+  async lockPending(): Promise<PendingDebit[]> {
     const rows = await sql<{
       id: string;
       channel: 'online' | 'phone';

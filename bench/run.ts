@@ -168,6 +168,12 @@ try {
       BOOTSTRAP_OPS_KEY: OPS,
       DATA_ENCRYPTION_KEY: `bench:${randomBytes(32).toString('base64')}`,
       IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('base64'),
+      // R35: production needs the Nacha identifiers (test values).
+      ACH_IMMEDIATE_DESTINATION: '011000015',
+      ACH_IMMEDIATE_DESTINATION_NAME: 'TEST ODFI',
+      ACH_IMMEDIATE_ORIGIN: '1000000000',
+      ACH_IMMEDIATE_ORIGIN_NAME: 'HEALTH CONNECTOR',
+      ACH_COMPANY_ID: '1000000000',
       RATE_LIMIT_PER_MINUTE: '10000000',
       DEADLINE_SWEEP_INTERVAL_MS: '0',
       DATABASE_POOL_SIZE: '20',

@@ -25,6 +25,7 @@ import metricsPlugin from './http/plugins/metrics.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
 import { childLoggerFactory, requestLogView } from './http/requestLog.js';
 import accountRoutes from './http/routes/accounts.js';
+import achRoutes from './http/routes/achFiles.js';
 import apiKeyRoutes from './http/routes/apiKeys.js';
 import carrierRoutes from './http/routes/carriers.js';
 import carrierWorkRoutes from './http/routes/carrierWork.js';
@@ -39,6 +40,7 @@ import referenceRoutes from './http/routes/reference.js';
 import { ApiKeyCache, type ApiKeyCacheOptions } from './infra/apiKeyCache.js';
 import { ServiceClock } from './infra/clock.js';
 import type { Database } from './infra/db.js';
+import { AchService } from './services/ach.js';
 import { AdminService } from './services/admin.js';
 import { BillingService } from './services/billing.js';
 import { CarrierService } from './services/carriers.js';
@@ -156,7 +158,8 @@ function buildServices(opts: AppOptions, log: FastifyBaseLogger, apiKeyCache: Ap
   const payments = new PaymentService(stores, clock, calendar, billing);
   const carriers = new CarrierService(stores, clock, calendar, billing);
   const lockbox = new LockboxService(stores, clock, calendar, payments);
-  return { clock, apiKeys, idempotency, health, admin, billing, payments, carriers, lockbox };
+  const ach = new AchService(stores, clock, calendar, config.ach, payments);
+  return { clock, apiKeys, idempotency, health, admin, billing, payments, carriers, lockbox, ach };
 }
 type Services = ReturnType<typeof buildServices>;
 
@@ -306,6 +309,7 @@ async function registerRoutes(app: FastifyInstance, config: Config, s: Services)
     fingerprint: (body: unknown) => s.idempotency.fingerprint('POST', '/v1/ops/lockbox-deposits', { body }),
   });
   await app.register(carrierWorkRoutes, { carriers: s.carriers });
+  await app.register(achRoutes, { ach: s.ach });
 }
 
 /** R10: record missed binder deadlines (and purge expired idempotency keys) in the background; reads never wait for it. */

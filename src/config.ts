@@ -49,6 +49,19 @@ export interface Config {
   /** Longest wait of a migration for any lock; then it fails and the next start retries it. */
   migrationLockTimeoutMs: number;
   // --- end of migrations ---
+  /** R35: who sends ACH files and to whom (docs/decisions.md, "ACH files"). */
+  ach: AchConfig;
+}
+
+/** R35: the Nacha file header and batch identifiers (ACH_* variables). */
+export interface AchConfig {
+  /** The ODFI's 9-digit routing number (valid ABA check digit); its first 8 digits start every trace number. */
+  immediateDestination: string;
+  immediateDestinationName: string;
+  /** 10 characters (a 9-digit routing number is given a leading space). */
+  immediateOrigin: string;
+  immediateOriginName: string;
+  companyId: string;
 }
 
 export class ConfigError extends Error {
@@ -213,6 +226,53 @@ function databaseLimits(env: NodeJS.ProcessEnv, requestTimeoutMs: number): Datab
 }
 // --- end of database time limits ---
 
+// --- ACH files (docs/decisions.md, "ACH files") ---
+const abaValid = (r: string) =>
+  /^\d{9}$/.test(r) && [...r].reduce((sum, d, i) => sum + Number(d) * ([3, 7, 1][i % 3] as number), 0) % 10 === 0;
+
+/** Development and test defaults: a test ODFI; production must name its own (refused without them). */
+const ACH_DEFAULTS = {
+  ACH_IMMEDIATE_DESTINATION: '011000015',
+  ACH_IMMEDIATE_DESTINATION_NAME: 'TEST ODFI',
+  ACH_IMMEDIATE_ORIGIN: '1000000000',
+  ACH_IMMEDIATE_ORIGIN_NAME: 'HEALTH CONNECTOR',
+  ACH_COMPANY_ID: '1000000000',
+} as const;
+
+function achConfig(env: NodeJS.ProcessEnv, nodeEnv: string): AchConfig {
+  const value = (name: keyof typeof ACH_DEFAULTS) => {
+    const raw = env[name]?.trim();
+    if (raw) return raw;
+    if (nodeEnv === 'production') throw new ConfigError(name, 'is required when NODE_ENV=production');
+    return ACH_DEFAULTS[name];
+  };
+  const destination = value('ACH_IMMEDIATE_DESTINATION');
+  if (!abaValid(destination)) {
+    throw new ConfigError('ACH_IMMEDIATE_DESTINATION', 'must be a 9-digit routing number with a valid check digit');
+  }
+  const origin = value('ACH_IMMEDIATE_ORIGIN');
+  if (!/^\d{9,10}$/.test(origin)) throw new ConfigError('ACH_IMMEDIATE_ORIGIN', 'must be 9 or 10 digits');
+  const companyId = value('ACH_COMPANY_ID');
+  if (!/^[A-Z0-9]{10}$/.test(companyId)) {
+    throw new ConfigError('ACH_COMPANY_ID', 'must be 10 upper-case letters or digits');
+  }
+  const name = (variable: 'ACH_IMMEDIATE_DESTINATION_NAME' | 'ACH_IMMEDIATE_ORIGIN_NAME') => {
+    const text = value(variable);
+    if (!/^[A-Za-z0-9 .,'&/-]{1,23}$/.test(text)) {
+      throw new ConfigError(variable, "must be 1 to 23 letters, digits, spaces or .,'&/-");
+    }
+    return text;
+  };
+  return {
+    immediateDestination: destination,
+    immediateDestinationName: name('ACH_IMMEDIATE_DESTINATION_NAME'),
+    immediateOrigin: origin.padStart(10, ' '),
+    immediateOriginName: name('ACH_IMMEDIATE_ORIGIN_NAME'),
+    companyId,
+  };
+}
+// --- end of ACH files ---
+
 // --- Migrations (docs/decisions.md, "Migrations during a deploy") ---
 function migrationDatabaseUrl(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): string | undefined {
   const url = env.MIGRATION_DATABASE_URL || undefined;
@@ -278,5 +338,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // --- Migrations ---
     migrationDatabaseUrl: migrationDatabaseUrl(env, databaseUrl),
     migrationLockTimeoutMs: int(env, 'MIGRATION_LOCK_TIMEOUT_MS', 3_000, 100, 60_000),
+    ach: achConfig(env, nodeEnv),
   };
 }

@@ -1,5 +1,6 @@
 import { normalizePhoneNumber } from './accounts.js';
 import { DomainError } from './errors.js';
+import { looksLikeNachaFile } from './nacha.js';
 import { isValidLuhn, SCAN_LINE_PATTERN } from './numbers.js';
 
 /**
@@ -122,6 +123,8 @@ export const FIXED_FORMAT_FIELDS: readonly { what: string; paths: RegExp; valid:
   { what: 'invoice number', paths: /^body\.(slip\.)?invoiceNumber$/, valid: digits(10, 10) },
   { what: 'scan line', paths: /^body\.slip\.scanLine$/, valid: (v) => new RegExp(SCAN_LINE_PATTERN).test(v) },
   { what: 'id of ours', paths: /^params\.id$|^(body|query)\.enrollmentId$/, valid: ownId },
+  // R36: a return file's records are fixed digits and spaces; any other text body is still screened.
+  { what: 'Nacha file', paths: /^body$/, valid: looksLikeNachaFile },
   {
     // The key the API recommends; random hex can hold a Luhn-valid run of digits across its dashes.
     what: 'UUID Idempotency-Key',

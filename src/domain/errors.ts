@@ -48,6 +48,9 @@ export const ERROR_CATALOGUE = {
   body_too_deep: { kind: 'invalid', title: 'JSON body nested too deep' },
   invalid_character: { kind: 'invalid', title: 'Text holds a character that is not allowed' },
   duplicate_json_key: { kind: 'invalid', title: 'JSON object with a repeated member name' },
+  nothing_to_originate: { kind: 'rule', title: 'No bank payment is waiting for an ACH file' },
+  invalid_effective_date: { kind: 'rule', title: 'The effective entry date is not allowed' },
+  invalid_nacha_file: { kind: 'invalid', title: 'The body is not a Nacha return file' },
   // Infrastructure: nothing was changed, the same request can be sent again after `Retry-After`.
   database_timeout: { kind: 'unavailable', title: 'The database did not answer in time' },
 } as const satisfies Record<string, { kind: ErrorKind; title: string }>;

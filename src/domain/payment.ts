@@ -281,6 +281,9 @@ export interface Payment {
   returnedAt: Date | null;
   returnReasonCode: string | null;
   createdAt: Date;
+  /** R35: the ACH file a bank payment went out in, and its trace number (null until originated). */
+  achFileId: string | null;
+  traceNumber: string | null;
 }
 
 /** A member's enrollment with the carrier named on a check's remittance (R22). */
@@ -348,6 +351,8 @@ export function newPayment(
       : null,
     returnedAt: null,
     returnReasonCode: null,
+    achFileId: null,
+    traceNumber: null,
     createdAt: at.now,
   };
 }

@@ -122,6 +122,8 @@ export function paymentView(p: Payment) {
     ...(p.moneyOrder ? { moneyOrder: p.moneyOrder } : {}),
     returnedAt: iso(p.returnedAt),
     returnReasonCode: p.returnReasonCode,
+    achFileId: p.achFileId,
+    traceNumber: p.traceNumber,
     createdAt: p.createdAt.toISOString(),
   };
 }

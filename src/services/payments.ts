@@ -397,9 +397,10 @@ export class PaymentService {
   /**
    * R25: a returned payment reverses its applications and credit. Checked first (`markReturned`),
    * then every enrollment touched is locked in id order and read after the lock, the whole reversal
-   * is decided (`decideReversal`) and written in one store call.
+   * is decided (`decideReversal`) and written in one store call. Also R36's path: each return of
+   * an ACH return file runs this in its own transaction (src/services/ach.ts).
    */
-  private async returnPayment(
+  async returnPayment(
     tx: Stores,
     paymentId: string,
     reasonCode: string,

@@ -4,6 +4,9 @@ import { type FieldCipher, UndecryptableError } from './crypto.js';
 /** The additional-data name of `payments.bank_account_ciphertext` (with the payment id). */
 export const BANK_ACCOUNT_COLUMN = 'payments.bank_account';
 
+/** The additional-data name of `ach_files.body_ciphertext` (with the file id). */
+export const ACH_FILE_BODY_COLUMN = 'ach_files.body';
+
 /** Every encrypted column: a new one is added here, and `npm run rotate-keys` covers it. */
 export const ENCRYPTED_COLUMNS = [
   {
@@ -12,6 +15,16 @@ export const ENCRYPTED_COLUMNS = [
     id: 'id',
     ciphertext: 'bank_account_ciphertext',
     keyId: 'bank_account_key_id',
+    maxBatch: 500,
+  },
+  {
+    // R35: an ACH file body (about 1 MB per 10,000 entries), so a few per batch.
+    place: ACH_FILE_BODY_COLUMN,
+    table: 'ach_files',
+    id: 'id',
+    ciphertext: 'body_ciphertext',
+    keyId: 'body_key_id',
+    maxBatch: 10,
   },
 ] as const;
 
@@ -44,12 +57,13 @@ export async function reencryptAll(
   for (const col of ENCRYPTED_COLUMNS) {
     const r: ColumnRotation = { column: col.place, scanned: 0, reencrypted: 0, current: 0, raced: 0, failed: [] };
     let after = '';
+    const size = Math.min(batchSize, col.maxBatch);
     for (;;) {
       const rows = await sql<{ id: string; blob: Buffer; key_id: string }>`
         select ${sql.ref(col.id)} as id, ${sql.ref(col.ciphertext)} as blob, ${sql.ref(col.keyId)} as key_id
         from ${sql.table(col.table)}
         where ${sql.ref(col.ciphertext)} is not null and ${sql.ref(col.id)} > ${after}
-        order by ${sql.ref(col.id)} limit ${batchSize}`.execute(db);
+        order by ${sql.ref(col.id)} limit ${size}`.execute(db);
       if (rows.rows.length === 0) break;
       const ids: string[] = [];
       const olds: Buffer[] = [];
@@ -87,7 +101,7 @@ export async function reencryptAll(
         r.raced += ids.length - n;
       }
       opts.onBatch?.(r);
-      if (rows.rows.length < batchSize) break;
+      if (rows.rows.length < size) break;
     }
     report.push(r);
   }

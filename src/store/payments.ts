@@ -40,6 +40,8 @@ function toPayment(row: PaymentRow, applications: PaymentApplication[]): Payment
     returnedAt: row.returned_at,
     returnReasonCode: row.return_reason_code,
     createdAt: row.created_at,
+    achFileId: row.ach_file_id,
+    traceNumber: row.ach_trace_number,
   };
 }
 

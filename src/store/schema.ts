@@ -163,6 +163,9 @@ export interface PaymentsTable {
   return_reason_code: string | null;
   created_at: Date;
   actor: string;
+  /** R35: the ACH file the payment went out in, and its trace number. */
+  ach_file_id: ColumnType<string | null, string | null | undefined, string | null>;
+  ach_trace_number: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export type PaymentRow = Selectable<PaymentsTable>;
 
@@ -210,7 +213,43 @@ export interface NoticesTable {
   coverage_end: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+/** R35: one Nacha file; its body is stored encrypted only. */
+export interface AchFilesTable {
+  id: WithDefault<string>;
+  seq: Serial;
+  created_at: Date;
+  created_by: string;
+  effective_date: ColumnType<string, string, string>;
+  file_id_modifier: string;
+  entry_count: number;
+  batch_count: number;
+  total_debit_cents: number;
+  entry_hash: string;
+  body_ciphertext: Buffer;
+  body_key_id: string;
+}
+
+export interface AchFileDownloadsTable {
+  id: Serial;
+  file_id: string;
+  api_key_id: string;
+  downloaded_at: Date;
+}
+
+/** R36: each return file received, by its SHA-256. */
+export interface AchReturnFilesTable {
+  id: WithDefault<string>;
+  sha256: Buffer;
+  received_at: Date;
+  received_by: string;
+  return_count: number;
+  notification_count: number;
+}
+
 export interface DB {
+  ach_files: AchFilesTable;
+  ach_file_downloads: AchFileDownloadsTable;
+  ach_return_files: AchReturnFilesTable;
   notices: NoticesTable;
   payments: PaymentsTable;
   payment_applications: PaymentApplicationsTable;

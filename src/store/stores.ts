@@ -3,6 +3,7 @@ import type { IsoDate } from '../domain/dates.js';
 import type { FeedEvent, FeedPosition } from '../domain/events.js';
 import type { Scope } from '../domain/principal.js';
 import { AccountStore } from './accounts.js';
+import { AchStore } from './ach.js';
 import { ApiKeyStore } from './apiKeys.js';
 import { CarrierStore } from './carriers.js';
 import type { FieldCipher } from './crypto.js';
@@ -48,6 +49,8 @@ export class Stores {
   readonly notices: NoticeStore;
   readonly idempotency: IdempotencyStore;
   readonly lockbox: LockboxStore;
+  /** R35/R36: ACH files (their bodies encrypted) and return files. */
+  readonly ach: AchStore;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -64,6 +67,7 @@ export class Stores {
     this.notices = new NoticeStore(db);
     this.idempotency = new IdempotencyStore(db);
     this.lockbox = new LockboxStore(db);
+    this.ach = new AchStore(db, options.cipher);
   }
 
   /** Runs `work` in one transaction (READ COMMITTED); its `Stores` are bound to that transaction. */

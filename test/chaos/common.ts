@@ -97,6 +97,12 @@ export async function startService(
       DATA_ENCRYPTION_KEY: ENCRYPTION,
       // The same key at every start: a retry after a restart must still match its fingerprint.
       IDEMPOTENCY_HMAC_KEY: HMAC_KEY,
+      // R35: production needs the Nacha identifiers (test values).
+      ACH_IMMEDIATE_DESTINATION: '011000015',
+      ACH_IMMEDIATE_DESTINATION_NAME: 'TEST ODFI',
+      ACH_IMMEDIATE_ORIGIN: '1000000000',
+      ACH_IMMEDIATE_ORIGIN_NAME: 'HEALTH CONNECTOR',
+      ACH_COMPANY_ID: '1000000000',
       RATE_LIMIT_PER_MINUTE: '10000000',
       DEADLINE_SWEEP_INTERVAL_MS: '0',
       ...env,

@@ -59,6 +59,7 @@ t.test(
       '/v1/ops/unapplied-payments/{id}/application': theirPayment,
       // Ops only: a carrier is refused before any deposit is looked up.
       '/v1/ops/lockbox-deposits/{depositId}': 'LBX-1',
+      '/v1/ops/ach-files/{id}': 'ach_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
     };
     const doc = (await ctx.request({ method: 'GET', url: '/openapi.json', key: null })).json() as {
       paths: Record<string, Record<string, Operation>>;

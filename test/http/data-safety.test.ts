@@ -7,6 +7,7 @@ import { FieldCipher } from '../../src/store/crypto.js';
 import { TEST_ENCRYPTION_KEY, testApp } from '../helpers/app.js';
 import { cardDigits, digitsOnly, renderedCard, surrounding } from '../helpers/cards.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
+import { returnFile } from '../helpers/nacha.js';
 import type { PaymentJson } from '../helpers/payments.js';
 import { pdfText } from '../helpers/pdf.js';
 import {
@@ -782,6 +783,37 @@ t.test('property: generated card numbers (separators, Unicode digits) in random 
   );
   t.equal(await paymentCount(), before, 'no payment recorded');
   t.ok(generatedCards.length >= 300, `${generatedCards.length} card numbers sent`);
+});
+
+t.test('R35/R36: the canary account number is in the ACH file served to ops, and nowhere else', async (t) => {
+  const [first, , byPhone] = paymentIds as [string, string, string];
+  const created = await send({ method: 'POST', url: '/v1/ops/ach-files', payload: {} });
+  t.equal(created.statusCode, 201, created.body);
+  const fileId = created.json().id as string;
+  t.equal(created.json().entryCount, 2, 'the two canary payments not returned');
+  // The one place the full number may appear: the download's body (kept out of `seen`, headers only).
+  const file = await ctx.request({ method: 'GET', url: `/v1/ops/ach-files/${fileId}` });
+  t.equal(file.statusCode, 200);
+  t.equal(occurrences(file.body, CANARY_ACCOUNT), 2, 'positive control: the file holds the full account number');
+  seen.push(`GET /v1/ops/ach-files/:id -> ${file.statusCode} ${JSON.stringify(file.headers)}`);
+  answers.push(`${file.statusCode} ${JSON.stringify(file.headers)}`);
+  t.equal((await send({ method: 'GET', url: '/v1/ops/ach-files' })).statusCode, 200);
+  const traceOf = async (id: string) => (await send({ method: 'GET', url: `/v1/payments/${id}` })).json().traceNumber;
+  // A return file that carries the canary in its return entry and as a notification's corrected account.
+  const returns = returnFile([
+    { originalTrace: await traceOf(first), code: 'R03', account: CANARY_ACCOUNT },
+    { originalTrace: await traceOf(byPhone), code: 'C01', account: CANARY_ACCOUNT, corrected: CANARY_ACCOUNT },
+  ]);
+  const post = (payload: string) =>
+    send({ method: 'POST', url: '/v1/ops/ach-returns', payload, headers: { 'content-type': 'text/plain' } });
+  const applied = await post(returns);
+  t.equal(applied.statusCode, 200, applied.body);
+  t.equal(applied.json().returns[0].outcome, 'returned');
+  t.same(applied.json().notificationsOfChange[0].corrected, { accountLast4: CANARY_LAST4 }, 'last 4 only');
+  t.equal((await post(returns)).json().repeat, true);
+  const malformed = await post(returns.replace('799R03', '799X03'));
+  t.equal(malformed.statusCode, 400, 'a malformed file is refused without echoing it');
+  t.equal(malformed.json().code, 'invalid_nacha_file');
 });
 
 t.test('every read of the payments shows masked details only', async (t) => {

@@ -110,13 +110,17 @@ t.test(
     }
 
     // Step 2: the command.
-    const report = await reencryptAll(ctx.database.db, rotated, { batchSize: 2 });
+    const report = (await reencryptAll(ctx.database.db, rotated, { batchSize: 2 })).filter(
+      (c) => c.column === 'payments.bank_account',
+    );
     t.same(
       report.map((c) => ({ reencrypted: c.reencrypted, current: c.current, failed: c.failed })),
       [{ reencrypted: 2, current: 1, failed: [] }],
       'the k1 row and the legacy row are re-encrypted, the k2 row is already current',
     );
-    const again = await reencryptAll(ctx.database.db, rotated, { batchSize: 2 });
+    const again = (await reencryptAll(ctx.database.db, rotated, { batchSize: 2 })).filter(
+      (c) => c.column === 'payments.bank_account',
+    );
     t.equal(again[0]?.reencrypted, 0, 'running it again changes nothing');
 
     // Step 3: k1 can go.

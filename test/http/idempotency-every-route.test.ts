@@ -5,7 +5,8 @@ import t from 'tap';
 import { testApp } from '../helpers/app.js';
 import { binderOf } from '../helpers/billing.js';
 import { newAccount, newCarrier, newEnrollment, newMemberId, setClock } from '../helpers/factories.js';
-import { bankAccount, check, payOk } from '../helpers/payments.js';
+import { returnFile } from '../helpers/nacha.js';
+import { bankAccount, check, getPayment, payOk } from '../helpers/payments.js';
 
 /** A unique name with no digits: a UUID's digit groups can read as a card number, which the card screen refuses (422). */
 const lettersOnly = (id: string) => id.replace(/\d/g, (d) => 'ghijklmnop'.charAt(Number(d)));
@@ -19,7 +20,8 @@ const ctx = await testApp(t);
 const carrier = await newCarrier(ctx, { name: 'Harbor Health Plan' });
 const JAN_CLOCK = '2026-12-10T10:00:00-05:00';
 
-type Body = Record<string, unknown> | undefined;
+/** A JSON body, or a text one (a Nacha return file, sent as text/plain). */
+type Body = Record<string, unknown> | string | undefined;
 
 interface Prepared {
   url: string;
@@ -54,7 +56,10 @@ function post(url: string, body: Body, key?: string): Promise<LightMyRequestResp
     method: 'POST',
     url,
     ...(body === undefined ? {} : { payload: body }),
-    headers: key ? { 'idempotency-key': key } : {},
+    headers: {
+      ...(key ? { 'idempotency-key': key } : {}),
+      ...(typeof body === 'string' ? { 'content-type': 'text/plain' } : {}),
+    },
   });
 }
 
@@ -117,7 +122,63 @@ const lockboxDeposit = (depositId: string, memberId: string, amountCents: number
 
 let billingMonths = 0;
 
+/** A bank payment sent in an ACH file (R35); its trace number. */
+async function originatedPayment() {
+  const e = await janEnrollment();
+  const p = await payOk(ctx, onlinePayment(e.id, 1000));
+  const file = await post('/v1/ops/ach-files', {});
+  if (file.statusCode !== 201) throw new Error(`ACH file: ${file.statusCode} ${file.body}`);
+  return { p, trace: String((await getPayment(ctx, p.id)).traceNumber) };
+}
+
 const SCENARIOS: Record<string, Scenario> = {
+  '/v1/ops/ach-files': {
+    status: 201,
+    async prepare() {
+      const e = await janEnrollment();
+      const p = await payOk(ctx, onlinePayment(e.id, 1000));
+      return {
+        url: '/v1/ops/ach-files',
+        body: {},
+        other: { effectiveDate: '2026-12-14' },
+        count: () =>
+          countOf(
+            ctx.database.db
+              .selectFrom('ach_files')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('id', 'in', (eb) => eb.selectFrom('payments').select('ach_file_id').where('id', '=', p.id))
+              .executeTakeFirstOrThrow(),
+          ),
+      };
+    },
+    refusal: async () => {
+      await post('/v1/ops/ach-files', {}); // sends whatever is pending: nothing is left
+      return {
+        url: '/v1/ops/ach-files',
+        body: {},
+        status: 422,
+        code: 'nothing_to_originate',
+        cure: async () => {
+          await payOk(ctx, onlinePayment((await janEnrollment()).id, 1000));
+        },
+      };
+    },
+  },
+  '/v1/ops/ach-returns': {
+    status: 200,
+    async prepare() {
+      const { p, trace } = await originatedPayment();
+      return {
+        url: '/v1/ops/ach-returns',
+        body: returnFile([{ originalTrace: trace, code: 'R01' }]),
+        other: returnFile([{ originalTrace: trace, code: 'R02' }]),
+        count: () => countOf(events('payment.returned').where('payment_id', '=', p.id).executeTakeFirstOrThrow()),
+      };
+    },
+    refusal: {
+      none: 'unknown trace numbers and returned payments are outcomes listed in the answer; a malformed file is a 400',
+    },
+  },
   '/v1/accounts': {
     status: 201,
     async prepare() {

@@ -79,6 +79,8 @@ const payment = (over: Partial<Payment> = {}): Payment => ({
   moneyOrder: null,
   returnedAt: null,
   returnReasonCode: null,
+  achFileId: null,
+  traceNumber: null,
   createdAt: new Date('2027-01-05T15:00:00Z'),
   ...over,
 });

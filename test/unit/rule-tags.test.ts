@@ -15,14 +15,16 @@ const IMPLEMENTED = [
   'R31',
   // R32 (the bill's content, src/domain/bill.ts; drawn by src/http/bill/render.ts), R33 (the scan
   // line, src/domain/numbers.ts, matched in src/domain/matching.ts) and R34 (lockbox deposits,
-  // src/domain/lockbox.ts): issue 14.
+  // src/domain/lockbox.ts): issue 14. R35/R36 (ACH origination and returns): src/domain/nacha.ts (issue 15).
   'R32',
   'R33',
   'R34',
+  'R35',
+  'R36',
   ...Array.from({ length: 5 }, (_, i) => `I${i + 1}`), // I1-I5
 ];
-// Pending: ACH (R35, R36) arrives with issue 15; each moves to IMPLEMENTED, with its tag, when it lands.
-const PENDING = ['R35', 'R36'];
+// Pending: none; a rule added to SPEC.md lands here until it is implemented and tagged.
+const PENDING: string[] = [];
 // Decided outside src/domain on purpose, each documented in docs/decisions.md ("Billing decisions in
 // the domain"): where the decision is tagged instead.
 const OUTSIDE_DOMAIN: Record<string, string> = {

@@ -139,7 +139,11 @@ export const PaymentSchema = Closed(
     check: Type.Optional(Closed({ checkNumber: Type.String(), payableTo: Type.String() })),
     moneyOrder: Type.Optional(Closed({ serialNumber: Type.String(), payableTo: Type.String() })),
     returnedAt: Nullable(Instant()),
-    returnReasonCode: Nullable(Type.String()),
+    returnReasonCode: Nullable(Type.String(), {
+      description: 'R25/R36: the ACH return reason code (`R01`..`R99`) or `CHECK_RETURNED`',
+    }),
+    achFileId: Nullable(Type.String(), { description: 'R35: the ACH file this bank payment went out in' }),
+    traceNumber: Nullable(Type.String(), { description: 'R35: its trace number in that file (15 digits)' }),
     createdAt: Instant(),
   },
   {
@@ -167,6 +171,8 @@ export const PaymentSchema = Closed(
         bankAccount: { routingNumber: '011000015', last4: '6789' },
         returnedAt: null,
         returnReasonCode: null,
+        achFileId: 'ach_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+        traceNumber: '011000010000042',
         createdAt: '2026-12-10T15:00:00.000Z',
       },
     ],

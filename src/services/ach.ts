@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import type { BusinessCalendar } from '../domain/calendar.js';
+import type { Clock } from '../domain/clock.js';
+import { businessDateOf, startOfBusinessDay } from '../domain/dates.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import {
+  type AchFileRecord,
+  classifyReturns,
+  effectiveDateFor,
+  fileIdModifier,
+  type NachaChangeNotice,
+  type NachaOrigin,
+  originate,
+  parseReturnFile,
+  type ReturnOutcome,
+} from '../domain/nacha.js';
+import type { Principal } from '../domain/principal.js';
+import type { Page } from '../store/pagination.js';
+import type { Stores } from '../store/stores.js';
+import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
+import type { PaymentService } from './payments.js';
+
+export interface ReturnFileResult {
+  id: string;
+  receivedAt: Date;
+  firstReceivedAt: Date;
+  /** True when this very file (same SHA-256) was received before: nothing changed this time. */
+  repeat: boolean;
+  returns: {
+    traceNumber: string;
+    reasonCode: string;
+    returnTraceNumber: string;
+    paymentId: string | null;
+    outcome: ReturnOutcome;
+  }[];
+  notificationsOfChange: {
+    traceNumber: string;
+    changeCode: string;
+    paymentId: string | null;
+    corrected: NachaChangeNotice['corrected'];
+  }[];
+}
+
+/**
+ * ACH origination (R35) and returns (R36). Creating a file reads the pending bank payments locked,
+ * decides the whole file (`originate`), and writes the file (encrypted) with every payment's trace
+ * number in one transaction. A return file applies each return as R25 through the payment
+ * service's own return path, one transaction per return.
+ */
+export class AchService {
+  private readonly idempotent: IdempotentTransactions;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly clock: Clock,
+    private readonly calendar: BusinessCalendar,
+    private readonly origin: NachaOrigin,
+    private readonly payments: PaymentService,
+  ) {
+    this.idempotent = new IdempotentTransactions(stores, clock);
+  }
+
+  /** POST /v1/ops/ach-files. */
+  createFile(
+    effectiveDate: string | undefined,
+    principal: Principal,
+    call: Idempotent<AchFileRecord>,
+  ): Promise<Answered> {
+    return this.idempotent.run(call, async (tx) => {
+      const now = this.clock.now();
+      const effective = effectiveDateFor(effectiveDate, now, this.calendar);
+      await tx.ach.lockFileCreation();
+      const pending = await tx.ach.lockPending();
+      const sequences = await tx.ach.traceSequences(pending.length);
+      const modifier = fileIdModifier(await tx.ach.countCreatedSince(startOfBusinessDay(businessDateOf(now))));
+      const { file, entries } = originate({
+        pending,
+        traceSequences: sequences,
+        origin: this.origin,
+        createdAt: now,
+        fileIdModifier: modifier,
+        effectiveDate: effective,
+      });
+      return tx.ach.insertFile({
+        createdAt: now,
+        createdBy: principal.keyId,
+        effectiveDate: effective,
+        fileIdModifier: modifier,
+        entryCount: file.entryCount,
+        batchCount: file.batches.length,
+        totalDebitCents: file.totalDebitCents,
+        entryHash: file.entryHash,
+        body: file.text,
+        entries,
+      });
+    });
+  }
+
+  list(limit: number, after?: string): Promise<Page<AchFileRecord>> {
+    return this.stores.ach.list(limit, after);
+  }
+
+  /** GET /v1/ops/ach-files/{id}: the file's text; the download is recorded with it. */
+  async download(id: string, principal: Principal): Promise<string> {
+    const body = await this.stores.transaction((tx) => tx.ach.readBody(id, principal.keyId, this.clock.now()));
+    if (body === null) throw notFound('ACH file', id);
+    return body;
+  }
+
+  /**
+   * POST /v1/ops/ach-returns. The file is parsed first (a malformed file is a 400 and is not
+   * remembered). Each return runs in its own transaction, so a file received twice, or again after
+   * a crash half way, applies each return once; the file's hash is recorded with the answer.
+   */
+  receiveReturns(text: string, principal: Principal, call: Idempotent<ReturnFileResult>): Promise<Answered> {
+    const parsed = parseReturnFile(text);
+    const sha256 = createHash('sha256').update(text.replace(/\r\n/g, '\n').replace(/\n+$/, '')).digest();
+    return this.idempotent.runInSteps(call, async () => {
+      const receivedAt = this.clock.now();
+      const before = await this.stores.ach.returnFileReceived(sha256);
+      const traces = [...parsed.returns, ...parsed.notices].map((r) => r.originalTraceNumber);
+      const byTrace = await this.stores.ach.paymentsByTrace(traces);
+      const returns: ReturnFileResult['returns'] = [];
+      for (const { item, paymentId, outcome } of classifyReturns(parsed.returns, byTrace)) {
+        const applied =
+          outcome === 'returned' && paymentId ? await this.applyReturn(paymentId, item.reasonCode, principal) : outcome;
+        returns.push({
+          traceNumber: item.originalTraceNumber,
+          reasonCode: item.reasonCode,
+          returnTraceNumber: item.returnTraceNumber,
+          paymentId,
+          outcome: applied,
+        });
+      }
+      const notificationsOfChange = parsed.notices.map((n) => ({
+        traceNumber: n.originalTraceNumber,
+        changeCode: n.changeCode,
+        paymentId: byTrace.get(n.originalTraceNumber)?.id ?? null,
+        corrected: n.corrected,
+      }));
+      return async (tx: Stores) => {
+        const recorded = await tx.ach.recordReturnFile({
+          sha256,
+          receivedAt,
+          receivedBy: principal.keyId,
+          returnCount: parsed.returns.length,
+          notificationCount: parsed.notices.length,
+        });
+        return {
+          id: recorded.id,
+          receivedAt,
+          firstReceivedAt: recorded.firstReceivedAt,
+          repeat: before !== null,
+          returns,
+          notificationsOfChange,
+        };
+      };
+    });
+  }
+
+  /** R25 for one return, exactly as `POST /v1/payments/{id}/returns` does; a race with another return is `already_returned`. */
+  private async applyReturn(paymentId: string, reasonCode: string, principal: Principal): Promise<ReturnOutcome> {
+    try {
+      await this.idempotent.run({ key: null, answer: () => ({ status: 200, body: null }), refusal: () => null }, (tx) =>
+        this.payments.returnPayment(tx, paymentId, reasonCode, undefined, principal),
+      );
+      return 'returned';
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'already_returned') return 'already_returned';
+      throw err;
+    }
+  }
+}

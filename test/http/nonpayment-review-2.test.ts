@@ -6,8 +6,10 @@ import {
   businessDateOf,
   Calendar,
   chronological,
+  confirmedMembers,
   invariantViolations,
   liveInvoiceOf,
+  type NpEnrollment,
   nonpaymentEvents,
   ny,
   PREMIUM,
@@ -196,3 +198,27 @@ t.test(
     t.same(await invariantViolations(ctx, [e.id]), [], 'I1-I4 hold');
   },
 );
+
+t.test('D2b (R25, R29): two returns in either order end the same way (U is the first unpaid month)', async (t) => {
+  const ctx = await testApp(t);
+  const [a0, b0] = await confirmedMembers(ctx, [{}, {}]);
+  const [a, b] = [a0, b0] as NpEnrollment[] as [NpEnrollment, NpEnrollment];
+  const cal = new Calendar(ctx);
+  await cal.to('2025-12-10', 10);
+  const janA = await payEnrollment(ctx, a.id, PREMIUM);
+  const janB = await payEnrollment(ctx, b.id, PREMIUM);
+  await cal.to('2026-01-05', 10);
+  const febA = await payEnrollment(ctx, a.id, PREMIUM);
+  const febB = await payEnrollment(ctx, b.id, PREMIUM);
+  await cal.to('2026-01-26', 10); // January's pay-by date (2026-01-23) has passed
+  expectStatus(await returnPayment(ctx, febA.id, { reasonCode: 'R01' }), 201);
+  expectStatus(await returnPayment(ctx, janA.id, { reasonCode: 'R01' }), 201);
+  expectStatus(await returnPayment(ctx, janB.id, { reasonCode: 'R01' }), 201);
+  expectStatus(await returnPayment(ctx, febB.id, { reasonCode: 'R01' }), 201);
+  const [va, vb] = [await view(ctx, a.id), await view(ctx, b.id)];
+  t.equal(va.status, 'terminated', 'February then January returned: January unpaid past its pay-by date');
+  t.equal(vb.status, 'terminated', 'January then February returned: the same');
+  t.equal(va.coverageEnd, '2025-12-31');
+  t.equal(vb.coverageEnd, '2025-12-31');
+  t.same(await invariantViolations(ctx, [a.id, b.id]), [], 'I1-I4 hold');
+});

@@ -36,7 +36,10 @@ import {
 const SEED = Number(process.env.PROP_SEED ?? 20261203);
 const NUM_RUNS = Number(process.env.PROP_RUNS ?? 200);
 const MAX_COMMANDS = 20;
-const TIME_BUDGET_MS = Number(process.env.PROP_BUDGET_MS ?? 160_000);
+// The gate is 200 sequences. Alone they take about 60 s here; in the full suite this file shares two
+// cores with three other files (tap jobs 4) and needs about three times that, so the wall-clock limit
+// only stops a run that hangs; the file's own tap timeout is set to match below.
+const TIME_BUDGET_MS = Number(process.env.PROP_BUDGET_MS ?? 300_000);
 // Local exploration only, to look past a known failure (the committed run sets none of them, and the
 // output says when one is set): PROP_SKIP_RETRY=<regex> leaves matching URLs out of retries,
 // PROP_SKIP=<command kinds> leaves those commands out, PROP_ALLOW=<"status code",...> accepts those
@@ -984,6 +987,10 @@ async function retire(run: Run): Promise<void> {
     }
   }
 }
+
+// This file's tap timeout (package.json: 180 s) is too short when it shares two cores with three
+// other files; its own work is unchanged.
+t.setTimeout(TIME_BUDGET_MS + 30_000);
 
 t.test('model-based invariants over interleaved and concurrent commands (I1-I5)', async (t) => {
   const began = Date.now();

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import pino from 'pino';
-import { createDatabase, type Database } from '../src/infra/db.js';
+import { createDatabase, DEFAULT_DATABASE_LIMITS, type Database } from '../src/infra/db.js';
 import { migrateToLatest } from '../src/infra/migrate.js';
 import { admin, serverOf } from '../test/helpers/serverAdmin.js';
 
@@ -22,7 +22,10 @@ export async function benchDatabase(name: string): Promise<{ database: Database;
     stop = embedded.stop;
   }
   await admin(`${serverUrl}/${adminDb}`, `create database ${name}`);
-  const database = createDatabase(`${serverUrl}/${name}`, pino({ level: 'silent' }), 4);
+  // Seeding puts hundreds of thousands of rows in one statement: the service's per-statement limits
+  // (15 s) are for requests, not for building a bench database.
+  const limits = { ...DEFAULT_DATABASE_LIMITS, startupParameters: false, queryTimeoutMs: 30 * 60_000 };
+  const database = createDatabase(`${serverUrl}/${name}`, pino({ level: 'silent' }), 4, limits);
   await migrateToLatest(database.db);
   return {
     database,

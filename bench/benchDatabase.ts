@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import pino from 'pino';
-import { createDatabase, DEFAULT_DATABASE_LIMITS, type Database } from '../src/infra/db.js';
+import { createDatabase, type Database, DEFAULT_DATABASE_LIMITS } from '../src/infra/db.js';
 import { migrateToLatest } from '../src/infra/migrate.js';
 import { admin, serverOf } from '../test/helpers/serverAdmin.js';
 

@@ -15,7 +15,7 @@ import type { TestContext } from './app.js';
 import { billingRunOk, type InvoiceJson, invoicesOfEnrollment, sweep } from './billing.js';
 import { type EnrollmentJson, newEnrollment, setClock } from './factories.js';
 import { iso, nyInstant } from './model.js';
-import { bankAccount, type PaymentJson, payOk } from './payments.js';
+import { bankAccount, check, type PaymentJson, payOk } from './payments.js';
 import { expectStatus } from './responses.js';
 import { moneyViolations } from './safety.js';
 
@@ -74,6 +74,16 @@ export const bank = (amountCents: number, target: Record<string, unknown>) => ({
   amountCents,
   ...target,
   ...bankAccount(),
+});
+
+/** A lockbox check received at `receivedAt` with the bill's slip for `invoiceNumber` (R22, R2). */
+export const mailCheck = (amountCents: number, receivedAt: string, invoiceNumber: string) => ({
+  channel: 'mail',
+  method: 'check',
+  amountCents,
+  receivedAt,
+  slip: { invoiceNumber },
+  ...check(),
 });
 
 /** Pays `amountCents` naming the enrollment (R24: oldest open invoice first, the rest credit). */

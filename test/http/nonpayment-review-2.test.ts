@@ -9,6 +9,7 @@ import {
   confirmedMembers,
   invariantViolations,
   liveInvoiceOf,
+  mailCheck,
   type NpEnrollment,
   nonpaymentEvents,
   ny,
@@ -67,14 +68,7 @@ t.test(
     await cal.to('2026-01-26', 10);
     t.equal((await view(ctx, e.id)).status, 'terminated', 'the 2026-01-24 sweep recorded the termination');
     const january = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === JAN) as InvoiceJson;
-    await payOk(ctx, {
-      channel: 'mail',
-      method: 'check',
-      amountCents: PREMIUM,
-      receivedAt: ny('2026-01-22', 10),
-      slip: { invoiceNumber: january.invoiceNumber },
-      ...check(),
-    });
+    await payOk(ctx, mailCheck(PREMIUM, ny('2026-01-22', 10), january.invoiceNumber));
     const v = await view(ctx, e.id);
     t.equal(v.status, 'confirmed', 'January was paid before its pay-by date: the termination is undone');
     t.match(v.delinquency, { stage: 'past_due', firstUnpaidMonth: FEB, payBy: '2026-02-23' }, 'February is owed');
@@ -126,14 +120,7 @@ t.test(
     await cal.to('2026-01-26', 10); // termination_warning recorded on 2026-01-24
     t.match((await view(ctx, e.id)).delinquency, { stage: 'termination_warning', firstUnpaidMonth: JAN });
     const january = (await liveInvoiceOf(ctx, e.id, JAN)) as InvoiceJson;
-    await payOk(ctx, {
-      channel: 'mail',
-      method: 'check',
-      amountCents: 2 * PREMIUM,
-      receivedAt: ny('2026-01-22', 10),
-      slip: { invoiceNumber: january.invoiceNumber },
-      ...check(),
-    });
+    await payOk(ctx, mailCheck(2 * PREMIUM, ny('2026-01-22', 10), january.invoiceNumber));
     const v = await view(ctx, e.id);
     t.equal(v.delinquency, null, 'January and February paid before February was due: cured');
     t.equal((await liveInvoiceOf(ctx, e.id, FEB))?.status, 'paid');
@@ -185,14 +172,7 @@ t.test(
     t.equal(businessDateOf(String(terminated.terminatedAt)), '2026-01-25');
     await at(ctx, '2026-01-27', 10);
     const invoice = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === JAN) as InvoiceJson;
-    await payOk(ctx, {
-      channel: 'mail',
-      method: 'check',
-      amountCents: PREMIUM,
-      receivedAt: ny('2026-01-24', 10),
-      slip: { invoiceNumber: invoice.invoiceNumber },
-      ...check(),
-    });
+    await payOk(ctx, mailCheck(PREMIUM, ny('2026-01-24', 10), invoice.invoiceNumber));
     const v = await view(ctx, e.id);
     t.equal(v.status, 'terminated', 'received 2026-01-24, a day after the pay-by date: not in time, no restore');
     t.same(await invariantViolations(ctx, [e.id]), [], 'I1-I4 hold');

@@ -16,6 +16,7 @@ import {
   historyOf,
   invariantViolations,
   liveInvoiceOf,
+  mailCheck,
   type NpEnrollment,
   nonpaymentEvents,
   notices,
@@ -85,14 +86,7 @@ t.test('F6 (R2, R22): a mail check received before the pay-by date and posted la
   const cal = new Calendar(ctx, { sweeps: false }); // only the billing runs: no sweep records anything
   await cal.to('2026-01-26', 10);
   const january = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === JAN) as InvoiceJson;
-  const p = await payOk(ctx, {
-    channel: 'mail',
-    method: 'check',
-    amountCents: 2 * PREMIUM,
-    receivedAt: ny('2026-01-22', 10),
-    slip: { invoiceNumber: january.invoiceNumber },
-    ...check(),
-  });
+  const p = await payOk(ctx, mailCheck(2 * PREMIUM, ny('2026-01-22', 10), january.invoiceNumber));
   t.equal(p.applications.length > 0, true, 'the check paid the January invoice its slip names');
   const v = await view(ctx, e.id);
   t.equal(v.status, 'confirmed', 'received by the lockbox on 2026-01-22: on time, not terminated');
@@ -120,14 +114,7 @@ t.test(
     const before = await view(ctx, e.id);
     t.equal(before.status, 'terminated');
     const january = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === JAN) as InvoiceJson;
-    const p = await payOk(ctx, {
-      channel: 'mail',
-      method: 'check',
-      amountCents: 2 * PREMIUM,
-      receivedAt: ny('2026-01-22', 10),
-      slip: { invoiceNumber: january.invoiceNumber },
-      ...check(),
-    });
+    const p = await payOk(ctx, mailCheck(2 * PREMIUM, ny('2026-01-22', 10), january.invoiceNumber));
     t.equal(p.amountCents, 2 * PREMIUM);
     const v = await view(ctx, e.id);
     t.equal(v.status, 'confirmed', 'the member paid everything owed by the pay-by date: the termination is undone');

@@ -1,6 +1,7 @@
 import type { BusinessCalendar } from './calendar.js';
 import { addDays, businessDateOf, type IsoDate, startOfBusinessDay } from './dates.js';
 import { DomainError } from './errors.js';
+import { scanLineVerdict } from './matching.js';
 import { readScanLine } from './numbers.js';
 import {
   type PaymentRequest,
@@ -193,22 +194,13 @@ export function scanLineInvoiceNumbers(items: readonly LockboxItem[]): string[] 
   return [...numbers];
 }
 
-/**
- * R33: a scan line matches automatically only when it reads (invoice number, 11-digit amount, check
- * digit), its Luhn check digit holds, its invoice exists and the amount it encodes is that invoice's
- * amount due. Otherwise it says why not.
- */
+/** R33 for a deposit item: `scanLineVerdict`, against the invoices the deposit read at once. */
 export function matchScanLine(
   scanLine: string,
   invoices: ReadonlyMap<string, ScanLineInvoice>,
 ): { invoiceNumber: string } | { note: LockboxNote } {
-  const read = readScanLine(scanLine);
-  if (read === 'unreadable') return { note: 'scan_line_unreadable' };
-  if (read === 'check_digit') return { note: 'scan_line_check_digit' };
-  const invoice = invoices.get(read.invoiceNumber);
-  if (!invoice) return { note: 'scan_line_invoice_not_found' };
-  if (invoice.amountDueCents !== read.amountCents) return { note: 'scan_line_amount_mismatch' };
-  return { invoiceNumber: read.invoiceNumber };
+  const verdict = scanLineVerdict(scanLine, (n) => invoices.get(n));
+  return 'note' in verdict ? { note: verdict.note } : { invoiceNumber: verdict.invoice.invoiceNumber };
 }
 
 /** The single mail payment an item is (R19: mail, by check or money order). */

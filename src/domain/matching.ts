@@ -1,6 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import { nameKey } from './names.js';
-import { parseScanLine } from './numbers.js';
+import { readScanLine } from './numbers.js';
 import { pickRemittanceEnrollment, type RemittanceCandidate } from './payment.js';
 
 /**
@@ -23,6 +23,8 @@ export type MatchFacts =
       /** The invoice the scan line's invoice number names, void or not; null when none (or unreadable). */
       invoice: { id: string; memberId: string; invoiceNumber: string; amountDueCents: number } | null;
       enrollmentId: string | null;
+      /** R34's order: what the remittance on the check finds, matched when the scan line does not. */
+      orElse?: RemittanceFacts;
     }
   | { kind: 'enrollment'; enrollmentId: string; found: boolean }
   | {
@@ -33,14 +35,41 @@ export type MatchFacts =
       owing: readonly string[];
     }
   | { kind: 'member'; memberId: string; accountFound: boolean; owing: readonly string[] }
-  | {
-      kind: 'remittance';
-      remittance: { memberId: string; firstName: string; lastName: string };
-      /** The account of the remittance's Member ID. */
-      account: { memberId: string; firstName: string; lastName: string } | null;
-      /** The account's enrollments with the remittance's carrier. */
-      candidates: readonly RemittanceCandidate[];
-    };
+  | RemittanceFacts;
+
+export interface RemittanceFacts {
+  kind: 'remittance';
+  remittance: { memberId: string; firstName: string; lastName: string };
+  /** The account of the remittance's Member ID. */
+  account: { memberId: string; firstName: string; lastName: string } | null;
+  /** The account's enrollments with the remittance's carrier. */
+  candidates: readonly RemittanceCandidate[];
+}
+
+/** Why a scan line did not match (R33), as a lockbox deposit's answer lists it (R34). */
+export type ScanLineNote =
+  | 'scan_line_unreadable'
+  | 'scan_line_check_digit'
+  | 'scan_line_invoice_not_found'
+  | 'scan_line_amount_mismatch';
+
+/**
+ * R33, decided once for every mail payment (a single one and each lockbox item): a scan line
+ * matches automatically only when it has our layout, its Luhn check digit holds, its invoice exists
+ * and the amount it encodes is that invoice's amount due; otherwise it says why not.
+ */
+export function scanLineVerdict<I extends { invoiceNumber: string; amountDueCents: number }>(
+  scanLine: string,
+  invoiceOf: (invoiceNumber: string) => I | null | undefined,
+): { invoice: I } | { note: ScanLineNote; invoice?: I } {
+  const read = readScanLine(scanLine);
+  if (read === 'unreadable') return { note: 'scan_line_unreadable' };
+  if (read === 'check_digit') return { note: 'scan_line_check_digit' };
+  const invoice = invoiceOf(read.invoiceNumber);
+  if (!invoice) return { note: 'scan_line_invoice_not_found' };
+  if (invoice.amountDueCents !== read.amountCents) return { note: 'scan_line_amount_mismatch', invoice };
+  return { invoice };
+}
 
 /** What a payment pays: one enrollment (only one invoice of it), nothing yet (ops applies it), or a refusal. */
 export type MatchDecision =
@@ -95,25 +124,23 @@ export function matchPayment(facts: MatchFacts, channel: { mail: boolean }): Mat
 }
 
 /**
- * R33: a scan line pays its invoice only when it reads (digits and single spaces, its Luhn check
- * digit holds) and its amount is the invoice's amount due. Anything else never matches
- * automatically: mail is kept unapplied for ops (R23), with the invoice's member when the line
- * checks but its amount differs.
+ * R33/R34: a scan line pays its invoice only when `scanLineVerdict` says it matches. Otherwise the
+ * remittance written on the check decides, when there is one (R34: "matched by scan line, else by
+ * remittance details, else unapplied"); else mail is kept unapplied for ops (R23), with the
+ * invoice's member when the line checks but its amount differs.
  */
 export function matchScanLine(
   facts: Extract<MatchFacts, { kind: 'scanLine' }>,
   notFoundOr: (memberId: string | null, detail: string) => MatchDecision,
 ): MatchDecision {
-  const read = parseScanLine(facts.scanLine);
-  if (!read) return notFoundOr(null, 'The scan line does not read: its check digit fails.');
   const { invoice, enrollmentId } = facts;
-  if (!invoice || !enrollmentId || invoice.invoiceNumber !== read.invoiceNumber) {
-    return notFoundOr(null, `No invoice ${read.invoiceNumber}.`);
-  }
-  if (read.amountCents !== invoice.amountDueCents) {
-    return notFoundOr(invoice.memberId, `The scan line's amount is not invoice ${read.invoiceNumber}'s amount due.`);
-  }
-  return { kind: 'pay', enrollmentId, onlyInvoiceId: invoice.id };
+  const verdict = scanLineVerdict(facts.scanLine, (n) =>
+    invoice?.invoiceNumber === n && enrollmentId ? invoice : null,
+  );
+  if (!('note' in verdict) && enrollmentId) return { kind: 'pay', enrollmentId, onlyInvoiceId: verdict.invoice.id };
+  if (facts.orElse) return matchRemittance(facts.orElse);
+  const why = 'note' in verdict ? verdict.note : 'scan_line_invoice_not_found';
+  return notFoundOr(verdict.invoice?.memberId ?? null, `The scan line does not match (${why}).`);
 }
 
 /** R21: the member's one enrollment with a balance. */
@@ -131,7 +158,7 @@ function oneOwing(owing: readonly string[]): MatchDecision {
 }
 
 /** R22/R23: a remittance pays only when its Member ID and names match the account. */
-function matchRemittance(facts: Extract<MatchFacts, { kind: 'remittance' }>): MatchDecision {
+function matchRemittance(facts: RemittanceFacts): MatchDecision {
   const { account, remittance } = facts;
   if (!account) return { kind: 'unapplied', memberId: null };
   const namesMatch =

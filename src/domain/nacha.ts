@@ -1,6 +1,8 @@
+import anyAscii from 'any-ascii';
 import type { BusinessCalendar } from './calendar.js';
 import { addDays, BUSINESS_TIME_ZONE, businessDateOf, type IsoDate, isIsoDate } from './dates.js';
 import { DomainError } from './errors.js';
+import { MAX_ACH_ENTRY_CENTS } from './numbers.js';
 
 /**
  * The Nacha file format, written once (docs/decisions.md, "ACH files"): pure formatting of an
@@ -98,6 +100,16 @@ export function nachaText(value: string): string {
     .replace(/[^A-Z0-9 .,'&/-]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/**
+ * R35: the entry's individual name. Nacha fields hold upper-case ASCII, so a name in another script
+ * is transliterated (any-ascii: `Ωμέγα` -> `OMEGA`, `山田` -> `SHANTIAN`); a name with nothing left
+ * after that is sent as the Member ID, never blank.
+ */
+export function individualName(firstName: string, lastName: string, memberId: string): string {
+  const name = nachaText(anyAscii(`${firstName} ${lastName}`.normalize('NFKC')));
+  return name === '' ? memberId : name;
 }
 
 function alpha(value: string, length: number): string {
@@ -257,10 +269,50 @@ export function buildNachaFile(input: NachaFileInput): NachaFile {
   };
 }
 
-/** R35: the file id modifier of the n-th file (0-based) created on one day: A..Z, then 0..9. */
+const FILE_ID_MODIFIERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/**
+ * R35: the file id modifier of the n-th file (0-based) created on one day: A..Z, then 0..9. The
+ * bank tells files of one day apart by it, so a 37th file that day is refused (422
+ * `ach_file_limit_reached`); its payments wait for the next day's first file.
+ */
 export function fileIdModifier(filesBeforeToday: number): string {
-  const symbols = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  return symbols.charAt(filesBeforeToday % symbols.length);
+  if (filesBeforeToday >= FILE_ID_MODIFIERS.length) {
+    throw new DomainError(
+      'ach_file_limit_reached',
+      `${FILE_ID_MODIFIERS.length} files were created today (File ID Modifiers A-Z and 0-9); the next file can be created tomorrow.`,
+    );
+  }
+  return FILE_ID_MODIFIERS.charAt(filesBeforeToday);
+}
+
+/** The 12-digit batch and file debit totals: a file never holds more than this. */
+export const MAX_FILE_TOTAL_CENTS = 999_999_999_999;
+/** Entries per file: far below the 6-digit block count and batch entry count of the format. */
+export const MAX_FILE_ENTRIES = 100_000;
+
+/**
+ * R35 within the format's limits: the pending payments one file takes, in the order given, up to
+ * 12-digit totals and MAX_FILE_ENTRIES; the rest waits for the next file (`left`). A payment that
+ * could never fit one entry (more than 10 digits; refused when posted since the limit exists) is
+ * left out too, so one payment never stops every file. Nothing pending: 422 `nothing_to_originate`.
+ */
+export function selectForFile<T extends { amountCents: number }>(pending: readonly T[]): { chosen: T[]; left: number } {
+  if (pending.length === 0) {
+    throw new DomainError('nothing_to_originate', 'Every bank payment is already in an ACH file.');
+  }
+  const chosen: T[] = [];
+  let total = 0;
+  for (const p of pending) {
+    if (chosen.length >= MAX_FILE_ENTRIES) break;
+    if (p.amountCents > MAX_ACH_ENTRY_CENTS || total + p.amountCents > MAX_FILE_TOTAL_CENTS) continue;
+    chosen.push(p);
+    total += p.amountCents;
+  }
+  if (chosen.length === 0) {
+    throw new DomainError('nothing_to_originate', 'No pending bank payment fits an ACH entry.');
+  }
+  return { chosen, left: pending.length - chosen.length };
 }
 
 /** How far ahead ops may date a file. */
@@ -348,7 +400,7 @@ export function originate(input: {
     accountNumber: p.accountNumber,
     amountCents: p.amountCents,
     individualId: p.memberId,
-    individualName: `${p.firstName} ${p.lastName}`,
+    individualName: individualName(p.firstName, p.lastName, p.memberId),
     traceNumber: traceNumber(input.origin.immediateDestination, input.traceSequences[i] as number),
   }));
   const file = buildNachaFile({

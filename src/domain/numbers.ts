@@ -29,17 +29,16 @@ export function scanLine(invoiceNumber: string, amountCents: number): string {
 
 /** The scan line's shape (R33): three groups of digits, one space between each, nothing else. */
 export const SCAN_LINE_PATTERN = '^[0-9]{10} [0-9]{11} [0-9]$';
-const SCAN_LINE = new RegExp(SCAN_LINE_PATTERN);
+/** SCAN_LINE_PATTERN with its three groups. */
+const SCAN_LINE = /^(\d{10}) (\d{11}) (\d)$/;
+/** What the lockbox may send as a scan line (R34 items): digits and single spaces, at most 64 characters. */
+export const SCAN_LINE_AS_READ_PATTERN = '^[0-9]+( [0-9]+)*$';
+export const SCAN_LINE_AS_READ = /^(?=.{1,64}$)[0-9]+( [0-9]+)*$/;
 
-/**
- * R33: what a scan line says, or null when it is not one: not digits and single spaces in the
- * scan line's shape (no trimming), or a check digit that fails (a misread digit or a swap).
- */
+/** R33: what a scan line says (`readScanLine`), or null when it does not read. */
 export function parseScanLine(line: string): { invoiceNumber: string; amountCents: number } | null {
-  if (!SCAN_LINE.test(line)) return null;
-  const [invoiceNumber, amount, check] = line.split(' ') as [string, string, string];
-  if (luhnCheckDigit(invoiceNumber + amount) !== Number(check)) return null;
-  return { invoiceNumber, amountCents: Number(amount) };
+  const read = readScanLine(line);
+  return typeof read === 'object' ? read : null;
 }
 
 /**
@@ -50,7 +49,7 @@ export function parseScanLine(line: string): { invoiceNumber: string; amountCent
 export function readScanLine(
   line: string,
 ): { invoiceNumber: string; amountCents: number } | 'unreadable' | 'check_digit' {
-  const m = /^(\d{10}) (\d{11}) (\d)$/.exec(line);
+  const m = SCAN_LINE.exec(line);
   if (!m?.[1] || !m[2] || !m[3]) return 'unreadable';
   if (luhnCheckDigit(m[1] + m[2]) !== Number(m[3])) return 'check_digit';
   return { invoiceNumber: m[1], amountCents: Number(m[2]) };
@@ -66,3 +65,9 @@ export function isValidRoutingNumber(value: string): boolean {
     ((d[2] ?? 0) + (d[5] ?? 0) + (d[8] ?? 0));
   return sum % 10 === 0;
 }
+
+/**
+ * R35: a bank payment is one Nacha entry debit, whose amount field has 10 digits: at most
+ * $99,999,999.99. A larger bank payment could never be originated, so it is refused when posted.
+ */
+export const MAX_ACH_ENTRY_CENTS = 9_999_999_999;

@@ -3,7 +3,7 @@ import { type Channel, PAYEE, type PaymentMethod } from './channels.js';
 import { businessDateOf, type IsoDate, parts } from './dates.js';
 import { DomainError } from './errors.js';
 import { nameKey } from './names.js';
-import { isValidRoutingNumber } from './numbers.js';
+import { isValidRoutingNumber, MAX_ACH_ENTRY_CENTS } from './numbers.js';
 import { businessTimestamp } from './timestamps.js';
 
 export const PAYMENT_STATUSES = ['received', 'unapplied', 'returned'] as const;
@@ -64,13 +64,29 @@ export interface PaymentRequest {
 /** How a payment names what it pays, after the channel's rules have been checked. */
 export type PaymentTarget =
   | { kind: 'invoice'; invoiceNumber: string }
-  | { kind: 'scanLine'; scanLine: string }
+  /** R33/R34: a scan line, and the remittance to match by when the scan line does not (`orElse`). */
+  | { kind: 'scanLine'; scanLine: string; orElse?: RemittanceTarget }
   | { kind: 'enrollment'; enrollmentId: string }
   | { kind: 'member'; memberId: string }
   | { kind: 'phone'; phoneNumber: string }
   | { kind: 'remittance'; memberId: string; firstName: string; lastName: string; carrierName: string };
 
+export type RemittanceTarget = Extract<PaymentTarget, { kind: 'remittance' }>;
+
 const REMITTANCE_FIELDS = ['memberId', 'firstName', 'lastName', 'carrierName'] as const;
+
+/** R22: the remittance details as a target, or the names of the missing ones. */
+function remittanceTarget(r: Remittance): RemittanceTarget | { missing: string[] } {
+  const missing = REMITTANCE_FIELDS.filter((f) => !r[f] || String(r[f]).trim() === '');
+  if (missing.length) return { missing };
+  return {
+    kind: 'remittance',
+    memberId: String(r.memberId),
+    firstName: String(r.firstName),
+    lastName: String(r.lastName),
+    carrierName: String(r.carrierName),
+  };
+}
 
 function requireDetails(condition: unknown, field: string, method: PaymentMethod): void {
   if (!condition)
@@ -108,6 +124,13 @@ export function checkMethodDetails(req: PaymentRequest, now: Date): void {
       throw new DomainError('invalid_routing_number', 'The routing number fails the ABA check digit.', {
         field: 'bankAccount.routingNumber',
       });
+    }
+    if (req.amountCents > MAX_ACH_ENTRY_CENTS) {
+      throw new DomainError(
+        'amount_too_large',
+        `A bank payment is one ACH debit entry: at most ${MAX_ACH_ENTRY_CENTS} cents.`,
+        { maximumCents: MAX_ACH_ENTRY_CENTS },
+      );
     }
   } else if (CARD_METHODS.includes(req.method)) {
     requireDetails(req.card, 'card', req.method);
@@ -155,27 +178,23 @@ export function paymentTarget(req: PaymentRequest): PaymentTarget {
     if (req.invoiceNumber || req.enrollmentId || req.memberId || req.phoneNumber) {
       throw new DomainError('target_not_allowed', 'A mail payment is matched by its slip or its remittance details.');
     }
+    const remittance = remittanceTarget(req.remittance ?? {});
     if (req.slip) {
-      return 'scanLine' in req.slip
-        ? { kind: 'scanLine', scanLine: req.slip.scanLine }
-        : { kind: 'invoice', invoiceNumber: req.slip.invoiceNumber };
+      if (!('scanLine' in req.slip)) return { kind: 'invoice', invoiceNumber: req.slip.invoiceNumber };
+      // R34's order for every mail payment: the scan line, else the remittance written on the check.
+      return 'kind' in remittance
+        ? { kind: 'scanLine', scanLine: req.slip.scanLine, orElse: remittance }
+        : { kind: 'scanLine', scanLine: req.slip.scanLine };
     }
-    const r = req.remittance ?? {};
-    const missing = REMITTANCE_FIELDS.filter((f) => !r[f] || String(r[f]).trim() === '');
-    if (missing.length) {
+    if (!('kind' in remittance)) {
+      const { missing } = remittance;
       throw new DomainError(
         'remittance_incomplete',
         `Without a payment slip the check must carry: ${missing.join(', ')}.`,
         { missing },
       );
     }
-    return {
-      kind: 'remittance',
-      memberId: String(r.memberId),
-      firstName: String(r.firstName),
-      lastName: String(r.lastName),
-      carrierName: String(r.carrierName),
-    };
+    return remittance;
   }
   if (req.slip || req.remittance) {
     throw new DomainError('target_not_allowed', 'Payment slips and remittance details are for mail payments.');

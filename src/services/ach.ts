@@ -13,12 +13,16 @@ import {
   originate,
   parseReturnFile,
   type ReturnOutcome,
+  selectForFile,
 } from '../domain/nacha.js';
 import type { Principal } from '../domain/principal.js';
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 import type { PaymentService } from './payments.js';
+
+/** A new file, with how many pending payments did not fit it and wait for the next file. */
+export type CreatedAchFile = AchFileRecord & { pendingAfter: number };
 
 export interface ReturnFileResult {
   id: string;
@@ -64,24 +68,24 @@ export class AchService {
   createFile(
     effectiveDate: string | undefined,
     principal: Principal,
-    call: Idempotent<AchFileRecord>,
+    call: Idempotent<CreatedAchFile>,
   ): Promise<Answered> {
     return this.idempotent.run(call, async (tx) => {
       const now = this.clock.now();
       const effective = effectiveDateFor(effectiveDate, now, this.calendar);
       await tx.ach.lockFileCreation();
-      const pending = await tx.ach.lockPending();
-      const sequences = await tx.ach.traceSequences(pending.length);
+      const { chosen, left } = selectForFile(await tx.ach.lockPending());
       const modifier = fileIdModifier(await tx.ach.countCreatedSince(startOfBusinessDay(businessDateOf(now))));
+      const sequences = await tx.ach.traceSequences(chosen.length);
       const { file, entries } = originate({
-        pending,
+        pending: chosen,
         traceSequences: sequences,
         origin: this.origin,
         createdAt: now,
         fileIdModifier: modifier,
         effectiveDate: effective,
       });
-      return tx.ach.insertFile({
+      const record = await tx.ach.insertFile({
         createdAt: now,
         createdBy: principal.keyId,
         effectiveDate: effective,
@@ -93,6 +97,7 @@ export class AchService {
         body: file.text,
         entries,
       });
+      return { ...record, pendingAfter: left };
     });
   }
 
@@ -150,7 +155,8 @@ export class AchService {
           id: recorded.id,
           receivedAt,
           firstReceivedAt: recorded.firstReceivedAt,
-          repeat: before !== null,
+          // A copy recorded first by a concurrent request makes this one a repeat too.
+          repeat: before !== null || !recorded.created,
           returns,
           notificationsOfChange,
         };

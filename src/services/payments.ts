@@ -318,10 +318,12 @@ export class PaymentService {
           ? { id: i.id, memberId: i.memberId, invoiceNumber: i.invoiceNumber, amountDueCents: i.amountDueCents }
           : null;
         const enrollmentId = context?.enrollment?.id ?? null;
-        return {
-          facts: { kind: 'scanLine', scanLine: target.scanLine, invoice, enrollmentId },
-          ...(context ? { context } : {}),
-        };
+        const facts: MatchFacts = { kind: 'scanLine', scanLine: target.scanLine, invoice, enrollmentId };
+        if (target.orElse) {
+          const orElse = (await this.matchFacts(tx, target.orElse, known)).facts;
+          if (orElse.kind === 'remittance') facts.orElse = orElse;
+        }
+        return { facts, ...(context ? { context } : {}) };
       }
       case 'enrollment': {
         const context = await tx.paymentWrites.context({ enrollmentId: target.enrollmentId });

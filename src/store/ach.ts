@@ -216,10 +216,14 @@ export class AchStore {
   /** R36: the payments with these trace numbers. */
   async paymentsByTrace(traces: readonly string[]): Promise<Map<string, { id: string; returned: boolean }>> {
     if (traces.length === 0) return new Map();
+    // Trace numbers wrap after ten million entries (migration 0019): the most recent payment is meant.
     const rows = await this.db
       .selectFrom('payments')
+      .distinctOn('ach_trace_number')
       .select(['id', 'status', 'ach_trace_number'])
       .where('ach_trace_number', 'in', [...new Set(traces)])
+      .orderBy('ach_trace_number')
+      .orderBy('seq', 'desc')
       .execute();
     return new Map(rows.map((r) => [r.ach_trace_number as string, { id: r.id, returned: r.status === 'returned' }]));
   }
@@ -231,8 +235,8 @@ export class AchStore {
     receivedBy: string;
     returnCount: number;
     notificationCount: number;
-  }): Promise<{ id: string; firstReceivedAt: Date }> {
-    await this.db
+  }): Promise<{ id: string; firstReceivedAt: Date; created: boolean }> {
+    const inserted = await this.db
       .insertInto('ach_return_files')
       .values({
         sha256: bytea(file.sha256) as unknown as Buffer,
@@ -242,13 +246,15 @@ export class AchStore {
         notification_count: file.notificationCount,
       })
       .onConflict((oc) => oc.column('sha256').doNothing())
-      .execute();
+      .returning(['id', 'received_at'])
+      .executeTakeFirst();
+    if (inserted) return { id: inserted.id, firstReceivedAt: inserted.received_at, created: true };
     const row = await this.db
       .selectFrom('ach_return_files')
       .select(['id', 'received_at'])
       .where('sha256', '=', bytea(file.sha256) as unknown as Buffer)
       .executeTakeFirstOrThrow();
-    return { id: row.id, firstReceivedAt: row.received_at };
+    return { id: row.id, firstReceivedAt: row.received_at, created: false };
   }
 
   /** R36: when a return file with this SHA-256 was first received, if ever. */

@@ -245,3 +245,25 @@ t.test('who may read a bill', async (t) => {
   );
   expectProblem(t, await bill('inv_does_not_exist', connector.secret), 404, 'not_found', 'unknown id');
 });
+
+t.test('names in scripts the fonts cannot draw are printed readably, never dropped (review finding 4)', async (t) => {
+  const cases = [
+    // Mathematical and full-width letters: NFKC gives the letters they stand for.
+    { firstName: '𝔄𝔫𝔫𝔞', lastName: 'Ｃｏｓｔａ', expect: ['Anna', 'Costa'] },
+    // Han characters: no embedded face has them; they are romanized, never left blank.
+    { firstName: '太郎', lastName: '山田', expect: ['TaiLang', 'ShanTian'] },
+    // Scripts DejaVu draws stay as written.
+    { firstName: 'Ωμέγα', lastName: 'Иванова', expect: ['Ωμέγα', 'Иванова'] },
+  ];
+  for (const c of cases) {
+    const { binder } = await enrollment({ firstName: c.firstName, lastName: c.lastName });
+    const pdf = await billOk(binder.id);
+    const flat = oneSpace(pdfText(pdf));
+    for (const word of c.expect) t.ok(flat.includes(word), `${c.lastName}: "${word}" on the bill`);
+    const inWindow = pdfWords(pdf)
+      .filter((w) => inside(w, WINDOW))
+      .map((w) => w.text);
+    t.ok(inWindow.includes(c.expect[1] as string), `${c.lastName}: the name shows through the envelope window`);
+    t.equal(pdfInfo(pdf).Pages, '1');
+  }
+});

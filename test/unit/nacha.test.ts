@@ -9,11 +9,14 @@ import {
   effectiveDateFor,
   entryHash,
   fileIdModifier,
+  individualName,
   looksLikeNachaFile,
+  MAX_FILE_TOTAL_CENTS,
   type NachaDebit,
   nachaText,
   parseReturnFile,
   secCodeOf,
+  selectForFile,
   traceNumber,
 } from '../../src/domain/nacha.js';
 import { hashOf, readNacha, returnFile } from '../helpers/nacha.js';
@@ -60,11 +63,42 @@ t.test('R35 codes: SEC code by channel, transaction code by account type, trace 
     ['file id modifiers: A first', fileIdModifier(0), 'A'],
     ['file id modifiers: Z 26th', fileIdModifier(25), 'Z'],
     ['file id modifiers: then digits', fileIdModifier(26), '0'],
+    ['file id modifiers: 9 is the 36th', fileIdModifier(35), '9'],
     ['names: upper-case ASCII, accents dropped', nachaText('José  da Conceição-Ñ'), 'JOSE DA CONCEICAO-N'],
+    ['individual name: Latin as written', individualName('José', 'da Conceição', '123456789012'), 'JOSE DA CONCEICAO'],
+    ['individual name: Greek transliterated', individualName('Ωμέγα', 'Σίσυφος', '123456789012'), 'OMEGA SISYFOS'],
+    ['individual name: Han transliterated', individualName('太郎', '山田', '123456789012'), 'TAILANG SHANTIAN'],
+    ['individual name: full-width letters', individualName('Ａｎａ', 'Ｌｉｍａ', '123456789012'), 'ANA LIMA'],
+    ['individual name: nothing left, the Member ID', individualName('¿', '¡', '123456789012'), '123456789012'],
   ];
   for (const [name, got, want] of rows) t.equal(got, want, name);
   t.throws(() => traceNumber('011000015', 10_000_000), RangeError, 'the sequence has 7 digits');
   t.throws(() => traceNumber('011000015', 0), RangeError, 'sequences start at 1');
+  t.throws(
+    () => fileIdModifier(36),
+    { code: 'ach_file_limit_reached' },
+    'a 37th file in a day would repeat a modifier',
+  );
+});
+
+t.test('R35 a file within the format: 12-digit totals, entries that fit 10 digits', async (t) => {
+  const big = 9_999_999_999;
+  const pending = (amounts: number[]) => amounts.map((amountCents, i) => ({ id: i, amountCents }));
+  const ids = (r: { chosen: { id: number }[]; left: number }) => [r.chosen.map((c) => c.id), r.left];
+  t.same(ids(selectForFile(pending([1, 2, 3]))), [[0, 1, 2], 0], 'everything when it fits');
+  t.same(
+    ids(selectForFile(pending(Array(101).fill(big)))).map((x) => (Array.isArray(x) ? x.length : x)),
+    [100, 1],
+  );
+  t.equal(100 * big <= MAX_FILE_TOTAL_CENTS, true, '100 of the largest entries fit 12 digits');
+  t.same(ids(selectForFile(pending([big + 1, 5]))), [[1], 1], 'an entry that fits no amount field is left out');
+  t.same(
+    ids(selectForFile(pending([...Array(99).fill(big), big, 100]))),
+    [[...Array(100).keys()], 1],
+    'the file closes before its total would pass 12 digits',
+  );
+  t.throws(() => selectForFile([]), { code: 'nothing_to_originate' });
+  t.throws(() => selectForFile(pending([big + 1])), { code: 'nothing_to_originate' });
 });
 
 t.test('R35 entry hash: the 8-digit routing prefixes summed, rightmost 10 digits', async (t) => {

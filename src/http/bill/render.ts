@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import anyAscii from 'any-ascii';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import type { BillContent } from '../../domain/bill.js';
@@ -19,12 +20,40 @@ import type { BillContent } from '../../domain/bill.js';
 const require = createRequire(import.meta.url);
 // Parsed once per process: fontkit keeps what it decoded (glyphs, metrics), so a bill costs its
 // layout and subset only. Each document still embeds its own subset of each face it uses.
-const fontFile = (name: string) => fontkit.create(readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${name}.ttf`)));
+const fontFile = (name: string) =>
+  fontkit.create(readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${name}.ttf`))) as fontkit.Font;
 const FONTS = {
   sans: fontFile('DejaVuSans'),
   bold: fontFile('DejaVuSans-Bold'),
   mono: fontFile('DejaVuSansMono'),
 };
+
+/**
+ * What a face can draw of a value (docs/decisions.md, "Bill text the fonts cannot draw"): NFKC first
+ * (full-width and mathematical letters become the letters they stand for), then every run of
+ * characters the face has no glyph for is romanized (any-ascii: `山田` -> `ShanTian`), so the bill
+ * never prints a blank or a missing-glyph box and the address block stays machine-readable.
+ */
+export function drawable(value: string, font: keyof typeof FONTS): string {
+  const face = FONTS[font];
+  const nfkc = value.normalize('NFKC');
+  let out = '';
+  let missing = '';
+  for (const ch of nfkc) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp < 0x80 || face.hasGlyphForCodePoint(cp)) {
+      if (missing) out += romanized(missing, out);
+      missing = '';
+      out += ch;
+    } else missing += ch;
+  }
+  return missing ? out + romanized(missing, out) : out;
+}
+
+function romanized(run: string, before: string): string {
+  const latin = anyAscii(run).trim() || '?';
+  return before !== '' && !/\s$/.test(before) ? ` ${latin}` : latin;
+}
 
 export const PAGE = { width: 612, height: 792 };
 const M = 36;
@@ -50,7 +79,7 @@ function text(
   opts: { width?: number; align?: 'left' | 'right' | 'center' } = {},
 ) {
   doc.font(font).fontSize(size);
-  let v = value;
+  let v = drawable(value, font);
   if (opts.width !== undefined) {
     const width = opts.width;
     let s = size;
@@ -65,7 +94,7 @@ function text(
 }
 
 function wrapped(doc: Doc, font: keyof typeof FONTS, size: number, value: string, x: number, y: number, width: number) {
-  doc.font(font).fontSize(size).text(value, x, y, { width, lineGap: 1 });
+  doc.font(font).fontSize(size).text(drawable(value, font), x, y, { width, lineGap: 1 });
   return doc.y;
 }
 

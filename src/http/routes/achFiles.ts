@@ -2,13 +2,14 @@ import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fas
 import type { Static } from 'typebox';
 import { DomainError } from '../../domain/errors.js';
 import type { AchFileRecord } from '../../domain/nacha.js';
-import type { AchService, ReturnFileResult } from '../../services/ach.js';
+import type { AchService, CreatedAchFile, ReturnFileResult } from '../../services/ach.js';
 import { principalOf } from '../plugins/auth.js';
 import { answerWith } from '../plugins/idempotency.js';
 import {
   AchFileSchema,
   AchFileText,
   CreateAchFileBody,
+  CreatedAchFileSchema,
   ReturnFileBody,
   ReturnFileResultSchema,
 } from '../schemas/ach.js';
@@ -43,6 +44,8 @@ export const achFileView = (f: AchFileRecord) => ({
   downloads: f.downloads.map((d) => ({ apiKeyId: d.apiKeyId, downloadedAt: d.downloadedAt.toISOString() })),
 });
 
+const createdFileView = (f: CreatedAchFile) => ({ ...achFileView(f), pendingAfter: f.pendingAfter });
+
 export const returnFileView = (r: ReturnFileResult) => ({
   id: r.id,
   receivedAt: r.receivedAt.toISOString(),
@@ -61,13 +64,14 @@ const createFile = {
     description: [
       'Puts every online and phone bank payment (`checking`, `savings`) not yet in a file, and not returned, into one new Nacha file: a `WEB` batch (online) and a `TEL` batch (phone), debit entries with transaction code 27 (checking) or 37 (savings), the Member ID and name, company name `HEALTH CONNECTOR`. Each payment then shows `achFileId` and `traceNumber`.',
       'The effective entry date defaults to the next business day; a given one must be a business day after today, at most 30 days ahead (422 `invalid_effective_date`). Nothing pending: 422 `nothing_to_originate`.',
+      'A file stays within the format: its debit total fits 12 digits ($9,999,999,999.99) and it holds at most 100,000 entries; payments that do not fit wait for the next file (`pendingAfter` counts them). A day has 36 File ID Modifiers (A-Z, 0-9): the 37th file of a day is 422 `ach_file_limit_reached`.',
       'Files are created one at a time; a payment is never in two files. The file body is stored encrypted and served by `GET /v1/ops/ach-files/{id}`. An Idempotency-Key is optional: a retry with one replays the first answer instead of making a second file.',
     ].join(' '),
     body: CreateAchFileBody,
     response: {
-      201: described(AchFileSchema, 'The new file (without its body)'),
+      201: described(CreatedAchFileSchema, 'The new file (without its body)'),
       ...problems(400, {
-        422: 'Nothing to send (`nothing_to_originate`), or the effective date is not allowed (`invalid_effective_date`, with `earliestEffectiveDate` and `latestEffectiveDate`).',
+        422: 'Nothing to send (`nothing_to_originate`), the effective date is not allowed (`invalid_effective_date`, with `earliestEffectiveDate` and `latestEffectiveDate`), or 36 files were created today (`ach_file_limit_reached`).',
       }),
     },
   },
@@ -128,7 +132,7 @@ const receiveReturns = {
 /** ACH origination files (R35) and return files (R36), ops only. */
 export default async function achRoutes(app: FastifyInstance, opts: { ach: AchService }) {
   app.post<{ Body: Static<typeof CreateAchFileBody> }>('/v1/ops/ach-files', createFile, async (request, reply) => {
-    const call = request.idempotent(answerWith(201, achFileView));
+    const call = request.idempotent(answerWith(201, createdFileView));
     return reply.answer(await opts.ach.createFile(request.body.effectiveDate, principalOf(request), call));
   });
 

@@ -56,7 +56,7 @@ const createPayment = {
       ),
       ...problems(400, {
         409: 'The request conflicts with the current state.',
-        422: 'Refused by a payment rule: `method_not_accepted` (with `acceptedMethods`), `invalid_routing_number`, `card_expired`, `payee_mismatch` (mail not payable to Health Connector), `remittance_incomplete` (with `missing`), `target_required`, `target_not_allowed`, `target_not_found`, `target_ambiguous`, `timestamp_out_of_range`, `timestamp_in_future` or `card_number_not_allowed`.',
+        422: 'Refused by a payment rule: `method_not_accepted` (with `acceptedMethods`), `invalid_routing_number`, `amount_too_large` (a bank payment above one ACH entry, 9,999,999,999 cents, with `maximumCents`), `card_expired`, `payee_mismatch` (mail not payable to Health Connector), `remittance_incomplete` (with `missing`), `target_required`, `target_not_allowed`, `target_not_found`, `target_ambiguous`, `timestamp_out_of_range`, `timestamp_in_future` or `card_number_not_allowed`.',
       }),
     },
   },

@@ -14,37 +14,46 @@ export const CreateAchFileBody = Closed(
   { description: 'Send no body, `{}`, or an effective date.', examples: [{ effectiveDate: '2026-12-07' }] },
 );
 
-export const AchFileSchema = Closed(
+const achFileProperties = {
+  id: Type.String(),
+  createdAt: Instant(),
+  createdBy: Type.String({ description: 'The API key id that created the file' }),
+  effectiveDate: IsoDate(),
+  fileIdModifier: Type.String({ description: 'A-Z then 0-9: the n-th file of the day' }),
+  entryCount: Type.Integer({ minimum: 1 }),
+  batchCount: Type.Integer({ minimum: 1, maximum: 2 }),
+  totalDebitCents: Type.Integer({ minimum: 1 }),
+  entryHash: Type.String({ pattern: '^\\d{10}$' }),
+  downloads: Type.Array(Closed({ apiKeyId: Type.String(), downloadedAt: Instant() }), {
+    description: 'Every download of the file: who (API key id) and when',
+  }),
+};
+
+const achFileExample = {
+  id: 'ach_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+  createdAt: '2026-12-04T20:00:00.000Z',
+  createdBy: 'key_4e5f60718293a4b5c6d7e8f9',
+  effectiveDate: '2026-12-07',
+  fileIdModifier: 'A',
+  entryCount: 2,
+  batchCount: 2,
+  totalDebitCents: 48000,
+  entryHash: '0004200004',
+  downloads: [{ apiKeyId: 'key_4e5f60718293a4b5c6d7e8f9', downloadedAt: '2026-12-04T20:05:00.000Z' }],
+};
+
+export const AchFileSchema = Closed(achFileProperties, { examples: [achFileExample] });
+
+export const CreatedAchFileSchema = Closed(
   {
-    id: Type.String(),
-    createdAt: Instant(),
-    createdBy: Type.String({ description: 'The API key id that created the file' }),
-    effectiveDate: IsoDate(),
-    fileIdModifier: Type.String({ description: 'A-Z then 0-9: the n-th file of the day' }),
-    entryCount: Type.Integer({ minimum: 1 }),
-    batchCount: Type.Integer({ minimum: 1, maximum: 2 }),
-    totalDebitCents: Type.Integer({ minimum: 1 }),
-    entryHash: Type.String({ pattern: '^\\d{10}$' }),
-    downloads: Type.Array(Closed({ apiKeyId: Type.String(), downloadedAt: Instant() }), {
-      description: 'Every download of the file: who (API key id) and when',
+    ...achFileProperties,
+    pendingAfter: Type.Integer({
+      minimum: 0,
+      description:
+        'Pending bank payments that did not fit this file (12-digit totals, 100,000 entries) and wait for the next one',
     }),
   },
-  {
-    examples: [
-      {
-        id: 'ach_0a1b2c3d4e5f60718293a4b5c6d7e8f9',
-        createdAt: '2026-12-04T20:00:00.000Z',
-        createdBy: 'key_4e5f60718293a4b5c6d7e8f9',
-        effectiveDate: '2026-12-07',
-        fileIdModifier: 'A',
-        entryCount: 2,
-        batchCount: 2,
-        totalDebitCents: 48000,
-        entryHash: '0004200004',
-        downloads: [{ apiKeyId: 'key_4e5f60718293a4b5c6d7e8f9', downloadedAt: '2026-12-04T20:05:00.000Z' }],
-      },
-    ],
-  },
+  { examples: [{ ...achFileExample, pendingAfter: 0 }] },
 );
 
 export const AchFileText = {

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { LOCKBOX_MATCHES, LOCKBOX_METHODS, LOCKBOX_NOTES, LOCKBOX_OUTCOMES } from '../../domain/lockbox.js';
+import { SCAN_LINE_AS_READ_PATTERN } from '../../domain/numbers.js';
 import { Cents, CentsOrZero, Closed, IsoDate, Name, Nullable, StringEnum } from './common.js';
 import { RemittanceSchema } from './payments.js';
 
@@ -35,7 +36,7 @@ export const LockboxItemSchema = Closed({
   scanLine: Type.Optional(
     Type.String({
       maxLength: 64,
-      pattern: '^[0-9]+( [0-9]+)*$',
+      pattern: SCAN_LINE_AS_READ_PATTERN,
       description: "The slip's scan line as read (digits and single spaces, R33)",
       examples: ['1000000017 00000045000 3'],
     }),

@@ -61,7 +61,11 @@ export const PaymentRequestSchema = Closed(
         { description: 'The payment slip from the bill: its invoice number, or its scan line' },
       ),
     ),
-    remittance: Type.Optional(RemittanceSchema),
+    remittance: Type.Optional({
+      ...RemittanceSchema,
+      description:
+        'Mail without a slip: the remittance details written on the check (all four of Member ID, names and carrier, else 422 `remittance_incomplete`). With a `slip.scanLine` they are used only when the scan line does not match (R33/R34: scan line, else remittance, else unapplied).',
+    }),
     bankAccount: Type.Optional(
       Closed({
         routingNumber: Type.String({ pattern: '^\\d{9}$', examples: ['011000015'] }),

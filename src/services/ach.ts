@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
-import { businessDateOf, startOfBusinessDay } from '../domain/dates.js';
+import { addDays, businessDateOf, startOfBusinessDay } from '../domain/dates.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import {
   type AchFileRecord,
@@ -75,7 +75,10 @@ export class AchService {
       const effective = effectiveDateFor(effectiveDate, now, this.calendar);
       await tx.ach.lockFileCreation();
       const { chosen, left } = selectForFile(await tx.ach.lockPending());
-      const modifier = fileIdModifier(await tx.ach.countCreatedSince(startOfBusinessDay(businessDateOf(now))));
+      const today = businessDateOf(now);
+      const modifier = fileIdModifier(
+        await tx.ach.countCreatedBetween(startOfBusinessDay(today), startOfBusinessDay(addDays(today, 1))),
+      );
       const sequences = await tx.ach.traceSequences(chosen.length);
       const { file, entries } = originate({
         pending: chosen,

@@ -128,12 +128,13 @@ export class AchStore {
     return r.rows.map((row) => Number(row.n)).sort((a, b) => a - b);
   }
 
-  /** How many files were created at or after `since` (the file id modifier of the day). */
-  async countCreatedSince(since: Date): Promise<number> {
+  /** How many files were created in [from, until): one business day's, for its file id modifier. */
+  async countCreatedBetween(from: Date, until: Date): Promise<number> {
     const r = await this.db
       .selectFrom('ach_files')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('created_at', '>=', since)
+      .where('created_at', '>=', from)
+      .where('created_at', '<', until)
       .executeTakeFirstOrThrow();
     return Number(r.n);
   }

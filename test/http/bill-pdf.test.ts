@@ -267,3 +267,21 @@ t.test('names in scripts the fonts cannot draw are printed readably, never dropp
     t.equal(pdfInfo(pdf).Pages, '1');
   }
 });
+
+t.test('every letter is extractable whatever bills came before (review of issue 14: the lost U)', async (t) => {
+  const first = await enrollment({ firstName: 'Ursula', lastName: 'Underwood' });
+  const before = await billOk(first.binder.id);
+  // Letters first met through a decomposition (Ü, Ö, É) once lost their text in later bills.
+  const other = await enrollment({ firstName: 'Zoë', lastName: 'Ünal-Östberg Éire' });
+  t.ok(oneSpace(pdfText(await billOk(other.binder.id))).includes('Ünal-Östberg'));
+  const after = await billOk(first.binder.id);
+  t.ok(Buffer.compare(before, after) === 0, 'the same bytes before and after another bill');
+  const flat = oneSpace(pdfText(after));
+  for (const word of ['Ursula', 'Underwood', 'Ursula Underwood']) t.ok(flat.includes(word), `"${word}" extracts`);
+  const upper = await enrollment({
+    firstName: 'Ulla',
+    lastName: 'Uusitalo',
+    mailingAddress: { ...ADDRESS, line1: 'UNIT 5 UPPER ST' },
+  });
+  t.ok(oneSpace(pdfText(await billOk(upper.binder.id))).includes('UNIT 5 UPPER ST'));
+});

@@ -20,8 +20,22 @@ import type { BillContent } from '../../domain/bill.js';
 const require = createRequire(import.meta.url);
 // Parsed once per process: fontkit keeps what it decoded (glyphs, metrics), so a bill costs its
 // layout and subset only. Each document still embeds its own subset of each face it uses.
-const fontFile = (name: string) =>
-  fontkit.create(readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${name}.ttf`))) as fontkit.Font;
+//
+// Every glyph is created once, from its own code point, before any text is laid out: fontkit caches a
+// glyph with the characters of its first use, and a glyph first reached through a decomposition (the
+// `U` of `Ü` under `ccmp`) kept no characters, so pdfkit wrote an empty ToUnicode entry for it in
+// every later bill of the process (pdftotext lost each `U`; the bytes of a bill depended on the bills
+// rendered before it). Found by the review of issue 14 (test/http/bill-pdf.test.ts).
+const fontFile = (name: string) => {
+  const font = fontkit.create(readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${name}.ttf`))) as fontkit.Font;
+  // Compatibility characters (the `ﬁ` ligature) are left out: their glyphs stand for the letters
+  // `fi` when layout forms them, and extract as those letters only if created by layout.
+  for (const codePoint of font.characterSet) {
+    const ch = String.fromCodePoint(codePoint);
+    if (ch.normalize('NFKC') === ch) font.glyphForCodePoint(codePoint);
+  }
+  return font;
+};
 const FONTS = {
   sans: fontFile('DejaVuSans'),
   bold: fontFile('DejaVuSans-Bold'),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { containsCardNumber } from '../../domain/cardScreen.js';
 
 /** API answers are data, never documents: nothing may load, run or frame them. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -9,10 +10,13 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 /** A client's X-Request-Id is kept only when it cannot forge a log line or a header. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** fastify's `genReqId`: the caller's id if it is safe, else a fresh UUID. */
+/**
+ * fastify's `genReqId`: the caller's id if it is safe, else a fresh UUID. An id holding a card number
+ * is replaced too: the id is echoed in every answer and written in every log line.
+ */
 export function requestIdOf(raw: IncomingMessage): string {
   const sent = raw.headers['x-request-id'];
-  return typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
+  return typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) && !containsCardNumber(sent) ? sent : randomUUID();
 }
 
 function isApi(url: string): boolean {

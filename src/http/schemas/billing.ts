@@ -3,7 +3,18 @@ import { MEMBER_ID_PATTERN } from '../../domain/accounts.js';
 import { DELINQUENCY_STAGES, SUBSIDIES } from '../../domain/delinquency.js';
 import { COVERAGE_TYPES, ENROLLMENT_FLAGS, ENROLLMENT_STATUSES } from '../../domain/enrollment.js';
 import { INVOICE_STATUSES } from '../../domain/invoice.js';
-import { Cents, CentsOrZero, Closed, Instant, IsoDate, Name, Nullable, PageQuery, StringEnum } from './common.js';
+import {
+  Cents,
+  CentsOrZero,
+  CentsSum,
+  Closed,
+  Instant,
+  IsoDate,
+  Name,
+  Nullable,
+  PageQuery,
+  StringEnum,
+} from './common.js';
 
 /** Request fields: a union of literals (typed for the handlers). Responses use `StringEnum`. */
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -123,7 +134,7 @@ export const EnrollmentSchema = Closed({
   confirmedAt: Nullable(Instant()),
   carrierPolicyId: Nullable(Type.String()),
   cancelledAt: Nullable(Instant()),
-  creditCents: CentsOrZero(),
+  creditCents: CentsSum(),
   flags: Type.Array(StringEnum(ENROLLMENT_FLAGS)),
   createdAt: Instant(),
   history: Type.Array(History),

@@ -45,6 +45,9 @@ export const Cents = (description?: string) =>
   Type.Integer({ minimum: 1, maximum: 100_000_000_00, ...(description ? { description } : {}) });
 export const CentsOrZero = (description?: string) =>
   Type.Integer({ minimum: 0, maximum: 100_000_000_00, ...(description ? { description } : {}) });
+/** A sum of amounts (credit built from many payments, a deposit's total): bounded by exact integers only. */
+export const CentsSum = (description?: string, minimum = 0) =>
+  Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER, ...(description ? { description } : {}) });
 
 export const ProblemRef = Type.Unsafe<{ code: string; status: number }>({ $ref: 'Problem#' });
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { LOCKBOX_MATCHES, LOCKBOX_METHODS, LOCKBOX_NOTES, LOCKBOX_OUTCOMES } from '../../domain/lockbox.js';
 import { SCAN_LINE_AS_READ_PATTERN } from '../../domain/numbers.js';
-import { Cents, CentsOrZero, Closed, IsoDate, Name, Nullable, StringEnum } from './common.js';
+import { Cents, CentsOrZero, CentsSum, Closed, IsoDate, Name, Nullable, StringEnum } from './common.js';
 import { RemittanceSchema } from './payments.js';
 
 /** The largest deposit one request may carry (the lockbox's batches are smaller; R34 asks for 5,000). */
@@ -17,7 +17,7 @@ const DepositId = Type.String({
   examples: ['LBX-2026-12-10-001'],
 });
 
-const Total = Closed({ count: Type.Integer({ minimum: 0 }), totalCents: CentsOrZero() });
+const Total = Closed({ count: Type.Integer({ minimum: 0 }), totalCents: CentsSum() });
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 export const LockboxItemSchema = Closed({
@@ -51,7 +51,7 @@ export const LockboxDepositSchema = Closed(
     items: Type.Array(LockboxItemSchema, { minItems: 1, maxItems: MAX_DEPOSIT_ITEMS }),
     control: Closed({
       itemCount: Type.Integer({ minimum: 1, maximum: MAX_DEPOSIT_ITEMS }),
-      totalCents: Cents('The sum of the items’ amounts'),
+      totalCents: CentsSum('The sum of the items’ amounts', 1),
     }),
   },
   {

@@ -3,9 +3,13 @@
  * rate limits behave as with one instance. The cluster script (npm run cluster) proves the same
  * through a load balancer and PgBouncer; these run in every `npm test`.
  */
+import pino from 'pino';
 import t from 'tap';
+import { buildApp } from '../../src/app.js';
 import { leaseSize } from '../../src/http/plugins/rateLimitStore.js';
-import { anotherInstance, testApp } from '../helpers/app.js';
+import { createDatabase } from '../../src/infra/db.js';
+import { anotherInstance, testApp, testConfig } from '../helpers/app.js';
+import { markPaidInFull, newCarrier, newEnrollment } from '../helpers/factories.js';
 
 t.test('the test clock set through one instance is the clock of the other at its next request', async (t) => {
   const a = await testApp(t);
@@ -110,4 +114,57 @@ t.test('the shared store falls back to counting in memory when its window cannot
   for (let i = 0; i < 3; i++)
     statuses.push((await a.request({ method: 'GET', url: '/v1/payment-channels' })).statusCode);
   t.same(statuses, [200, 200, 429], 'the limit still holds in this process');
+});
+
+t.test(
+  'DATABASE_REPLICA_URL: the overdue-confirmations report reads the replica; reads by id stay on the primary',
+  async (t) => {
+    const primary = await testApp(t);
+    // Another database stands for the replica: what only it holds shows which pool a read used.
+    const standby = await testApp(t);
+    const carrier = await newCarrier(standby);
+    const e = await newEnrollment(standby, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+    await markPaidInFull(standby, e.id, '2026-12-01T15:00:00Z', '2026-12-08');
+    const app = await buildApp({
+      config: testConfig(),
+      database: primary.database,
+      replica: standby.database,
+      logger: false,
+      apiKeyCache: false,
+    });
+    t.teardown(() => app.close());
+    const headers = { authorization: `Bearer ${primary.opsKey}` };
+    const set = await app.inject({
+      method: 'PUT',
+      url: '/v1/ops/clock',
+      headers,
+      payload: { now: '2026-12-22T14:00:00Z' },
+    });
+    t.equal(set.statusCode, 200);
+    const report = await app.inject({ method: 'GET', url: '/v1/ops/overdue-confirmations', headers });
+    t.equal(report.statusCode, 200);
+    t.same(
+      report.json().data.map((x: { id: string }) => x.id),
+      [e.id],
+      "the report is the replica's",
+    );
+    const byId = await app.inject({ method: 'GET', url: `/v1/enrollments/${e.id}`, headers });
+    t.equal(byId.statusCode, 404, "a read by id is the primary's");
+  },
+);
+
+t.test('an unreachable replica: the report answers 503 database_unavailable, everything else is served', async (t) => {
+  const primary = await testApp(t);
+  const config = testConfig();
+  const dead = createDatabase('postgres://root@127.0.0.1:1/none', pino({ level: 'silent' }), 1, config.databaseLimits);
+  const app = await buildApp({ config, database: primary.database, replica: dead, logger: false, apiKeyCache: false });
+  t.teardown(async () => {
+    await app.close();
+    await dead.close();
+  });
+  const headers = { authorization: `Bearer ${primary.opsKey}` };
+  const report = await app.inject({ method: 'GET', url: '/v1/ops/overdue-confirmations', headers });
+  t.equal(report.statusCode, 503);
+  t.equal(report.json().code, 'database_unavailable');
+  t.equal((await app.inject({ method: 'GET', url: '/v1/carriers', headers })).statusCode, 200);
 });

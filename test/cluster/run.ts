@@ -3,7 +3,8 @@
  * instances"): PostgreSQL primary and streaming replica, PgBouncer in transaction mode, two instances
  * behind nginx, all from Debian's packages (installed when missing; run as root). Runs the checks of
  * test/cluster/checks.ts through nginx, prints PASS/FAIL per check, stops everything, and exits
- * non-zero when any check failed. CLUSTER_KEEP=1 keeps the folder with every log.
+ * non-zero when any check failed. CLUSTER_KEEP=1 keeps the folder with every log. `--bench` runs no
+ * checks but measures two instances against one (test/cluster/load.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { ROOT } from '../chaos/common.js';
@@ -19,7 +20,8 @@ import {
   sweepsAndRunsAcrossInstances,
   type Verdict,
 } from './checks.js';
-import { type Cluster, installPackages, startCluster } from './topology.js';
+import { measure } from './load.js';
+import { type Cluster, installPackages, SEEDED_ENROLLMENTS, startCluster } from './topology.js';
 
 const started = Date.now();
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -36,19 +38,25 @@ const CHECKS: [string, (c: Cluster, client: Client) => Promise<Verdict>][] = [
   ['SIGKILL of one instance under load: nothing acknowledged lost, the other serves', killOneInstance],
 ];
 
+const bench = process.argv.includes('--bench');
 installPackages(stamp);
 execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 stamp('built');
-const cluster = await startCluster(stamp, {
-  // Small, so the rate-limit check reaches it; every other check uses keys of its own.
-  RATE_LIMIT_PER_MINUTE: '240',
-  DEADLINE_SWEEP_INTERVAL_MS: '0',
-});
+const cluster = await startCluster(
+  stamp,
+  {
+    // Small, so the rate-limit check reaches it; every other check uses keys of its own.
+    RATE_LIMIT_PER_MINUTE: bench ? '10000000' : '240',
+    DEADLINE_SWEEP_INTERVAL_MS: '0',
+  },
+  bench ? 40_000 : SEEDED_ENROLLMENTS,
+);
 log(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s; load balancer ${cluster.lb}`);
 const client = new Client(cluster.lb);
 let failed = 0;
 try {
-  for (const [name, check] of CHECKS) {
+  if (bench) await measure(cluster, stamp);
+  for (const [name, check] of bench ? [] : CHECKS) {
     const t0 = Date.now();
     let verdict: Verdict;
     try {

@@ -141,6 +141,14 @@ async function startPrimary(dir: string, port: number, procs: Proc[]): Promise<s
   const superuser = `postgres://postgres@127.0.0.1:${port}/postgres`;
   await waitFor('the primary', () => sqlOk(superuser, 'select true as ok'));
   await admin(superuser, `create role ${ROLE} login createdb password '${PASSWORD}'`);
+  // As deploy/postgres/init-primary.sh: the limits as role defaults (the service sends none through PgBouncer).
+  for (const [name, value] of [
+    ['lock_timeout', '5s'],
+    ['statement_timeout', '15s'],
+    ['idle_in_transaction_session_timeout', '10s'],
+  ]) {
+    await admin(superuser, `alter role ${ROLE} set ${name} = '${value}'`);
+  }
   return superuser;
 }
 
@@ -227,7 +235,11 @@ async function stopProc(p: Proc, signal: NodeJS.Signals): Promise<void> {
 }
 
 /** Starts everything; on failure stops what started and rethrows. */
-export async function startCluster(log: (line: string) => void, env: Record<string, string>): Promise<Cluster> {
+export async function startCluster(
+  log: (line: string) => void,
+  env: Record<string, string>,
+  enrollments = SEEDED_ENROLLMENTS,
+): Promise<Cluster> {
   const dir = path.join('/tmp', `cl-cluster-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -247,7 +259,7 @@ export async function startCluster(log: (line: string) => void, env: Record<stri
     const superuserUrl = await startPrimary(dir, primaryPort as number, procs);
     log('primary up');
     const direct = `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${primaryPort}`;
-    const seeded = await freshDatabase('billing', SEEDED_ENROLLMENTS, `${direct}/postgres`);
+    const seeded = await freshDatabase('billing', enrollments, `${direct}/postgres`);
     log('database seeded');
     await startReplica(dir, primaryPort as number, replicaPort as number, procs);
     log('replica streaming');

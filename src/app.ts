@@ -159,7 +159,7 @@ function buildServices(opts: AppOptions, log: FastifyBaseLogger, apiKeyCache: Ap
     config.idempotencyLegacyHmacKeys,
   );
   const health = new HealthStore(database.db);
-  const testClock = new TestClockService(clock, new TestClockStore(database.db));
+  const testClock = new TestClockService(clock, new TestClockStore(database.db, apiKeyCache));
   const rateLimits = new RateLimitStore(database.db);
   const reports = opts.replica ? new Stores(opts.replica.db) : stores;
   const admin = new AdminService(stores, clock, apiKeys);
@@ -255,12 +255,17 @@ function sharedRateLimitStore(app: FastifyInstance, s: Services) {
 }
 
 /**
- * ALLOW_TEST_CLOCK=true only: every request first takes the shared test clock from the database, so
- * an instant set through any instance holds here too (a test-only cost; none when the flag is off).
+ * ALLOW_TEST_CLOCK=true only: the shared test clock reaches this instance by its listener's
+ * notifications (acknowledged, so the change answers once every instance has it); while that
+ * listener is down (or the API-key cache is off), each request first reads the clock from the
+ * database instead. Nothing is installed when the flag is off.
  */
-function addTestClockRefresh(app: FastifyInstance, config: Config, s: Services) {
+function addTestClockRefresh(app: FastifyInstance, config: Config, s: Services, listener: ApiKeyCache | null) {
   if (!config.allowTestClock) return;
-  app.addHook('onRequest', async () => refreshTestClock(app, s));
+  if (listener) listener.onClockChanged = () => refreshTestClock(app, s);
+  app.addHook('onRequest', async () => {
+    if (!listener?.usable) await refreshTestClock(app, s);
+  });
 }
 
 async function refreshTestClock(app: FastifyInstance, s: Services): Promise<void> {
@@ -399,7 +404,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const apiKeyCache = addApiKeyCache(app, opts);
   const services = buildServices(opts, app.log, apiKeyCache);
   app.decorate('clock', services.clock);
-  addTestClockRefresh(app, opts.config, services);
+  addTestClockRefresh(app, opts.config, services, apiKeyCache);
 
   await registerPlugins(app, opts.config, services);
   await registerDocs(app);

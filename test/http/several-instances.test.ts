@@ -11,21 +11,41 @@ import { createDatabase } from '../../src/infra/db.js';
 import { anotherInstance, testApp, testConfig } from '../helpers/app.js';
 import { markPaidInFull, newCarrier, newEnrollment } from '../helpers/factories.js';
 
-t.test('the test clock set through one instance is the clock of the other at its next request', async (t) => {
+t.test('the test clock set through one instance is the clock of the other before the change answers', async (t) => {
   const a = await testApp(t);
   const b = await anotherInstance(t, a);
   const set = await a.request({ method: 'PUT', url: '/v1/ops/clock', payload: { now: '2027-01-23T12:00:00-05:00' } });
   t.equal(set.statusCode, 200);
-  t.notOk(b.clock.frozen, 'the other process has not served a request yet');
+  t.equal(b.clock.now().toISOString(), '2027-01-23T17:00:00.000Z', 'taken by the other listener, acknowledged');
   const read = await b.request({ method: 'GET', url: '/v1/payment-channels' });
   t.equal(read.statusCode, 200);
   t.equal(b.clock.now().toISOString(), '2027-01-23T17:00:00.000Z');
 
   const reset = await b.request({ method: 'DELETE', url: '/v1/ops/clock' });
   t.equal(reset.statusCode, 204);
-  await a.request({ method: 'GET', url: '/v1/payment-channels' });
   t.notOk(a.clock.frozen, 'reset through the other instance: real time again here');
   t.ok(Math.abs(a.clock.now().getTime() - Date.now()) < 5_000);
+});
+
+t.test('an instance without a listener reads the shared clock before each request', async (t) => {
+  const a = await testApp(t);
+  const b = await anotherInstance(t, a, { env: { API_KEY_CACHE: 'off' } });
+  const set = await a.request({ method: 'PUT', url: '/v1/ops/clock', payload: { now: '2027-03-01T15:00:00Z' } });
+  t.equal(set.statusCode, 200);
+  t.notOk(b.clock.frozen, 'nothing reached it yet: it has no listener');
+  t.equal((await b.request({ method: 'GET', url: '/v1/payment-channels' })).statusCode, 200);
+  t.equal(b.clock.now().toISOString(), '2027-03-01T15:00:00.000Z', 'read at its next request');
+  await a.request({ method: 'DELETE', url: '/v1/ops/clock' });
+  await b.request({ method: 'GET', url: '/v1/payment-channels' });
+  t.notOk(b.clock.frozen);
+});
+
+t.test('a listener that starts after the clock was set takes it before serving', async (t) => {
+  const a = await testApp(t);
+  const set = await a.request({ method: 'PUT', url: '/v1/ops/clock', payload: { now: '2027-04-01T15:00:00Z' } });
+  t.equal(set.statusCode, 200);
+  const b = await anotherInstance(t, a);
+  t.equal(b.clock.now().toISOString(), '2027-04-01T15:00:00.000Z');
 });
 
 t.test('the per-key rate limit holds for the sum over two instances', async (t) => {

@@ -234,12 +234,13 @@ export async function sweepsAndRunsAcrossInstances(cluster: Cluster, client: Cli
   );
   const { pending, active } = before[0] as { pending: number; active: number };
   const month = { coverageMonth: '2030-02-01' };
-  const [s1, s2, r1, r2] = await Promise.all([
-    client.call('POST', '/v1/ops/deadline-sweeps', { key: ops.secret }),
-    client.call('POST', '/v1/ops/deadline-sweeps', { key: ops.secret }),
-    client.call('POST', '/v1/billing-runs', { key: ops.secret, body: month }),
-    client.call('POST', '/v1/billing-runs', { key: ops.secret, body: month }),
-  ]);
+  // nginx alternates instances in the order requests arrive: each pair is sent together, the runs
+  // 20 ms after the sweeps (which take far longer than that), so each pair lands on both instances
+  // and all four run at the same time.
+  const sweeps = [1, 2].map(() => client.call('POST', '/v1/ops/deadline-sweeps', { key: ops.secret }));
+  await new Promise((r) => setTimeout(r, 20));
+  const runs = [1, 2].map(() => client.call('POST', '/v1/billing-runs', { key: ops.secret, body: month }));
+  const [s1, s2, r1, r2] = await Promise.all([...sweeps, ...runs]);
   const answers = [s1, s2, r1, r2] as Answer[];
   const moved = (s1?.body.enrollmentsMoved ?? 0) + (s2?.body.enrollmentsMoved ?? 0);
   const issued = (r1?.body.issuedCount ?? 0) + (r2?.body.issuedCount ?? 0);

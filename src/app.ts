@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import etag from '@fastify/etag';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -22,6 +22,7 @@ import headersPlugin, { requestIdOf } from './http/plugins/headers.js';
 import idempotencyPlugin from './http/plugins/idempotency.js';
 import jsonBodyPlugin from './http/plugins/jsonBody.js';
 import metricsPlugin from './http/plugins/metrics.js';
+import { leasedRateLimitStore } from './http/plugins/rateLimitStore.js';
 import { ProblemSchema, problem, sendProblem } from './http/problem.js';
 import { childLoggerFactory, requestLogView } from './http/requestLog.js';
 import accountRoutes from './http/routes/accounts.js';
@@ -47,16 +48,21 @@ import { CarrierService } from './services/carriers.js';
 import { IdempotencyService } from './services/idempotency.js';
 import { LockboxService } from './services/lockbox.js';
 import { PaymentService } from './services/payments.js';
+import { TestClockService } from './services/testClock.js';
 import { ApiKeyStore } from './store/apiKeys.js';
 import { FieldCipher } from './store/crypto.js';
 import { classifyStorageError } from './store/errors.js';
 import { HealthStore } from './store/health.js';
+import { RateLimitStore } from './store/rateLimits.js';
 import { Stores } from './store/stores.js';
+import { TestClockStore } from './store/testClock.js';
 
 export interface AppOptions {
   config: Config;
   /** The caller owns the database: buildApp never closes it. */
   database: Database;
+  /** A streaming replica for reports that may be a little stale (DATABASE_REPLICA_URL); the caller owns it. */
+  replica?: Database;
   clock?: ServiceClock;
   calendar?: BusinessCalendar;
   logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
@@ -153,13 +159,19 @@ function buildServices(opts: AppOptions, log: FastifyBaseLogger, apiKeyCache: Ap
     config.idempotencyLegacyHmacKeys,
   );
   const health = new HealthStore(database.db);
+  const testClock = new TestClockService(clock, new TestClockStore(database.db, apiKeyCache));
+  const rateLimits = new RateLimitStore(database.db);
+  const reports = opts.replica ? new Stores(opts.replica.db) : stores;
   const admin = new AdminService(stores, clock, apiKeys);
   const billing = new BillingService(stores, clock, calendar, { log });
   const payments = new PaymentService(stores, clock, calendar, billing);
-  const carriers = new CarrierService(stores, clock, calendar, billing);
+  const carriers = new CarrierService(stores, clock, calendar, billing, reports);
   const lockbox = new LockboxService(stores, clock, calendar, payments);
   const ach = new AchService(stores, clock, calendar, config.ach, payments);
-  return { clock, apiKeys, idempotency, health, admin, billing, payments, carriers, lockbox, ach };
+  return {
+    ...{ clock, testClock, rateLimits, apiKeys, idempotency, health },
+    ...{ admin, billing, payments, carriers, lockbox, ach },
+  };
 }
 type Services = ReturnType<typeof buildServices>;
 
@@ -216,16 +228,53 @@ function addShutdownHooks(app: FastifyInstance) {
   });
 }
 
-/** The API-key cache with its revocation listener (its own connection, closed with the app); null when off. */
+/**
+ * The API-key cache with its revocation listener (its own connection, closed with the app); null when
+ * off. LISTEN needs a session: DATABASE_LISTEN_URL names a direct connection when DATABASE_URL is a
+ * transaction-mode pooler.
+ */
 function addApiKeyCache(app: FastifyInstance, opts: AppOptions): ApiKeyCache | null {
   const cacheSetting = opts.apiKeyCache ?? opts.config.apiKeyCache;
+  const listenUrl = opts.config.databaseListenUrl;
+  const connection = listenUrl ? { connectionString: listenUrl } : opts.database.pool.options;
   const apiKeyCache =
-    cacheSetting === false
-      ? null
-      : new ApiKeyCache(opts.database.pool.options, app.log, cacheSetting === true ? {} : cacheSetting);
+    cacheSetting === false ? null : new ApiKeyCache(connection, app.log, cacheSetting === true ? {} : cacheSetting);
   app.decorate('apiKeyCache', apiKeyCache);
   if (apiKeyCache) app.addHook('onClose', async () => apiKeyCache.close());
   return apiKeyCache;
+}
+
+/** Rate-limit windows shared by every instance (src/http/plugins/rateLimitStore.ts, docs/decisions.md). */
+function sharedRateLimitStore(app: FastifyInstance, s: Services) {
+  let warnedAt = 0;
+  return leasedRateLimitStore(s.rateLimits, (msg, err) => {
+    if (Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    app.log.warn({ err: { message: err.message, code: (err as Error & { code?: string }).code } }, msg);
+  }) as unknown as FastifyRateLimitStoreCtor;
+}
+
+/**
+ * ALLOW_TEST_CLOCK=true only: the shared test clock reaches this instance by its listener's
+ * notifications (acknowledged, so the change answers once every instance has it); while that
+ * listener is down (or the API-key cache is off), each request first reads the clock from the
+ * database instead. Nothing is installed when the flag is off.
+ */
+function addTestClockRefresh(app: FastifyInstance, config: Config, s: Services, listener: ApiKeyCache | null) {
+  if (!config.allowTestClock) return;
+  if (listener) listener.onClockChanged = () => refreshTestClock(app, s);
+  app.addHook('onRequest', async () => {
+    if (!listener?.usable) await refreshTestClock(app, s);
+  });
+}
+
+async function refreshTestClock(app: FastifyInstance, s: Services): Promise<void> {
+  try {
+    await s.testClock.refresh();
+  } catch (err) {
+    // The database is down: the request will say so itself; the clock keeps its last instant.
+    app.log.warn({ err: { message: (err as Error).message } }, 'test clock not refreshed');
+  }
 }
 
 /** Cross-cutting plugins, in order: errors, body screens, headers, ETag, rate limit, auth, idempotency. */
@@ -243,6 +292,7 @@ async function registerPlugins(app: FastifyInstance, config: Config, services: S
     hook: 'preHandler',
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
+    ...(config.rateLimitStore === 'database' ? { store: sharedRateLimitStore(app, services) } : {}),
     keyGenerator: (request) => request.principal?.keyId ?? request.ip,
     errorResponseBuilder: (_request, context) =>
       Object.assign(
@@ -298,7 +348,7 @@ async function registerRoutes(app: FastifyInstance, config: Config, s: Services)
   await app.register(referenceRoutes);
   await app.register(carrierRoutes, { admin: s.admin });
   await app.register(apiKeyRoutes, { admin: s.admin });
-  await app.register(clockRoutes, { clock: s.clock, allowTestClock: config.allowTestClock });
+  await app.register(clockRoutes, { testClock: s.testClock, allowTestClock: config.allowTestClock });
   await app.register(accountRoutes, { billing: s.billing });
   await app.register(enrollmentRoutes, { billing: s.billing });
   await app.register(invoiceRoutes, { billing: s.billing });
@@ -313,10 +363,12 @@ async function registerRoutes(app: FastifyInstance, config: Config, s: Services)
 }
 
 /** R10: record missed binder deadlines (and purge expired idempotency keys) in the background; reads never wait for it. */
-function startBackgroundSweep(app: FastifyInstance, intervalMs: number, s: Services) {
+function startBackgroundSweep(app: FastifyInstance, config: Config, s: Services) {
+  const intervalMs = config.deadlineSweepIntervalMs;
   if (intervalMs <= 0) return;
   let running = false;
   const sweep = async () => {
+    if (config.allowTestClock) await refreshTestClock(app, s);
     const [r, purged] = await Promise.all([s.billing.sweepMissedDeadlines(), s.idempotency.purgeExpired()]);
     if (r.enrollmentsMoved > 0 || r.standingsRecorded > 0 || r.enrollmentsFailed > 0 || purged > 0) {
       app.log.info(
@@ -352,12 +404,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const apiKeyCache = addApiKeyCache(app, opts);
   const services = buildServices(opts, app.log, apiKeyCache);
   app.decorate('clock', services.clock);
+  addTestClockRefresh(app, opts.config, services, apiKeyCache);
 
   await registerPlugins(app, opts.config, services);
   await registerDocs(app);
   await registerMetrics(app, apiKeyCache);
   await registerRoutes(app, opts.config, services);
-  startBackgroundSweep(app, opts.config.deadlineSweepIntervalMs, services);
+  startBackgroundSweep(app, opts.config, services);
 
   try {
     await apiKeyCache?.start();

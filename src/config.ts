@@ -30,6 +30,11 @@ export interface Config {
   databasePoolSize: number;
   /** Requests per minute per API key (per client address for calls without a key). */
   rateLimitPerMinute: number;
+  /**
+   * Where rate-limit windows are counted: `database` (shared by every instance, leased a few requests
+   * at a time) or `memory` (per process). Docs/decisions.md, "Several instances".
+   */
+  rateLimitStore: 'database' | 'memory';
   /** Failed authentications per minute per client address before 429. */
   authFailuresPerMinute: number;
   /**
@@ -49,6 +54,14 @@ export interface Config {
   /** Longest wait of a migration for any lock; then it fails and the next start retries it. */
   migrationLockTimeoutMs: number;
   // --- end of migrations ---
+  // --- Several instances (docs/decisions.md, "Several instances") ---
+  /** A direct connection (a session) for the API-key cache's LISTEN: not a transaction-mode pooler. */
+  databaseListenUrl: string | undefined;
+  /** A streaming replica for the reads that may be a little stale (the overdue-confirmations report). */
+  databaseReplicaUrl: string | undefined;
+  /** Connections of the replica pool, per process. */
+  databaseReplicaPoolSize: number;
+  // --- end of several instances ---
   /** R35: who sends ACH files and to whom (docs/decisions.md, "ACH files"). */
   ach: AchConfig;
 }
@@ -275,14 +288,26 @@ function achConfig(env: NodeJS.ProcessEnv, nodeEnv: string): AchConfig {
 
 // --- Migrations (docs/decisions.md, "Migrations during a deploy") ---
 function migrationDatabaseUrl(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): string | undefined {
-  const url = env.MIGRATION_DATABASE_URL || undefined;
-  if (url && !/^postgres(ql)?:\/\//.test(url)) {
-    throw new ConfigError('MIGRATION_DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
-  }
-  if (url && !databaseUrl) throw new ConfigError('MIGRATION_DATABASE_URL', 'needs DATABASE_URL as well');
-  return url;
+  return extraDatabaseUrl(env, 'MIGRATION_DATABASE_URL', databaseUrl);
 }
 // --- end of migrations ---
+
+/** Another postgres:// URL beside DATABASE_URL (listener, replica). */
+function extraDatabaseUrl(env: NodeJS.ProcessEnv, name: string, databaseUrl: string | undefined): string | undefined {
+  const url = env[name] || undefined;
+  if (url && !/^postgres(ql)?:\/\//.test(url))
+    throw new ConfigError(name, 'must be a postgres:// or postgresql:// URL');
+  if (url && !databaseUrl) throw new ConfigError(name, 'needs DATABASE_URL as well');
+  return url;
+}
+
+function rateLimitStore(env: NodeJS.ProcessEnv): 'database' | 'memory' {
+  const raw = env.RATE_LIMIT_STORE || 'database';
+  if (raw !== 'database' && raw !== 'memory') {
+    throw new ConfigError('RATE_LIMIT_STORE', `must be database or memory, got "${raw}"`);
+  }
+  return raw;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
@@ -331,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 65_536, 1_024, 10_485_760),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    rateLimitStore: rateLimitStore(env),
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     trustProxy: trustProxy(env),
     apiKeyCache: onOff(env, 'API_KEY_CACHE', true),
@@ -338,6 +364,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // --- Migrations ---
     migrationDatabaseUrl: migrationDatabaseUrl(env, databaseUrl),
     migrationLockTimeoutMs: int(env, 'MIGRATION_LOCK_TIMEOUT_MS', 3_000, 100, 60_000),
+    // --- Several instances ---
+    databaseListenUrl: extraDatabaseUrl(env, 'DATABASE_LISTEN_URL', databaseUrl),
+    databaseReplicaUrl: extraDatabaseUrl(env, 'DATABASE_REPLICA_URL', databaseUrl),
+    databaseReplicaPoolSize: int(env, 'DATABASE_REPLICA_POOL_SIZE', 5, 1, 200),
     ach: achConfig(env, nodeEnv),
   };
 }

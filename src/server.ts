@@ -74,7 +74,11 @@ async function main() {
       localOpsKey = undefined;
   }
 
-  const app = await buildApp({ config, database, clock: new ServiceClock(), logger });
+  // Reports that may be a little stale read from a streaming replica when one is named (docs/decisions.md).
+  const replica = config.databaseReplicaUrl
+    ? createDatabase(config.databaseReplicaUrl, logger, config.databaseReplicaPoolSize, config.databaseLimits)
+    : undefined;
+  const app = await buildApp({ config, database, replica, clock: new ServiceClock(), logger });
   const address = await app.listen({ port: config.port, host: config.host });
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
@@ -82,6 +86,7 @@ async function main() {
     else logger.info({ signal }, 'shutting down');
     await app.close();
     await database.close();
+    await replica?.close();
     if (embedded) await embedded.stop();
   });
 

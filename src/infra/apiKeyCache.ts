@@ -7,6 +7,12 @@ import type { Principal } from '../domain/principal.js';
 export const REVOKED_CHANNEL = 'api_key_revoked';
 /** Each listener answers a revocation here once it has evicted the key (the sender's pid identifies it). */
 export const ACK_CHANNEL = 'api_key_revoked_ack';
+/**
+ * Sent (payload: `clock:<nonce>`) with every change of the shared test clock (ALLOW_TEST_CLOCK=true):
+ * each listener takes the new clock (`onClockChanged`) and then acknowledges on ACK_CHANNEL with the
+ * same payload, so the change answers only once every instance uses it (docs/decisions.md, "Several instances").
+ */
+export const CLOCK_CHANNEL = 'service_clock_changed';
 /** Listener connections take this name only after LISTEN succeeded, so a revoker can find them. */
 export const LISTENER_APPLICATION_NAME = 'premium-billing-key-listener';
 
@@ -137,6 +143,11 @@ export class ApiKeyCache {
   readonly principals: PrincipalCache;
   /** Hook for metrics. */
   onLookup: ((result: CacheLookup) => void) | undefined;
+  /**
+   * Takes the shared test clock from the database: on each CLOCK_CHANNEL notification (acknowledged
+   * once it resolves) and each time the listener starts listening (changes may have been missed).
+   */
+  onClockChanged: (() => Promise<void>) | undefined;
   private readonly options: Required<ApiKeyCacheOptions>;
   private client: pg.Client | null = null;
   private backendPid: number | null = null;
@@ -257,7 +268,9 @@ export class ApiKeyCache {
     try {
       await client.connect();
       const started = now();
-      await client.query(`LISTEN ${REVOKED_CHANNEL}; LISTEN ${ACK_CHANNEL}`);
+      await client.query(`LISTEN ${REVOKED_CHANNEL}; LISTEN ${ACK_CHANNEL}; LISTEN ${CLOCK_CHANNEL}`);
+      // Listening first, then reading: a clock change committed meanwhile is heard as well.
+      await this.onClockChanged?.();
       // Named only now, so revokers wait for acknowledgements from listening connections only.
       const r = await client.query<{ pid: number }>('select pg_backend_pid() as pid, set_config($1, $2, false)', [
         'application_name',
@@ -277,7 +290,12 @@ export class ApiKeyCache {
 
   private onNotification(client: pg.Client, msg: pg.Notification): void {
     if (this.client !== client || !msg.payload) return;
-    if (msg.channel === REVOKED_CHANNEL) {
+    if (msg.channel === CLOCK_CHANNEL) {
+      const payload = msg.payload;
+      Promise.resolve(this.onClockChanged?.())
+        .then(() => client.query('select pg_notify($1, $2)', [ACK_CHANNEL, payload]))
+        .catch(() => {});
+    } else if (msg.channel === REVOKED_CHANNEL) {
       this.principals.evictKey(msg.payload);
       client.query('select pg_notify($1, $2)', [ACK_CHANNEL, msg.payload]).catch(() => {});
     } else if (msg.channel === ACK_CHANNEL) {

@@ -22,6 +22,8 @@ export class CarrierService {
     private readonly clock: Clock,
     private readonly calendar: BusinessCalendar,
     private readonly billing: BillingService,
+    /** Where reports that may be a little stale are read: a streaming replica, or the primary (docs/decisions.md, "Several instances"). */
+    private readonly reports: Stores = stores,
   ) {
     this.idempotent = new IdempotentTransactions(stores, clock);
   }
@@ -90,8 +92,8 @@ export class CarrierService {
     after?: string,
   ): Promise<Page<EnrollmentProjection & { businessDaysOverdue: number }>> {
     const now = this.clock.now();
-    const page = await this.stores.enrollments.overdue(businessDateOf(now), carrierId, limit, after);
-    const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
+    const page = await this.reports.enrollments.overdue(businessDateOf(now), carrierId, limit, after);
+    const invoices = await this.reports.invoices.forEnrollments(page.data.map((e) => e.id));
     return {
       data: page.data
         .map((e) => ({

@@ -246,7 +246,23 @@ export interface AchReturnFilesTable {
   notification_count: number;
 }
 
+/** The test clock's frozen instant, shared by every instance (ALLOW_TEST_CLOCK=true only; migration 0016). */
+export interface TestClockTable {
+  id: WithDefault<boolean>;
+  frozen_at: Date;
+}
+
+/** Requests leased per rate-limit key in its current window, by all instances together (migration 0016). */
+export interface RateLimitLeasesTable {
+  key: string;
+  window_start: number;
+  used: number;
+  last_grant: number;
+}
+
 export interface DB {
+  test_clock: TestClockTable;
+  rate_limit_leases: RateLimitLeasesTable;
   ach_files: AchFilesTable;
   ach_file_downloads: AchFileDownloadsTable;
   ach_return_files: AchReturnFilesTable;

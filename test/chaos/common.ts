@@ -18,8 +18,8 @@ const HMAC_KEY = Buffer.alloc(32, 9).toString('base64');
 export async function freshDatabase(
   name: string,
   n: number,
+  base = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test',
 ): Promise<{ url: string; enrollmentIds: string[]; drop: () => Promise<void> }> {
-  const base = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
   const { server, adminDb } = serverOf(base);
   await admin(`${server}/${adminDb}`, `drop database if exists ${name} with (force)`);
   await admin(`${server}/${adminDb}`, `create database ${name}`);
@@ -77,15 +77,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts the built service (run `npm run build` first) and waits until it is ready. */
+/** Starts the built service (run `npm run build` first) and waits until it is ready; `log` takes its stderr. */
 export async function startService(
   databaseUrl: string,
   port: number,
   env: Record<string, string> = {},
+  log?: NodeJS.WritableStream,
 ): Promise<Service> {
   const child = spawn(process.execPath, ['dist/src/server.js'], {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', log ? 'pipe' : 'ignore', 'pipe'],
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -108,7 +109,10 @@ export async function startService(
       ...env,
     },
   });
-  if (process.env.CHAOS_VERBOSE) child.stderr?.pipe(process.stderr);
+  if (log) {
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+  } else if (process.env.CHAOS_VERBOSE) child.stderr?.pipe(process.stderr);
   else child.stderr?.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;

@@ -90,3 +90,40 @@ export async function repeatRequest(
   if (!last) throw new Error('repeatRequest: times must be at least 1');
   return { statuses, last };
 }
+
+/**
+ * A second instance of the service on the same database as `ctx` (its own pool, process clock,
+ * API-key cache and rate-limit store), as two processes behind a load balancer would be; the same
+ * ops key works on both. Torn down with `t`, before `ctx`'s database is dropped.
+ */
+export async function anotherInstance(
+  t: Teardown,
+  ctx: TestContext,
+  opts: { env?: Record<string, string> } = {},
+): Promise<TestContext> {
+  const config = testConfig(opts.env);
+  const url = ctx.database.pool.options.connectionString as string;
+  const database = createDatabase(url, pino({ level: 'silent' }), 5, config.databaseLimits);
+  const clock = new ServiceClock();
+  const app = await buildApp({ config, database, clock, logger: false });
+  t.teardown(async () => {
+    await app.close();
+    await database.close();
+  });
+  const apiKeys = new ApiKeyStore(database.db);
+  return {
+    app,
+    database,
+    clock,
+    opsKey: ctx.opsKey,
+    request: ({ key, headers, ...rest }) =>
+      app.inject({
+        ...rest,
+        headers: { ...(headers ?? {}), ...(key === null ? {} : { authorization: `Bearer ${key ?? ctx.opsKey}` }) },
+      }),
+    newKey: async (role, carrierId = null) => {
+      const { key, secret } = await apiKeys.create({ role, carrierId, name: `test ${role}` });
+      return { id: key.id, secret };
+    },
+  };
+}

@@ -75,7 +75,9 @@ async function authPlugin(app: FastifyInstance, opts: { apiKeys: PrincipalLookup
     max: opts.authFailuresPerMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => request.ip,
-  });
+    // Its own windows in a shared store (src/http/plugins/rateLimitStore.ts): never the per-key limit's.
+    nameSpace: 'auth-failures:',
+  } as Parameters<typeof app.createRateLimit>[0]);
   const refuse = async (request: FastifyRequest, reply: FastifyReply, detail: string) => {
     const budget = await countFailure(request);
     if (!budget.isAllowed && budget.isExceeded) {

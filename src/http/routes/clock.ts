@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, RouteShorthandOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
-import type { SettableClock } from '../../domain/clock.js';
 import { problem, sendProblem } from '../problem.js';
 import { Closed, Instant, problems } from '../schemas/common.js';
 
@@ -15,7 +14,7 @@ const freezeClock = {
     tags: ['operations'],
     summary: 'Freeze the service clock at an instant (only with ALLOW_TEST_CLOCK=true)',
     description:
-      'For testing time-based rules from outside (deadlines, business days, overdue confirmations): the service clock jumps to `now` and stays frozen there until it is set again or reset. Only when the service was started with ALLOW_TEST_CLOCK=true, never in production; otherwise 404 `not_found`.',
+      'For testing time-based rules from outside (deadlines, business days, overdue confirmations): the service clock jumps to `now` and stays frozen there until it is set again or reset. The instant is kept in the database, so every instance serving it uses it from its next request on. Only when the service was started with ALLOW_TEST_CLOCK=true, never in production; otherwise 404 `not_found`.',
     body: ClockBody,
     response: {
       200: Closed(
@@ -47,19 +46,25 @@ const disabled = (reply: FastifyReply) =>
     problem(404, 'not_found', 'Not found', 'The test clock is disabled (ALLOW_TEST_CLOCK is not true).'),
   );
 
+/** The shared test clock (src/services/testClock.ts): set through one instance, the clock of all. */
+export interface TestClockControl {
+  freeze(at: Date): Promise<Date>;
+  reset(): Promise<void>;
+}
+
 export default async function clockRoutes(
   app: FastifyInstance,
-  opts: { clock: SettableClock; allowTestClock: boolean },
+  opts: { testClock: TestClockControl; allowTestClock: boolean },
 ) {
   app.put<{ Body: Static<typeof ClockBody> }>('/v1/ops/clock', freezeClock, async (request, reply) => {
     if (!opts.allowTestClock) return disabled(reply);
-    opts.clock.freeze(new Date(request.body.now));
-    return { now: opts.clock.now().toISOString() };
+    const now = await opts.testClock.freeze(new Date(request.body.now));
+    return { now: now.toISOString() };
   });
 
   app.delete('/v1/ops/clock', resetClock, async (_request, reply) => {
     if (!opts.allowTestClock) return disabled(reply);
-    opts.clock.reset();
+    await opts.testClock.reset();
     return reply.code(204).send();
   });
 }

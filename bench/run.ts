@@ -499,6 +499,30 @@ try {
         : undefined,
     });
 
+  // --- non-payment sweep (R29/R30) -------------------------------------------------------------------
+  const sweepN = smoke ? 2_000 : 500_000;
+  if (want('sweep')) {
+    const sweep = execFileSync(process.execPath, ['--import', 'tsx', 'bench/nonpayment-sweep.ts', String(sweepN)], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: `${serverUrl}/${adminDb}` },
+    });
+    const first = /first sweep: (\d+) standings recorded in ([\d.]+) s/.exec(sweep);
+    const second = /second sweep: \d+ recorded in ([\d.]+) s/.exec(sweep);
+    const rss = /RSS growth ([\d.]+) MB/.exec(sweep);
+    const seconds = Number(first?.[2]);
+    rows.push({
+      scenario: `deadline sweep over ${sweepN} binder-paid enrollments, 5% delinquent (first sweep; second)`,
+      figure:
+        first && second && rss
+          ? `${first[2]} s for ${first[1]} standings; second ${second[1]} s; RSS growth ${rss[1]} MB`
+          : sweep.trim(),
+      baseline: '-',
+      ratio: '-',
+      target: `< 30 s and < 200 MB: ${seconds < 30 && Number(rss?.[1]) < 200 ? 'met' : 'not met'}`,
+    });
+  }
+
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   const date = new Date().toISOString().slice(0, 10);
   const table = [

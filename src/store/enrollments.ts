@@ -10,6 +10,7 @@ import type {
 } from '../domain/enrollment.js';
 import type { Invoice, InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
+import { CompiledQueries, slot } from './compiled.js';
 import { invoiceFromJson } from './invoices.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
@@ -202,6 +203,8 @@ export function delinquencyCandidateSql(today: IsoDate) {
     ]);
 }
 
+const COMPILED = new CompiledQueries();
+
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
 type InlineRow = EnrollmentJoinedRow & { history_json: HistoryJson[] };
 
@@ -301,13 +304,20 @@ export class EnrollmentStore {
    * oldest month first (what the projection needs). Unlocked.
    */
   async getWithInvoices(id: string, scope: Scope): Promise<{ enrollment: Enrollment; invoices: Invoice[] } | null> {
-    const rows = await this.historyInline(scope)
-      .select(
-        sql<Json[]>`(select coalesce(json_agg(i order by i.coverage_month, i.seq), '[]'::json)
-          from invoices i where i.enrollment_id = e.id)`.as('invoices_json'),
-      )
-      .where('e.id', '=', id)
-      .execute();
+    // Built once per scope kind (every GET by id runs it): see `CompiledQueries`.
+    const scoped = scope.carrierId !== null;
+    const rows = await COMPILED.run(
+      this.db,
+      scoped ? 'enrollment with invoices, carrier' : 'enrollment with invoices',
+      () =>
+        this.historyInline(scoped ? { carrierId: slot('carrier') } : scope)
+          .select(
+            sql<Json[]>`(select coalesce(json_agg(i order by i.coverage_month, i.seq), '[]'::json)
+              from invoices i where i.enrollment_id = e.id)`.as('invoices_json'),
+          )
+          .where('e.id', '=', slot('id')),
+      { id, carrier: scope.carrierId },
+    );
     const row = rows[0] as (InlineRow & { invoices_json: Json[] }) | undefined;
     if (!row) return null;
     const { invoices_json, ...inline } = row;

@@ -5,6 +5,7 @@ import type { Enrollment, EnrollmentStatus } from '../domain/enrollment.js';
 import type { EventType } from '../domain/events.js';
 import type { Delivery, Invoice, InvoiceDetail, InvoiceStatus } from '../domain/invoice.js';
 import type { Scope } from '../domain/principal.js';
+import { CompiledQueries, slot } from './compiled.js';
 import { delinquencyCandidateSql, enrollmentFromJson } from './enrollments.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, InvoiceRow } from './schema.js';
@@ -78,6 +79,8 @@ export interface SeqRange {
   toSeq: number;
 }
 
+const COMPILED = new CompiledQueries();
+
 export class InvoiceStore {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -114,15 +117,22 @@ export class InvoiceStore {
     scope: Scope,
     withFacts: readonly EnrollmentStatus[],
   ): Promise<{ invoice: InvoiceDetail; facts: { enrollment: Enrollment; invoices: Invoice[] } | null } | null> {
-    const row = await this.detail(scope)
-      .select(
-        sql<Record<string, unknown> | null>`case when e.status = any(${[...withFacts]}::text[]) then
-          to_jsonb(e) || jsonb_build_object('subscriber_first_name', a.first_name, 'subscriber_last_name', a.last_name,
-            'invoices', (select coalesce(jsonb_agg(to_jsonb(f) order by f.coverage_month, f.seq), '[]'::jsonb)
-                         from invoices f where f.enrollment_id = e.id)) end`.as('facts_json'),
-      )
-      .where('i.id', '=', id)
-      .executeTakeFirst();
+    // Built once per scope kind (every GET by id runs it): see `CompiledQueries`.
+    const scoped = scope.carrierId !== null;
+    const [row] = await COMPILED.run(
+      this.db,
+      scoped ? 'invoice with facts, carrier' : 'invoice with facts',
+      () =>
+        this.detail(scoped ? { carrierId: slot('carrier') } : scope)
+          .select(
+            sql<Record<string, unknown> | null>`case when e.status = any(${slot('statuses')}::text[]) then
+              to_jsonb(e) || jsonb_build_object('subscriber_first_name', a.first_name, 'subscriber_last_name', a.last_name,
+                'invoices', (select coalesce(jsonb_agg(to_jsonb(f) order by f.coverage_month, f.seq), '[]'::jsonb)
+                             from invoices f where f.enrollment_id = e.id)) end`.as('facts_json'),
+          )
+          .where('i.id', '=', slot('id')),
+      { id, carrier: scope.carrierId, statuses: [...withFacts] },
+    );
     if (!row) return null;
     const { facts_json, ...detail } = row as DetailRow & { facts_json: Record<string, unknown> | null };
     const invoice = toDetail(detail as DetailRow);

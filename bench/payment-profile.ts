@@ -38,26 +38,45 @@ const ANCHOR = `${DB}_anchor`;
 
 interface WalShare {
   bytes: number;
-  records: { relation: string; kind: string; perPayment: number }[];
+  /** The records' bytes without their full-page images (what a payment writes once every page was imaged). */
+  withoutImages: number;
+  /** Records with full-page images per payment (the first change of a page after a checkpoint). */
+  images: number;
+  /** Records per payment, and their bytes without full-page images. */
+  records: { relation: string; kind: string; perPayment: number; bytes: number }[];
 }
 
 /** WAL between two LSNs of this database, per payment, grouped by relation and record type. */
 async function walOf(c: pg.Client, from: string, to: string, n: number): Promise<WalShare> {
   const bytes = await c.query(`select pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::float8 as b`, [from, to]);
+  const fpi = await c.query(
+    `select sum(record_length - fpi_length)::float8 as plain, count(*) filter (where fpi_length > 0)::float8 as images
+     from pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)`,
+    [from, to],
+  );
   const r = await c.query(
     `with recs as (
-       select resource_manager, record_type, (regexp_match(block_ref, 'rel \\d+/\\d+/(\\d+)'))[1]::oid as node
+       select resource_manager, record_type, record_length - fpi_length as plain,
+              (regexp_match(block_ref, 'rel \\d+/\\d+/(\\d+)'))[1]::oid as node
        from pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
      )
      select coalesce(cl.relname, case when recs.node is null then '(no relation)' else '(other)' end) as relation,
-            resource_manager || ' ' || record_type as kind, count(*)::float8 / $3 as per_payment
+            resource_manager || ' ' || record_type as kind, count(*)::float8 / $3 as per_payment,
+            sum(plain)::float8 / $3 as plain_bytes
      from recs left join pg_class cl on cl.relfilenode = recs.node
      group by 1, 2 having count(*)::float8 / $3 >= 0.05 order by 1, 2`,
     [from, to, n],
   );
   return {
     bytes: bytes.rows[0].b / n,
-    records: r.rows.map((x) => ({ relation: x.relation, kind: x.kind, perPayment: Number(x.per_payment.toFixed(2)) })),
+    withoutImages: fpi.rows[0].plain / n,
+    images: fpi.rows[0].images / n,
+    records: r.rows.map((x) => ({
+      relation: x.relation,
+      kind: x.kind,
+      perPayment: Number(x.per_payment.toFixed(2)),
+      bytes: Math.round(x.plain_bytes),
+    })),
   };
 }
 
@@ -86,8 +105,12 @@ async function backendCpu(c: pg.Client): Promise<number | null> {
 const cpuSince = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
 
 function print(name: string, w: WalShare): void {
-  console.log(`\n${name}: ${w.bytes.toFixed(0)} WAL bytes per payment`);
-  for (const r of w.records) console.log(`  ${r.perPayment.toFixed(2)}  ${r.kind.padEnd(28)} ${r.relation}`);
+  console.log(
+    `\n${name}: ${w.bytes.toFixed(0)} WAL bytes per payment (${w.images.toFixed(1)} full-page images); without the images ${w.withoutImages.toFixed(0)} bytes`,
+  );
+  for (const r of w.records) {
+    console.log(`  ${r.perPayment.toFixed(2)}  ${String(r.bytes).padStart(5)} B  ${r.kind.padEnd(28)} ${r.relation}`);
+  }
 }
 
 await admin(`${server}/${adminDb}`, `create database ${DB}`);
@@ -199,7 +222,16 @@ try {
   seen.clear();
   const adb0 = 0;
   // Sampled while pgbench runs: its backends end with it.
-  const sampler = setInterval(() => void backendCpu(a).catch(() => {}), 50);
+  let sampling = false;
+  const sampler = setInterval(() => {
+    if (sampling) return;
+    sampling = true;
+    void backendCpu(a)
+      .catch(() => {})
+      .finally(() => {
+        sampling = false;
+      });
+  }, 50);
   await new Promise<void>((resolve, reject) => {
     execFile(
       'pgbench',

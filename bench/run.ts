@@ -194,6 +194,7 @@ try {
       ],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
       },
     );
   }

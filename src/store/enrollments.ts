@@ -246,11 +246,12 @@ export class EnrollmentStore {
     );
   }
 
+  /** `toEnrollment` reads only its own columns, so the row is not copied without `history_json` (pages: GC). */
   private inline(rows: InlineRow[]): Enrollment[] {
-    return rows.map(({ history_json, ...row }) =>
+    return rows.map((row) =>
       toEnrollment(
         row,
-        history_json.map((h) => ({ ...h, at: new Date(h.at) })),
+        row.history_json.map((h) => ({ ...h, at: new Date(h.at) })),
       ),
     );
   }
@@ -320,8 +321,7 @@ export class EnrollmentStore {
     );
     const row = rows[0] as (InlineRow & { invoices_json: Json[] }) | undefined;
     if (!row) return null;
-    const { invoices_json, ...inline } = row;
-    return { enrollment: this.inline([inline])[0] as Enrollment, invoices: invoices_json.map(invoiceFromJson) };
+    return { enrollment: this.inline([row])[0] as Enrollment, invoices: row.invoices_json.map(invoiceFromJson) };
   }
 
   /** Several enrollments without their history, unlocked (what projections of other reads need). */
@@ -360,7 +360,7 @@ export class EnrollmentStore {
     );
     const rows = await seqPageRows<InlineRow & { invoices_json: Json[] }>(q, 'e.seq', after, limit);
     const page = pageOf(rows, limit, (r) => r);
-    const enrollments = this.inline(page.data.map(({ invoices_json: _, ...row }) => row));
+    const enrollments = this.inline(page.data);
     return {
       data: page.data.map((r, i) => ({
         enrollment: enrollments[i] as Enrollment,

@@ -533,7 +533,7 @@ try {
     '|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.scenario} | ${r.figure} | ${r.baseline} | ${r.ratio} | ${r.target ?? '-'} |`),
     '',
-    `Date ${date}, commit ${commit}, ${smoke ? 'smoke run' : 'full run'}; load average (1 / 5 / 15 min) ${loadAtStart} at the start, ${load()} at the end.`,
+    `Date ${date}, commit ${commit}, ${smoke ? 'smoke run' : only ? `partial run (--only=${only.join(',')})` : 'full run'}; load average (1 / 5 / 15 min) ${loadAtStart} at the start, ${load()} at the end.`,
   ].join('\n');
   process.stdout.write(`\n${table}\n`);
   if (write && !smoke) {

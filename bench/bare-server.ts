@@ -1,6 +1,6 @@
 /**
  * Baselines for the bench: a bare Fastify on this machine (hello world) and bare Fastify + pg routes
- * that run one indexed SELECT of the same rows the service's polling endpoints read.
+ * that run one indexed SELECT of the same rows the service's reads (by id) and polling endpoints read.
  */
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -10,6 +10,31 @@ const pool = new pg.Pool({ connectionString: url, max: 20 });
 const app = Fastify({ logger: false });
 
 app.get('/hello', async () => ({ hello: 'world' }));
+
+// Same row as GET /v1/enrollments/{id}: the enrollment, its subscriber and its history, one query.
+app.get<{ Params: { id: string } }>('/enrollments/:id', async (request, reply) => {
+  const r = await pool.query(
+    `select e.*, a.first_name, a.last_name,
+            (select coalesce(json_agg(json_build_object('at', h.at, 'type', h.type, 'from', h.from_value,
+                    'to', h.to_value, 'reason', h.reason, 'actor', h.actor) order by h.id), '[]'::json)
+             from enrollment_history h where h.enrollment_id = e.id) as history
+       from enrollments e join accounts a on a.member_id = e.member_id where e.id = $1`,
+    [request.params.id],
+  );
+  return r.rows[0] ?? reply.code(404).send({ code: 'not_found' });
+});
+
+// Same row as GET /v1/invoices/{id}: the invoice with its subscriber, carrier and enrollment, one query.
+app.get<{ Params: { id: string } }>('/invoices/:id', async (request, reply) => {
+  const r = await pool.query(
+    `select i.*, a.first_name, a.last_name, e.carrier_id, c.name as carrier_name, e.status as enrollment_status,
+            e.coverage_start as enrollment_coverage_start
+       from invoices i join enrollments e on e.id = i.enrollment_id join accounts a on a.member_id = i.member_id
+       join carriers c on c.id = e.carrier_id where i.id = $1`,
+    [request.params.id],
+  );
+  return r.rows[0] ?? reply.code(404).send({ code: 'not_found' });
+});
 
 // Same rows as GET /v1/events (carrier scope) after a cursor.
 app.get<{ Querystring: { carrier: string; tx: string; id: string } }>('/events', async (request) => {

@@ -19,9 +19,24 @@ export function isoDate(value: string): IsoDate {
   return value;
 }
 
+/** Bounds the memo tables below: they are cleared when they reach this many entries. */
+const MEMO_LIMIT = 50_000;
+const fromParts = new Map<number, IsoDate>();
+
 export function dateFromParts(year: number, month: number, day: number): IsoDate {
+  // Pages of enrollments and invoices compute the same few dates for every row (due dates, months):
+  // remember them, keyed by the three integers (any month or day offset a caller can pass fits).
+  const memo = Number.isInteger(year + month + day) && Math.abs(month) < 2048 && Math.abs(day) < 32768;
+  const key = ((year + 10_000) * 4096 + (month + 2048)) * 65536 + (day + 32768);
+  const known = memo ? fromParts.get(key) : undefined;
+  if (known !== undefined) return known;
   const t = new Date(Date.UTC(year, month - 1, day));
-  return t.toISOString().slice(0, 10) as IsoDate;
+  const date = t.toISOString().slice(0, 10) as IsoDate;
+  if (memo) {
+    if (fromParts.size >= MEMO_LIMIT) fromParts.clear();
+    fromParts.set(key, date);
+  }
+  return date;
 }
 
 export function parts(date: IsoDate): { year: number; month: number; day: number } {
@@ -29,8 +44,6 @@ export function parts(date: IsoDate): { year: number; month: number; day: number
 }
 
 const shifted = new Map<string, IsoDate>();
-/** Bounds the memo tables below: they are cleared when they reach this many entries. */
-const MEMO_LIMIT = 50_000;
 
 export function addDays(date: IsoDate, days: number): IsoDate {
   // Business-day loops step one day at a time over the same few dates for every payment: remember them.

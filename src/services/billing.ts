@@ -12,6 +12,7 @@ import {
   cancel,
   checkoutCoverageStart,
   created,
+  ENROLLMENT_STATUSES,
   type Enrollment,
   type EnrollmentProjection,
   missedDeadlineMoves,
@@ -92,6 +93,18 @@ export interface BillingRun {
 /**
  * Use cases for accounts, enrollments and invoices. Each owns its transaction; stores run inside it.
  */
+/** The statuses `canBeDelinquent` allows: only their invoices can show a termination not yet recorded. */
+const DELINQUENCY_CAPABLE = ENROLLMENT_STATUSES.filter(canBeDelinquent);
+
+/** An invoice as reads show it: R10's binder moves, and R30's void of a termination not yet recorded. */
+function projectInvoice(
+  i: InvoiceDetail,
+  now: Date,
+  termination: ProjectedTermination | null | undefined,
+): InvoiceDetail {
+  return projectTermination(projectBinder(i, i.enrollment, now), termination);
+}
+
 export class BillingService {
   private readonly runChunk: number;
   private readonly idempotent: IdempotentTransactions;
@@ -164,9 +177,9 @@ export class BillingService {
 
   /** The enrollment as of the service clock, read in `stores` (a transaction sees its own writes). */
   async enrollmentIn(stores: Stores, id: string, scope: Scope): Promise<EnrollmentProjection> {
-    const e = await stores.enrollments.get(id, scope);
-    if (!e) throw notFound('enrollment', id);
-    return projectEnrollment(e, this.clock.now(), await stores.invoices.forEnrollment(id));
+    const read = await stores.enrollments.getWithInvoices(id, scope);
+    if (!read) throw notFound('enrollment', id);
+    return projectEnrollment(read.enrollment, this.clock.now(), read.invoices);
   }
 
   /**
@@ -191,10 +204,9 @@ export class BillingService {
       ...(status === 'terminated' ? { terminatedOrCandidatesOn: today } : { status }),
       ...(delinquency ? { delinquencyCandidatesOn: today } : {}),
     };
-    const page = await this.stores.enrollments.list(storeFilter, scope, limit, after);
-    const invoices = await this.stores.invoices.forEnrollments(page.data.map((e) => e.id));
+    const page = await this.stores.enrollments.listWithInvoices(storeFilter, scope, limit, after);
     const data = page.data
-      .map((e) => projectEnrollment(e, now, invoices.get(e.id) ?? []))
+      .map((r) => projectEnrollment(r.enrollment, now, r.invoices))
       .filter((p) => !status || p.status === status)
       .filter((p) => !delinquency || (p.delinquency && (delinquency === 'any' || p.delinquency.stage === delinquency)));
     return { data, nextCursor: page.nextCursor };
@@ -468,9 +480,7 @@ export class BillingService {
       ]);
       for (const e of enrollments) terminations.set(e.id, projectedTermination(e, facts.get(e.id) ?? [], now));
     }
-    return invoices.map((i) =>
-      projectTermination(projectBinder(i, i.enrollment, now), terminations.get(i.enrollmentId)),
-    );
+    return invoices.map((i) => projectInvoice(i, now, terminations.get(i.enrollmentId)));
   }
 
   /**
@@ -487,11 +497,17 @@ export class BillingService {
     return billContent(invoice, enrollment, account.mailingAddress);
   }
 
+  /** One statement: the invoice, and the facts of its enrollment when the projection needs them (R30). */
   async getInvoice(id: string, scope: Scope): Promise<InvoiceDetail> {
-    const invoice = await this.stores.invoices.get(id, scope);
-    if (!invoice) throw notFound('invoice', id);
-    const [projected] = await this.projectInvoices([invoice], this.clock.now());
-    return projected as InvoiceDetail;
+    const read = await this.stores.invoices.getWithFacts(id, scope, DELINQUENCY_CAPABLE);
+    if (!read) throw notFound('invoice', id);
+    const now = this.clock.now();
+    const { invoice, facts } = read;
+    return projectInvoice(
+      invoice,
+      now,
+      facts ? projectedTermination(facts.enrollment, facts.invoices, now) : undefined,
+    );
   }
 
   /**

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { isSerializationFailure } from '../store/errors.js';
-import type { IdempotencyRecord } from '../store/idempotency.js';
+import type { IdempotencyRecord, StoredResponse } from '../store/idempotency.js';
 import type { Stores } from '../store/stores.js';
 
 /** An answer as the caller sees it: a status and a JSON body. */
@@ -44,7 +44,16 @@ export interface RunOptions {
    * once): a business refusal then needs no savepoint to undo, which saves a round trip.
    */
   writesOnlyAtEnd?: boolean;
+  /**
+   * Takes the key's lock and reads its stored answer in place of `IdempotencyStore.begin`, with the
+   * same answer; a use case can read what it needs first in the same round trip (a payment's
+   * locked context, `PaymentWriteStore.begin`). Called again for each attempt.
+   */
+  begin?: (tx: Stores, apiKeyId: string, key: string, notBefore: Date) => Promise<Begun>;
 }
+
+/** The key's lock and, once it is held, its stored answer (`locked` false: another request holds it). */
+export type Begun = { locked: boolean; found: StoredResponse | null };
 
 /** Keys are honoured for at least 24 hours (we keep them 48). */
 export const IDEMPOTENCY_RETENTION_MS = 48 * 3_600_000;
@@ -146,13 +155,12 @@ export class IdempotentTransactions {
     return this.run(call, (tx) => finish(tx));
   }
 
-  private async lookup<T>(tx: Stores, call: Idempotent<T>): Promise<Lookup> {
+  private async lookup<T>(tx: Stores, call: Idempotent<T>, options: RunOptions = {}): Promise<Lookup> {
     const key = call.key as IdempotencyKey;
-    const begun = await tx.idempotency.begin(
-      key.apiKeyId,
-      key.key,
-      new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS),
-    );
+    const notBefore = new Date(this.clock.now().getTime() - IDEMPOTENCY_RETENTION_MS);
+    const begun = options.begin
+      ? await options.begin(tx, key.apiKeyId, key.key, notBefore)
+      : await tx.idempotency.begin(key.apiKeyId, key.key, notBefore);
     if (!begun.locked) {
       throw new DomainError(
         'idempotency_key_in_flight',
@@ -178,7 +186,7 @@ export class IdempotentTransactions {
       const { status, body } = call.answer(await work(tx, { recordFor: () => null }));
       return { status, body, replayed: false };
     }
-    const found = await this.lookup(tx, call);
+    const found = await this.lookup(tx, call, options);
     if ('replay' in found) return found.replay;
     const at = this.clock.now();
     const record = (o: Outcome & { stored?: unknown }): IdempotencyRecord => ({

@@ -53,6 +53,22 @@ export interface KnownFacts {
   touch(enrollmentId: string): void;
 }
 
+/**
+ * The enrollment or invoice a payment request names (what `paymentTarget` would answer), or null for
+ * any other target and for a request `paymentTarget` refuses: those are read as before, in the work.
+ */
+function namedTarget(req: PaymentRequest): { enrollmentId: string } | { invoiceNumber: string } | null {
+  let target: PaymentTarget;
+  try {
+    target = paymentTarget(req);
+  } catch {
+    return null;
+  }
+  if (target.kind === 'enrollment') return { enrollmentId: target.enrollmentId };
+  if (target.kind === 'invoice') return { invoiceNumber: target.invoiceNumber };
+  return null;
+}
+
 type Matched =
   | { kind: 'pay'; context: LockedContext; onlyInvoiceId?: string | undefined }
   | { kind: 'unapplied'; memberId: string | null };
@@ -82,10 +98,26 @@ export class PaymentService {
     this.idempotent = new IdempotentTransactions(stores, clock);
   }
 
-  /** POST /v1/payments: the payment, its effects and its recorded answer are one write. */
+  /**
+   * POST /v1/payments: the payment, its effects and its recorded answer are one write. A payment that
+   * names its enrollment or invoice reads that target's locked context in the same round trip as the
+   * Idempotency-Key (`PaymentWriteStore.begin`), only when the key is new: the reads, locks and their
+   * order are those of the two calls it replaces.
+   */
   post(req: PaymentRequest, principal: Principal, call: Idempotent<Payment>): Promise<Answered> {
-    return this.idempotent.run(call, (tx, scope) => this.postIn(tx, req, principal, scope.recordFor), {
+    const named = namedTarget(req);
+    let ahead: PaymentContext | null = null;
+    return this.idempotent.run(call, (tx, scope) => this.postIn(tx, req, principal, scope.recordFor, ahead), {
       writesOnlyAtEnd: true,
+      ...(named
+        ? {
+            begin: async (tx: Stores, apiKeyId: string, key: string, notBefore: Date) => {
+              const r = await tx.paymentWrites.begin(apiKeyId, key, notBefore, named);
+              ahead = r.context;
+              return r.begun;
+            },
+          }
+        : {}),
     });
   }
 
@@ -116,6 +148,7 @@ export class PaymentService {
     req: PaymentRequest,
     principal: Principal,
     recordFor: (payment: Payment) => IdempotencyRecord | null,
+    ahead: PaymentContext | null,
   ): Promise<Payment> {
     const now = this.clock.now();
     assertMethodAccepted(req.channel, req.method);
@@ -125,7 +158,7 @@ export class PaymentService {
       calendar: this.calendar,
       channel: req.channel,
     });
-    return this.recordIn(tx, req, paymentTarget(req), { receivedAt, now, principal, recordFor });
+    return this.recordIn(tx, req, paymentTarget(req), { receivedAt, now, principal, recordFor, ahead });
   }
 
   /**
@@ -146,6 +179,8 @@ export class PaymentService {
       recordFor?: (payment: Payment) => IdempotencyRecord | null;
       /** What a batch already read and locked (a lockbox deposit); read from the database when absent. */
       known?: KnownFacts;
+      /** The named target's locked context, read with the Idempotency-Key (`post`). */
+      ahead?: PaymentContext | null;
       /** Where the decision is written: at once (default), or kept for the batch's next flush. */
       writer?: PaymentWriter;
       id?: string;
@@ -158,7 +193,9 @@ export class PaymentService {
     const { now, principal, known } = o;
     const recordFor = o.recordFor ?? (() => null);
     const writer = o.writer ?? tx.paymentWrites;
-    const matched: Matched = target ? await this.match(tx, target, req.channel === 'mail', known) : UNMATCHED;
+    const matched: Matched = target
+      ? await this.match(tx, target, req.channel === 'mail', known, o.ahead ?? undefined)
+      : UNMATCHED;
     const created = newPayment(req, target, { id: o.id ?? newPaymentId(), receivedAt: o.receivedAt, now });
     const payment = o.reference ? { ...created, target: { ...created.target, ...o.reference } } : created;
     const write = { mode: 'insert' as const, request: req, actor: principal.keyId };
@@ -276,8 +313,14 @@ export class PaymentService {
    * R21-R23: read what the target names, let the domain decide (`matchPayment`), and lock the
    * enrollment it pays with its invoices. Reads only: nothing is written here.
    */
-  private async match(tx: Stores, target: PaymentTarget, mail: boolean, known?: KnownFacts): Promise<Matched> {
-    const { facts, context } = await this.matchFacts(tx, target, known);
+  private async match(
+    tx: Stores,
+    target: PaymentTarget,
+    mail: boolean,
+    known?: KnownFacts,
+    ahead?: PaymentContext,
+  ): Promise<Matched> {
+    const { facts, context } = await this.matchFacts(tx, target, known, ahead);
     const decision = matchPayment(facts, { mail });
     switch (decision.kind) {
       case 'refuse':
@@ -299,10 +342,12 @@ export class PaymentService {
     tx: Stores,
     target: PaymentTarget,
     known?: KnownFacts,
+    ahead?: PaymentContext,
   ): Promise<{ facts: MatchFacts; context?: PaymentContext }> {
     switch (target.kind) {
       case 'invoice': {
         const context =
+          ahead ??
           (await known?.invoiceContext(target.invoiceNumber)) ??
           (await tx.paymentWrites.context({ invoiceNumber: target.invoiceNumber }));
         const invoice = context.invoice ? { id: context.invoice.id, memberId: context.invoice.memberId } : null;
@@ -326,7 +371,7 @@ export class PaymentService {
         return { facts, ...(context ? { context } : {}) };
       }
       case 'enrollment': {
-        const context = await tx.paymentWrites.context({ enrollmentId: target.enrollmentId });
+        const context = ahead ?? (await tx.paymentWrites.context({ enrollmentId: target.enrollmentId }));
         return {
           facts: { kind: 'enrollment', enrollmentId: target.enrollmentId, found: !!context.enrollment },
           context,

@@ -8,8 +8,10 @@ import type {
   EnrollmentStatus,
   HistoryEntry,
 } from '../domain/enrollment.js';
-import type { InvoiceStatus } from '../domain/invoice.js';
+import type { Invoice, InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
+import { CompiledQueries, slot } from './compiled.js';
+import { invoiceFromJson } from './invoices.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
@@ -41,6 +43,25 @@ export function historyRow(enrollmentId: string, h: HistoryEntry) {
     reason: h.reason,
     actor: h.actor,
   };
+}
+
+type Json = Record<string, unknown>;
+const jsonDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+/** An enrollment row read as JSON (`to_jsonb(e)` with the subscriber's names), without its history. */
+export function enrollmentFromJson(j: Json, binderInvoiceId: string | null): Enrollment {
+  const row = {
+    ...j,
+    selected_at: jsonDate(j.selected_at),
+    paid_in_full_at: jsonDate(j.paid_in_full_at),
+    confirmed_at: jsonDate(j.confirmed_at),
+    cancelled_at: jsonDate(j.cancelled_at),
+    terminated_at: jsonDate(j.terminated_at),
+    created_at: jsonDate(j.created_at),
+    updated_at: jsonDate(j.updated_at),
+    binder_invoice_id: binderInvoiceId,
+  } as unknown as EnrollmentJoinedRow;
+  return toEnrollment(row, []);
 }
 
 export function toEnrollment(row: EnrollmentJoinedRow, history: HistoryEntry[]): Enrollment {
@@ -182,6 +203,8 @@ export function delinquencyCandidateSql(today: IsoDate) {
     ]);
 }
 
+const COMPILED = new CompiledQueries();
+
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
 type InlineRow = EnrollmentJoinedRow & { history_json: HistoryJson[] };
 
@@ -223,11 +246,12 @@ export class EnrollmentStore {
     );
   }
 
+  /** `toEnrollment` reads only its own columns, so the row is not copied without `history_json` (pages: GC). */
   private inline(rows: InlineRow[]): Enrollment[] {
-    return rows.map(({ history_json, ...row }) =>
+    return rows.map((row) =>
       toEnrollment(
         row,
-        history_json.map((h) => ({ ...h, at: new Date(h.at) })),
+        row.history_json.map((h) => ({ ...h, at: new Date(h.at) })),
       ),
     );
   }
@@ -276,6 +300,30 @@ export class EnrollmentStore {
     return e ?? null;
   }
 
+  /**
+   * GET by id in one statement: the enrollment with its history (as `get`) and all its invoices,
+   * oldest month first (what the projection needs). Unlocked.
+   */
+  async getWithInvoices(id: string, scope: Scope): Promise<{ enrollment: Enrollment; invoices: Invoice[] } | null> {
+    // Built once per scope kind (every GET by id runs it): see `CompiledQueries`.
+    const scoped = scope.carrierId !== null;
+    const rows = await COMPILED.run(
+      this.db,
+      scoped ? 'enrollment with invoices, carrier' : 'enrollment with invoices',
+      () =>
+        this.historyInline(scoped ? { carrierId: slot('carrier') } : scope)
+          .select(
+            sql<Json[]>`(select coalesce(json_agg(i order by i.coverage_month, i.seq), '[]'::json)
+              from invoices i where i.enrollment_id = e.id)`.as('invoices_json'),
+          )
+          .where('e.id', '=', slot('id')),
+      { id, carrier: scope.carrierId },
+    );
+    const row = rows[0] as (InlineRow & { invoices_json: Json[] }) | undefined;
+    if (!row) return null;
+    return { enrollment: this.inline([row])[0] as Enrollment, invoices: row.invoices_json.map(invoiceFromJson) };
+  }
+
   /** Several enrollments without their history, unlocked (what projections of other reads need). */
   async many(ids: readonly string[]): Promise<Enrollment[]> {
     if (ids.length === 0) return [];
@@ -291,6 +339,38 @@ export class EnrollmentStore {
     limit: number,
     after: string | undefined,
   ): Promise<Page<Enrollment>> {
+    const rows = await seqPageRows<InlineRow>(this.filtered(filter, scope), 'e.seq', after, limit);
+    const page = pageOf(rows, limit, (r) => r);
+    return { data: this.inline(page.data), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * `list` with each enrollment's invoices (oldest month first) read in the same statement: what a
+   * page of projected enrollments needs, in one round trip.
+   */
+  async listWithInvoices(
+    filter: EnrollmentFilter,
+    scope: Scope,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<{ enrollment: Enrollment; invoices: Invoice[] }>> {
+    const q = this.filtered(filter, scope).select(
+      sql<Json[]>`(select coalesce(json_agg(i order by i.coverage_month, i.seq), '[]'::json)
+        from invoices i where i.enrollment_id = e.id)`.as('invoices_json'),
+    );
+    const rows = await seqPageRows<InlineRow & { invoices_json: Json[] }>(q, 'e.seq', after, limit);
+    const page = pageOf(rows, limit, (r) => r);
+    const enrollments = this.inline(page.data);
+    return {
+      data: page.data.map((r, i) => ({
+        enrollment: enrollments[i] as Enrollment,
+        invoices: r.invoices_json.map(invoiceFromJson),
+      })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  private filtered(filter: EnrollmentFilter, scope: Scope) {
     let q = this.historyInline(scope);
     if (filter.memberId) q = q.where('e.member_id', '=', filter.memberId);
     if (filter.status) q = q.where('e.status', '=', filter.status);
@@ -300,9 +380,7 @@ export class EnrollmentStore {
     const terminatedOn = filter.terminatedOrCandidatesOn;
     if (terminatedOn)
       q = q.where((eb) => eb.or([eb('e.status', '=', 'terminated'), delinquencyCandidateSql(terminatedOn)(eb)]));
-    const rows = await seqPageRows<InlineRow>(q, 'e.seq', after, limit);
-    const page = pageOf(rows, limit, (r) => r);
-    return { data: this.inline(page.data), nextCursor: page.nextCursor };
+    return q;
   }
 
   async insert(values: {

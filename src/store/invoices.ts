@@ -1,11 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import type { BillableEnrollment, MonthlyInvoice } from '../domain/billing.js';
 import type { IsoDate } from '../domain/dates.js';
-import type { EnrollmentStatus } from '../domain/enrollment.js';
+import type { Enrollment, EnrollmentStatus } from '../domain/enrollment.js';
 import type { EventType } from '../domain/events.js';
 import type { Delivery, Invoice, InvoiceDetail, InvoiceStatus } from '../domain/invoice.js';
 import type { Scope } from '../domain/principal.js';
-import { delinquencyCandidateSql } from './enrollments.js';
+import { CompiledQueries, slot } from './compiled.js';
+import { delinquencyCandidateSql, enrollmentFromJson } from './enrollments.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, InvoiceRow } from './schema.js';
 
@@ -36,6 +37,12 @@ export function toInvoice(row: InvoiceRow): Invoice {
     issuedAt: row.issued_at,
     voidedAt: row.voided_at,
   };
+}
+
+/** An invoice row read as JSON (`to_jsonb(i)` / `json_agg(i)`). */
+export function invoiceFromJson(j: Record<string, unknown>): Invoice {
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  return toInvoice({ ...j, issued_at: date(j.issued_at), voided_at: date(j.voided_at) } as unknown as InvoiceRow);
 }
 
 function toDetail(row: DetailRow): InvoiceDetail {
@@ -72,6 +79,8 @@ export interface SeqRange {
   toSeq: number;
 }
 
+const COMPILED = new CompiledQueries();
+
 export class InvoiceStore {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -97,6 +106,40 @@ export class InvoiceStore {
   async get(id: string, scope: Scope): Promise<InvoiceDetail | null> {
     const row = await this.detail(scope).where('i.id', '=', id).executeTakeFirst();
     return row ? toDetail(row as DetailRow) : null;
+  }
+
+  /**
+   * GET by id in one statement: the invoice detail, and for an enrollment that may be delinquent (the
+   * projection's R30 facts) that enrollment, without history, and all its invoices. Unlocked.
+   */
+  async getWithFacts(
+    id: string,
+    scope: Scope,
+    withFacts: readonly EnrollmentStatus[],
+  ): Promise<{ invoice: InvoiceDetail; facts: { enrollment: Enrollment; invoices: Invoice[] } | null } | null> {
+    // Built once per scope kind (every GET by id runs it): see `CompiledQueries`.
+    const scoped = scope.carrierId !== null;
+    const [row] = await COMPILED.run(
+      this.db,
+      scoped ? 'invoice with facts, carrier' : 'invoice with facts',
+      () =>
+        this.detail(scoped ? { carrierId: slot('carrier') } : scope)
+          .select(
+            sql<Record<string, unknown> | null>`case when e.status = any(${slot('statuses')}::text[]) then
+              to_jsonb(e) || jsonb_build_object('subscriber_first_name', a.first_name, 'subscriber_last_name', a.last_name,
+                'invoices', (select coalesce(jsonb_agg(to_jsonb(f) order by f.coverage_month, f.seq), '[]'::jsonb)
+                             from invoices f where f.enrollment_id = e.id)) end`.as('facts_json'),
+          )
+          .where('i.id', '=', slot('id')),
+      { id, carrier: scope.carrierId, statuses: [...withFacts] },
+    );
+    if (!row) return null;
+    const { facts_json, ...detail } = row as DetailRow & { facts_json: Record<string, unknown> | null };
+    const invoice = toDetail(detail as DetailRow);
+    if (!facts_json) return { invoice, facts: null };
+    const invoices = (facts_json.invoices as Record<string, unknown>[]).map(invoiceFromJson);
+    const binder = invoices.find((i) => i.isBinder)?.id ?? null;
+    return { invoice, facts: { enrollment: enrollmentFromJson(facts_json, binder), invoices } };
   }
 
   async list(

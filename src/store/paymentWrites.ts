@@ -5,13 +5,13 @@ import type { Invoice } from '../domain/invoice.js';
 import { last4, type Payment, type PaymentRequest, type PaymentStatus } from '../domain/payment.js';
 import type { InvoiceChange, Settlement } from '../domain/settlement.js';
 import type { FieldCipher } from './crypto.js';
-import { type EnrollmentJoinedRow, historyRow, toEnrollment } from './enrollments.js';
+import { enrollmentFromJson, historyRow } from './enrollments.js';
 import { eventRow, type NewEvent } from './events.js';
-import type { IdempotencyRecord } from './idempotency.js';
-import { toInvoice } from './invoices.js';
+import type { IdempotencyRecord, StoredResponse } from './idempotency.js';
+import { invoiceFromJson } from './invoices.js';
 import { BANK_ACCOUNT_COLUMN } from './keyRotation.js';
 import { ReconciliationStore } from './reconciliations.js';
-import type { DB, InvoiceRow } from './schema.js';
+import type { DB } from './schema.js';
 
 /** Same shape as the column default: `pay_` and a UUID without dashes. Made here so one write can use it. */
 export function newPaymentId(): string {
@@ -28,26 +28,6 @@ export interface PaymentContext {
 }
 
 type Json = Record<string, unknown>;
-const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-
-function enrollmentFromJson(j: Json, binderInvoiceId: string | null): Enrollment {
-  const row = {
-    ...j,
-    selected_at: date(j.selected_at),
-    paid_in_full_at: date(j.paid_in_full_at),
-    confirmed_at: date(j.confirmed_at),
-    cancelled_at: date(j.cancelled_at),
-    terminated_at: date(j.terminated_at),
-    created_at: date(j.created_at),
-    updated_at: date(j.updated_at),
-    binder_invoice_id: binderInvoiceId,
-  } as unknown as EnrollmentJoinedRow;
-  return toEnrollment(row, []);
-}
-
-function invoiceFromJson(j: Json): Invoice {
-  return toInvoice({ ...j, issued_at: date(j.issued_at), voided_at: date(j.voided_at) } as unknown as InvoiceRow);
-}
 
 const bytea = (b: Buffer) => `\\x${b.toString('hex')}`;
 
@@ -72,7 +52,43 @@ export class PaymentWriteStore {
     const r = await sql<{ ctx: Json }>`select payment_context(${enrollmentId}, ${invoiceNumber}) as ctx`.execute(
       this.db,
     );
-    let ctx = r.rows[0]?.ctx ?? {};
+    return this.contextOf(r.rows[0]?.ctx ?? {});
+  }
+
+  /**
+   * A payment's first round trip (`payment_begin`, migration 0017): the Idempotency-Key's lock and
+   * stored answer (as `IdempotencyStore.begin`), and, only when the key is free and new, the locked
+   * context of the enrollment or invoice the payment names (as `context`).
+   */
+  async begin(
+    apiKeyId: string,
+    key: string,
+    notBefore: Date,
+    target: { enrollmentId: string } | { invoiceNumber: string },
+  ): Promise<{ begun: { locked: boolean; found: StoredResponse | null }; context: PaymentContext | null }> {
+    const enrollmentId = 'enrollmentId' in target ? target.enrollmentId : null;
+    const invoiceNumber = 'invoiceNumber' in target ? target.invoiceNumber : null;
+    const r = await sql<{
+      locked: boolean;
+      request_hash: Buffer | null;
+      response_status: number | null;
+      response_body: unknown;
+      context: Json | null;
+    }>`select * from payment_begin(${apiKeyId}, ${key}, ${notBefore}, ${enrollmentId}, ${invoiceNumber})`.execute(
+      this.db,
+    );
+    const row = r.rows[0];
+    if (!row?.locked) return { begun: { locked: false, found: null }, context: null };
+    if (row.request_hash !== null && row.response_status !== null) {
+      const found = { requestHash: row.request_hash, status: row.response_status, body: row.response_body };
+      return { begun: { locked: true, found }, context: null };
+    }
+    return { begun: { locked: true, found: null }, context: row.context ? await this.contextOf(row.context) : null };
+  }
+
+  /** `payment_context`'s JSON as a context. */
+  private async contextOf(read: Json): Promise<PaymentContext> {
+    let ctx = read;
     const inv = ctx.invoice as Json | null | undefined;
     // payment_context stops at a void invoice; R24 still records the money on its enrollment, so read
     // (and lock) that enrollment too (a second round trip, only for this rare case).

@@ -18,7 +18,6 @@ import { loadavg } from 'node:os';
 import { type Kysely, sql } from 'kysely';
 import { buildApp } from '../src/app.js';
 import { luhnCheckDigit } from '../src/domain/numbers.js';
-import { ServiceClock } from '../src/infra/clock.js';
 import { ApiKeyStore } from '../src/store/apiKeys.js';
 import { testConfig } from '../test/helpers/app.js';
 import { benchDatabase, seedAccounts } from './benchDatabase.js';
@@ -103,10 +102,17 @@ try {
   await sql`analyze`.execute(db);
   const seedSeconds = (performance.now() - t0) / 1000;
 
-  const clock = new ServiceClock();
-  clock.freeze(new Date('2026-12-10T15:00:00Z'));
-  const app = await buildApp({ config: testConfig(), database, clock, logger: false, apiKeyCache: false });
+  const app = await buildApp({ config: testConfig(), database, logger: false, apiKeyCache: false });
   const { secret } = await new ApiKeyStore(db).create({ role: 'ops', carrierId: null, name: 'bench' });
+  // The test clock is shared through the database (docs/decisions.md, "Several instances"): set it as
+  // a client does, so every request reads the same instant.
+  const setClock = await app.inject({
+    method: 'PUT',
+    url: '/v1/ops/clock',
+    headers: { authorization: `Bearer ${secret}` },
+    payload: { now: '2026-12-10T15:00:00Z' },
+  });
+  if (setClock.statusCode !== 200) throw new Error(`clock: ${setClock.statusCode} ${setClock.body}`);
   const bodies = Array.from({ length: RUNS }, (_, r) => JSON.stringify(depositOf(r)));
 
   const rssBefore = process.memoryUsage().rss;

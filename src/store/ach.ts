@@ -7,18 +7,11 @@ import { ACH_FILE_BODY_COLUMN, BANK_ACCOUNT_COLUMN } from './keyRotation.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB } from './schema.js';
 
-export interface NewAchFile {
-  createdAt: Date;
-  createdBy: string;
-  effectiveDate: IsoDate;
-  fileIdModifier: string;
-  entryCount: number;
-  batchCount: number;
-  totalDebitCents: number;
-  entryHash: string;
+/** A file to store: what its listing shows, its clear body (encrypted here) and its entries' payments. */
+export type NewAchFile = Omit<AchFileRecord, 'id' | 'downloads'> & {
   body: string;
   entries: { paymentId: string; traceNumber: string }[];
-}
+};
 
 /** Advisory lock class of file creation (billing runs use their own). */
 const ACH_FILE_LOCK = 7_301_035;

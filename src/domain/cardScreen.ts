@@ -94,8 +94,14 @@ const isPhoneNumber = (v: string) => {
   }
 };
 const digits = (min: number, max: number) => (v: string) => new RegExp(`^[0-9]{${min},${max}}$`).test(v);
-/** Ids this service hands out: a prefix and 20 or 32 hex digits (random hex can hold a Luhn-valid run). */
-const ownId = (v: string) => /^(enr|pay|inv|key|ntc)_[0-9a-f]{20,32}$/.test(v);
+/**
+ * Ids this service hands out: a prefix and 20 or 32 hex digits (random hex can hold a Luhn-valid run).
+ * Every prefix the service issues is here: an ACH file id (`ach_`) was once missing, and about one
+ * file in 250 could not be downloaded (its id held a Luhn-valid run of 13+ digits).
+ */
+export const OWN_ID_PREFIXES = ['enr', 'pay', 'inv', 'key', 'ntc', 'run', 'ach', 'achr'] as const;
+const OWN_ID = new RegExp(`^(${OWN_ID_PREFIXES.join('|')})_[0-9a-f]{20,32}$`);
+const ownId = (v: string) => OWN_ID.test(v);
 
 /**
  * Fields whose format is fixed digits are checked by their own format instead: a value in that

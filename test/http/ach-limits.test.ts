@@ -54,6 +54,16 @@ t.test('a bank payment larger than a Nacha entry can carry is refused before any
   t.equal((await getPayment(ctx, largest.id)).achFileId, file.json().id);
 });
 
+t.test('an ACH file id whose random hex holds a Luhn-valid run is an id, not a card number', async (t) => {
+  // About one id in 250 holds 13+ decimal digits in a row that pass Luhn: such a file must download.
+  const res = await ctx.request({
+    method: 'GET',
+    url: '/v1/ops/ach-files/ach_4111111111111111abcdefabcdefabcd',
+    key: ops.secret,
+  });
+  t.equal(res.statusCode, 404, res.body);
+});
+
 t.test('totals that would pass 12 digits: the file closes and the rest waits for the next file', async (t) => {
   // 100 entries of 9,999,999,999 make 999,999,999,900: the most one file (and one batch) can hold.
   const made: PaymentJson[] = [];

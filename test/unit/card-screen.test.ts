@@ -132,6 +132,9 @@ t.test('fixed-digit fields in their own format are not screened; other values th
     ['body.enrollmentId', 'enr_4111111111111111abcdefabcdefabcd', true, 'an enrollment id of ours'],
     ['params.id', 'pay_4111111111111111abcdefabcdefabcd', true, 'a payment id of ours'],
     ['params.id', 'key_4111111111111111abcd', true, 'an API key id of ours'],
+    ['params.id', 'ach_4111111111111111abcdefabcdefabcd', true, 'an ACH file id of ours'],
+    ['params.id', 'achr_4111111111111111abcdefabcdefabcd', true, 'a return file id of ours'],
+    ['params.id', 'run_4111111111111111abcdefabcdefabcd', true, 'a billing run id of ours'],
     ['params.id', 'enr_4111111111111111', false, 'too short for an id of ours'],
     [
       'headers.idempotency-key',

@@ -5,8 +5,11 @@
 import Fastify from 'fastify';
 import pg from 'pg';
 
-const [url, portText] = process.argv.slice(2);
+const [url, portText, anchorUrl] = process.argv.slice(2);
 const pool = new pg.Pool({ connectionString: url, max: 20 });
+// The physical anchor's database (bench/anchor/), when given: the floor of a Node service running
+// exactly the anchor's transaction, statement for statement, with named prepared statements.
+const anchorPool = anchorUrl ? new pg.Pool({ connectionString: anchorUrl, max: 20 }) : null;
 const app = Fastify({ logger: false });
 
 app.get('/hello', async () => ({ hello: 'world' }));
@@ -58,11 +61,63 @@ app.get<{ Querystring: { carrier: string } }>('/queue', async (request) => {
   return { data: r.rows };
 });
 
+// The anchor's payment transaction (bench/anchor/anchor-payment.pgbench) behind a bare Fastify route:
+// the same statements in the same order, prepared once per connection, the Idempotency-Key from the
+// header and the invoice and amount from a JSON body. What the service's payments are compared with,
+// minus everything a service adds (validation, authentication, idempotency answer, history, events).
+app.post<{ Body: { invoiceId: number; amountCents: number } }>('/anchor-payment', async (request, reply) => {
+  if (!anchorPool) return reply.code(404).send({ code: 'no_anchor' });
+  const { invoiceId, amountCents } = request.body;
+  const key = request.headers['idempotency-key'] as string;
+  const c = await anchorPool.connect();
+  try {
+    await c.query('BEGIN');
+    const locked = await c.query({
+      name: 'lock',
+      text: 'SELECT balance_cents AS old_balance, enrollment_id FROM invoices WHERE id = $1 FOR UPDATE',
+      values: [invoiceId],
+    });
+    const { old_balance: oldBalance, enrollment_id: enrollmentId } = locked.rows[0];
+    await c.query({
+      name: 'pay',
+      text: 'INSERT INTO payments (invoice_id, amount_cents, idempotency_key) VALUES ($1, $2, $3)',
+      values: [invoiceId, amountCents, key],
+    });
+    const updated = await c.query({
+      name: 'invoice',
+      text: `UPDATE invoices SET balance_cents = greatest(balance_cents - $2, 0),
+               status = CASE WHEN balance_cents - $2 <= 0 THEN 'paid' ELSE 'partially_paid' END, updated_at = now()
+             WHERE id = $1 RETURNING (status = 'paid' AND $3::bigint > 0)::int AS newly_paid`,
+      values: [invoiceId, amountCents, oldBalance],
+    });
+    if (updated.rows[0].newly_paid === 1)
+      await c.query({
+        name: 'enrollment',
+        text: `UPDATE enrollments SET status = 'active', updated_at = now() WHERE id = $1`,
+        values: [enrollmentId],
+      });
+    await c.query({
+      name: 'event',
+      text: `INSERT INTO events (aggregate_type, aggregate_id, type, payload) VALUES ('invoice', $1, 'payment.recorded',
+               jsonb_build_object('invoice_id', $1::bigint, 'amount_cents', $2::bigint, 'old_balance', $3::bigint))`,
+      values: [invoiceId, amountCents, oldBalance],
+    });
+    await c.query('COMMIT');
+    return reply.code(201).send({ invoiceId, amountCents });
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+});
+
 await app.listen({ port: Number(portText), host: '127.0.0.1' });
 process.stdout.write('ready\n');
 const stop = async () => {
   await app.close();
   await pool.end();
+  await anchorPool?.end();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -193,7 +193,7 @@ try {
   // For `node --cpu-prof`: where the payments are in the profile (ms since the process started).
   console.log(`  posted from ${t0.toFixed(0)} to ${(t0 + seconds * 1000).toFixed(0)} ms (performance.now)`);
   console.log(
-    `  CPU per payment: service process ${((cpu1.user + cpu1.system) / 1000 / n).toFixed(3)} ms, database backends ${dbCpu === null ? 'n/a' : ((dbCpu * 1000) / n).toFixed(3)} ms`,
+    `  CPU per payment: service process ${((cpu1.user + cpu1.system) / 1000 / n).toFixed(3)} ms (user ${(cpu1.user / 1000 / n).toFixed(3)}, system ${(cpu1.system / 1000 / n).toFixed(3)}), database backends ${dbCpu === null ? 'n/a' : ((dbCpu * 1000) / n).toFixed(3)} ms`,
   );
   print('service', await walOf(c, lsn0, lsn1, n));
   if (statements) {

@@ -89,23 +89,51 @@ export function isFirstOfMonth(date: IsoDate): boolean {
 export const BUSINESS_TIME_ZONE = 'America/New_York';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-const lastDates = new Map<string, { t: number; date: IsoDate }>();
+/** Per zone, the date of each UTC hour that lies wholly within one local date (see `businessDateOf`). */
+const hourDates = new Map<string, Map<number, IsoDate>>();
+const HOUR_MS = 3_600_000;
+const MAX_REMEMBERED_HOURS = 8_192;
 
-/** The calendar date of an instant in a time zone (default: the business time zone). */
-export function businessDateOf(instant: Date, timeZone: string = BUSINESS_TIME_ZONE): IsoDate {
+function formatDate(instant: Date, timeZone: string): IsoDate {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
     formatters.set(timeZone, f);
   }
-  // Pages of enrollments ask for the same instant (the clock's now) once per row: remember the last.
-  const t = instant.getTime();
-  const last = lastDates.get(timeZone);
-  if (last?.t === t) return last.date;
   const p = f.formatToParts(instant);
   const get = (type: string) => p.find((x) => x.type === type)?.value ?? '';
-  const date = `${get('year')}-${get('month')}-${get('day')}` as IsoDate;
-  lastDates.set(timeZone, { t, date });
+  return `${get('year')}-${get('month')}-${get('day')}` as IsoDate;
+}
+
+/**
+ * The calendar date of an instant in a time zone (default: the business time zone).
+ * Asked for on every payment and every row of a page, so the date of a UTC hour is remembered when
+ * the hour's first and last millisecond fall on the same local date (then every instant between
+ * does: a local date never goes back within an hour). An hour that holds a local midnight (zones
+ * with half-hour offsets, a transition at midnight) is formatted instant by instant.
+ */
+export function businessDateOf(instant: Date, timeZone: string = BUSINESS_TIME_ZONE): IsoDate {
+  const t = instant.getTime();
+  if (!Number.isFinite(t)) throw new RangeError('businessDateOf: invalid instant');
+  const hour = Math.floor(t / HOUR_MS);
+  let dates = hourDates.get(timeZone);
+  if (!dates) {
+    dates = new Map();
+    hourDates.set(timeZone, dates);
+  }
+  const known = dates.get(hour);
+  if (known !== undefined) return known;
+  const date = formatDate(instant, timeZone);
+  const first = hour * HOUR_MS;
+  if (
+    first >= -8.64e15 &&
+    first + HOUR_MS - 1 <= 8.64e15 &&
+    formatDate(new Date(first), timeZone) === date &&
+    formatDate(new Date(first + HOUR_MS - 1), timeZone) === date
+  ) {
+    if (dates.size >= MAX_REMEMBERED_HOURS) dates.clear();
+    dates.set(hour, date);
+  }
   return date;
 }
 

@@ -55,6 +55,26 @@ function open(key: Buffer, iv: Buffer, tag: Buffer, data: Buffer, additional: Bu
   }
 }
 
+/**
+ * A fresh random 96-bit GCM nonce. Drawn from a pool of CSPRNG bytes filled 4,096 nonces at a time
+ * (one `randomBytes` call instead of one per payment, as `crypto.randomUUID` buffers its entropy):
+ * every nonce is new random output, none is ever handed out twice, and a spent pool is replaced,
+ * never overwritten, so a nonce already used stays as it was.
+ */
+const IV_BYTES = 12;
+const IV_POOL_BYTES = IV_BYTES * 4096;
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+export function freshIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL_BYTES);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
 export class FieldCipher {
   private readonly current: DataKey;
   private readonly keys: Map<string, Buffer>;
@@ -72,7 +92,7 @@ export class FieldCipher {
   }
 
   encrypt(plaintext: string, place: CipherPlace): { keyId: string; blob: Buffer } {
-    const iv = randomBytes(12);
+    const iv = freshIv();
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
     cipher.setAAD(aad(place));
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

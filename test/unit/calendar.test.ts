@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t from 'tap';
 import {
   BusinessCalendar,
@@ -271,4 +272,37 @@ t.test('R3: the holiday rules are data: another rule set makes another calendar'
     ['2026-12-08', '2026-12-12', '2026-12-14', '2026-12-25'],
     'R3: the rule set lists its dates in order',
   );
+});
+
+t.test('business date of an instant: the remembered hours agree with the time zone database', async (t) => {
+  const direct = (instant: Date, timeZone: string) => {
+    const p = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+      .formatToParts(instant)
+      .reduce<Record<string, string>>((acc, x) => ({ ...acc, [x.type]: x.value }), {});
+    return `${p.year}-${p.month}-${p.day}`;
+  };
+  // Zones whose midnight falls inside a UTC hour (half- and quarter-hour offsets), one that moved its
+  // clocks at midnight, and the business zone across both of its transitions, minute by minute.
+  const zones = ['America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/Havana', 'Australia/Lord_Howe'];
+  for (const zone of zones) {
+    for (const start of ['2026-03-08T00:00:00Z', '2026-11-01T00:00:00Z', '2026-04-05T12:00:00Z']) {
+      for (let m = 0; m < 24 * 60; m += 7) {
+        const instant = new Date(Date.parse(start) + m * 60_000);
+        if (businessDateOf(instant, zone) !== direct(instant, zone)) {
+          t.fail(`${zone} ${instant.toISOString()}: ${businessDateOf(instant, zone)} != ${direct(instant, zone)}`);
+          return;
+        }
+      }
+    }
+  }
+  fc.assert(
+    fc.property(
+      fc.date({ min: new Date('1800-01-01T00:00:00Z'), max: new Date('2200-12-31T23:59:59Z'), noInvalidDate: true }),
+      fc.constantFrom(...zones),
+      (instant, zone) => businessDateOf(instant, zone) === direct(instant, zone),
+    ),
+    { numRuns: 5_000 },
+  );
+  t.throws(() => businessDateOf(new Date(Number.NaN)), RangeError);
+  t.pass('every instant agrees');
 });

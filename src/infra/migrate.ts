@@ -6,9 +6,10 @@ import { type Kysely, sql } from 'kysely';
 /**
  * The migration runner (docs/decisions.md, "Migrations during a deploy"; the convention for writing
  * one is in migrations/README.md):
- * - one session holds an advisory lock for the whole run, so instances that start together run each
- *   migration once (the same lock id as Kysely's own migrator, so an instance of an older release
- *   that still uses it is excluded too);
+ * - one session holds an advisory lock for the whole run (taken by polling, see
+ *   `acquireMigrationLock`), so instances that start together run each migration once (the same
+ *   lock id as Kysely's own migrator, so an instance of an older release that still uses it is
+ *   excluded too);
  * - each migration runs in its own transaction, together with its row in `kysely_migration`, unless
  *   it exports `transaction = false` (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT, batched
  *   backfills): then its statements run one by one and it must be safe to run again;
@@ -26,6 +27,8 @@ const LOCK_ID = '3853314791062309107';
 const TABLE = 'kysely_migration';
 /** How long a start waits for another instance that is migrating. */
 const WAIT_FOR_OTHER_INSTANCE_MS = 3_600_000;
+/** How often a waiting start asks for the lock again. */
+const LOCK_POLL_MS = 200;
 export const DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 3_000;
 
 export interface MigrationModule {
@@ -78,6 +81,24 @@ async function executedNames(db: Kysely<any>): Promise<string[]> {
 }
 
 /**
+ * Takes the migration lock, waiting for an instance that holds it. The wait is a poll of
+ * `pg_try_advisory_lock`, never a blocking `pg_advisory_lock`: a statement blocked on the lock is an
+ * open transaction, and the holder's `CREATE INDEX CONCURRENTLY` waits for every open transaction to
+ * end, so two instances started together on a new database deadlocked (and one failed to start).
+ */
+async function acquireMigrationLock(conn: Kysely<any>): Promise<void> {
+  const giveUpAt = Date.now() + WAIT_FOR_OTHER_INSTANCE_MS;
+  for (;;) {
+    const r = await sql<{
+      locked: boolean;
+    }>`select pg_try_advisory_lock(${sql.lit(LOCK_ID)}::bigint) as locked`.execute(conn);
+    if (r.rows[0]?.locked) return;
+    if (Date.now() > giveUpAt) throw new Error('another instance has held the migration lock for over an hour');
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+}
+
+/**
  * Runs `work` on one session that holds the migration lock, with statements untimed and every lock
  * wait bounded. The session settings are reset before the connection goes back to the pool.
  */
@@ -87,10 +108,9 @@ async function withMigrationSession<T>(
   work: (conn: Kysely<any>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql`select set_config('statement_timeout', '0', false),
-                     set_config('lock_timeout', ${String(WAIT_FOR_OTHER_INSTANCE_MS)}, false)`.execute(conn);
+    await sql`select set_config('statement_timeout', '0', false)`.execute(conn);
     try {
-      await sql`select pg_advisory_lock(${sql.lit(LOCK_ID)}::bigint)`.execute(conn);
+      await acquireMigrationLock(conn);
       try {
         await sql`select set_config('lock_timeout', ${String(lockTimeoutMs)}, false)`.execute(conn);
         await sql`create table if not exists ${sql.table(TABLE)} (

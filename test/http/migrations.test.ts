@@ -205,3 +205,30 @@ t.test(
     t.same(await schemaOf(downUrl), latest, 'and gives the same schema as the first time');
   },
 );
+
+t.test(
+  'instances started together on an empty database all start: one migrates, the others wait without deadlocking its concurrent index builds',
+  async (t) => {
+    // Found by a black-box run: two instances started at the same moment on a new database; the one
+    // waiting for the migration lock sat inside a statement (a transaction) while the other built
+    // indexes CONCURRENTLY, which waits for every open transaction: "deadlock detected", start failed.
+    const { server, adminDb } = serverOf(
+      `${process.env.TEST_DATABASE_SERVER_URL}/${process.env.TEST_DATABASE_ADMIN_DB ?? 'postgres'}`,
+    );
+    const name = `mig_together_${randomUUID().slice(0, 8)}`;
+    await admin(`${server}/${adminDb}`, `create database ${name}`);
+    t.teardown(() => admin(`${server}/${adminDb}`, `drop database if exists ${name} with (force)`));
+    const instances = [1, 2, 3].map(() => createDatabase(`${server}/${name}`, pino({ level: 'silent' }), 2));
+    t.teardown(() => Promise.all(instances.map((d) => d.close())));
+    const outcomes = await Promise.all(
+      instances.map((d) =>
+        migrateToLatest(d.db).then(
+          (r) => `ok (${r.results.length > 0 ? 'migrated' : 'waited'})`,
+          (err: Error) => err.message,
+        ),
+      ),
+    );
+    t.same(outcomes.toSorted(), ['ok (migrated)', 'ok (waited)', 'ok (waited)'], 'every instance starts');
+    t.ok(await migrationsCurrent(instances[0]?.db as never), 'and the schema is current');
+  },
+);

@@ -245,7 +245,10 @@ export function returnFile(items: ReturnItem[], options: ReturnFileOptions = {})
 }
 
 /** Entry/addenda count (each return entry has one addenda), entry hash, debit and credit totals. */
-function controlTotals(entries: { routing: string; amountCents: number; transactionCode: string }[], countWidth: number) {
+function controlTotals(
+  entries: { routing: string; amountCents: number; transactionCode: string }[],
+  countWidth: number,
+) {
   const debit = entries.filter((e) => isDebitCode(e.transactionCode)).reduce((s, e) => s + e.amountCents, 0);
   const credit = entries.filter((e) => !isDebitCode(e.transactionCode)).reduce((s, e) => s + e.amountCents, 0);
   return `${zeros(entries.length * 2, countWidth)}${hashOf(entries.map((e) => e.routing))}${zeros(debit, 12)}${zeros(credit, 12)}`;

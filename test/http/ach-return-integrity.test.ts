@@ -89,6 +89,13 @@ t.test('a 1-cent return of a 45,000-cent entry is applied as R25 (SPEC R36) and 
   t.match(w?.message, /\b1 cent\b/, 'names the return amount');
   t.match(w?.message, /\b45000 cents\b/, "and our entry's amount");
 
+  const stored = await ctx.database.db
+    .selectFrom('ach_return_files')
+    .select('warnings')
+    .where('id', '=', body.id)
+    .executeTakeFirstOrThrow();
+  t.same(stored.warnings, body.warnings, 'recorded with the file');
+
   const logged = log.text().slice(logBefore);
   t.equal(occurrences(logged, 'entry_amount_mismatch'), 1, 'logged once');
   t.match(logged, /"level":40/, 'at warn level');
@@ -154,9 +161,9 @@ t.test('batch control: counts, entry hash and totals of an 8 record are checked'
   t.equal(warnings[0]?.line, 5);
   t.match(warnings[0]?.message, /entry\/addenda count 1 \(the batch has 2\)/);
   t.match(warnings[0]?.message, /entry hash 0000000001/);
-  t.match(warnings[0]?.message, /total debit 1 cents? \(the batch has 45000\)/);
+  t.match(warnings[0]?.message, /total debit 1 cent \(the batch has 45000 cents\)/);
   const credit = await post(patch(good, 4, 33, '000000000007'));
-  t.match(credit.json().warnings[0]?.message, /total credit 7 cents \(the batch has 0\)/);
+  t.match(credit.json().warnings[0]?.message, /total credit 7 cents \(the batch has 0 cents\)/);
 });
 
 t.test('file control: batch count, block count, counts, entry hash and totals of the 9 record', async (t) => {
@@ -173,8 +180,8 @@ t.test('file control: batch count, block count, counts, entry hash and totals of
     /block count 3 \(the file has 1\)/,
     /entry\/addenda count 4 \(the file has 2\)/,
     /entry hash 0000000000/,
-    /total debit 0 cents \(the file has 45000\)/,
-    /total credit 9 cents \(the file has 0\)/,
+    /total debit 0 cents \(the file has 45000 cents\)/,
+    /total credit 9 cents \(the file has 0 cents\)/,
   ]) {
     t.match(warnings[0]?.message, part);
   }

@@ -95,6 +95,7 @@ t.test('R01, R02, an unknown trace, a duplicate, an already returned payment and
     { traceNumber: td, changeCode: 'C01', paymentId: d.p.id, corrected: { accountLast4: '7788' } },
   ]);
   t.notOk(res.body.includes('55556666777788'), 'the corrected account number is not echoed');
+  t.same(body.warnings, [], 'a true file (amounts and codes of the original entries, true controls): no warning');
 
   for (const [p, code] of [
     [a.p, 'R01'],

@@ -45,8 +45,8 @@ t.test('batch control mismatch: each field, one warning per batch control', asyn
   const rows: [string, number, number, string, RegExp][] = [
     ['count', 10, 5, '000002', /entry\/addenda count 2 \(the batch has 4\)/],
     ['entry hash', 10, 11, '0000000000', /entry hash 0000000000 \(the batch has 0002200002\)/],
-    ['debit total', 10, 21, '000000000001', /total debit 1 cent \(the batch has 46200\)/],
-    ['credit total', 4, 33, '000000000005', /total credit 5 cents \(the batch has 0\)/],
+    ['debit total', 10, 21, '000000000001', /total debit 1 cent \(the batch has 46200 cents\)/],
+    ['credit total', 4, 33, '000000000005', /total credit 5 cents \(the batch has 0 cents\)/],
   ];
   for (const [name, i, from, value, message] of rows) {
     const warnings = parseReturnFile(patch(twoBatches, i, from, value)).warnings;
@@ -69,8 +69,8 @@ t.test('file control mismatch: batches, blocks, counts, entry hash, totals', asy
     ['block count', 8, '000002', /block count 2 \(the file has 2\)|block count 2/],
     ['count', 14, '00000007', /entry\/addenda count 7 \(the file has 6\)/],
     ['entry hash', 22, '9999999999', /entry hash 9999999999 \(the file has 0003300003\)/],
-    ['debit total', 32, '000000000000', /total debit 0 cents \(the file has 46200\)/],
-    ['credit total', 44, '000000000001', /total credit 1 cent \(the file has 0\)/],
+    ['debit total', 32, '000000000000', /total debit 0 cents \(the file has 46200 cents\)/],
+    ['credit total', 44, '000000000001', /total credit 1 cent \(the file has 0 cents\)/],
   ];
   const fileControl = records(twoBatches).findIndex((l) => l.startsWith('9') && !/^9+$/.test(l));
   t.equal(fileControl, 11);

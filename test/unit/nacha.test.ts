@@ -314,7 +314,15 @@ t.test('R36 outcomes: returned, already returned, unknown trace, twice in the fi
     ['011000010000001', { id: 'pay_a', returned: false }],
     ['011000010000002', { id: 'pay_b', returned: true }],
   ]);
-  const item = (trace: string) => ({ originalTraceNumber: trace, reasonCode: 'R01', returnTraceNumber: '0', line: 1 });
+  const item = (trace: string) => ({
+    originalTraceNumber: trace,
+    reasonCode: 'R01',
+    returnTraceNumber: '0',
+    line: 1,
+    transactionCode: '26',
+    amountCents: 1000,
+    entryLine: 1,
+  });
   t.same(
     classifyReturns(
       [item('011000010000001'), item('011000010000002'), item('011000010000009'), item('011000010000001')],

@@ -167,7 +167,7 @@ function buildServices(opts: AppOptions, log: FastifyBaseLogger, apiKeyCache: Ap
   const payments = new PaymentService(stores, clock, calendar, billing);
   const carriers = new CarrierService(stores, clock, calendar, billing, reports);
   const lockbox = new LockboxService(stores, clock, calendar, payments);
-  const ach = new AchService(stores, clock, calendar, config.ach, payments);
+  const ach = new AchService(stores, clock, calendar, config.ach, payments, { log });
   return {
     ...{ clock, testClock, rateLimits, apiKeys, idempotency, health },
     ...{ admin, billing, payments, carriers, lockbox, ach },

@@ -2,6 +2,7 @@ import anyAscii from 'any-ascii';
 import type { BusinessCalendar } from './calendar.js';
 import { addDays, BUSINESS_TIME_ZONE, businessDateOf, type IsoDate, isIsoDate } from './dates.js';
 import { DomainError } from './errors.js';
+import { checkReturnFileControls, type ReturnedEntry, type ReturnFileWarning } from './nachaReturnChecks.js';
 import { MAX_ACH_ENTRY_CENTS } from './numbers.js';
 
 /**
@@ -415,17 +416,21 @@ export function originate(input: {
 
 // --- Return files (R36) ---
 
-export interface NachaReturn {
+/** What the entry detail record of a return or a notification of change says (checked, not enforced). */
+type EntryFields = Pick<ReturnedEntry, 'transactionCode' | 'amountCents' | 'entryLine'>;
+
+export interface NachaReturn extends EntryFields {
   /** The trace number of the entry we originated (the addenda's original entry trace number). */
   originalTraceNumber: string;
   /** `R01`..`R99`. */
   reasonCode: string;
   /** The return entry's own trace number (the RDFI's). */
   returnTraceNumber: string;
+  /** The line of the `99` addenda record. */
   line: number;
 }
 
-export interface NachaChangeNotice {
+export interface NachaChangeNotice extends EntryFields {
   originalTraceNumber: string;
   /** `C01`..`C99`. */
   changeCode: string;
@@ -437,6 +442,8 @@ export interface NachaChangeNotice {
 export interface ParsedReturnFile {
   returns: NachaReturn[];
   notices: NachaChangeNotice[];
+  /** What the file's structure and control records get wrong (`checkReturnFileControls`): reported, never refused. */
+  warnings: ReturnFileWarning[];
 }
 
 function invalid(line: number, problem: string): DomainError {
@@ -478,14 +485,15 @@ export function looksLikeNachaFile(text: string): boolean {
  * R36: the return entries (entry detail records with their `99` addenda: reason code, original
  * trace number) and notifications of change (`98` addenda) of a Nacha return file. Any record that
  * is not 94 characters, or an entry whose addenda is missing or malformed, makes the whole file
- * invalid (`invalid_nacha_file`, naming the line, never its content).
+ * invalid (`invalid_nacha_file`, naming the line, never its content). Missing or disagreeing batch
+ * and file control records are not: they are `warnings` (SPEC R36 matches by trace number alone).
  */
 export function parseReturnFile(text: string): ParsedReturnFile {
   // Only line breaks are trimmed: the file control record ends in 39 blanks of its own.
   const lines = text.replace(/(?:\r?\n)+$/, '').split(/\r?\n/);
-  const out: ParsedReturnFile = { returns: [], notices: [] };
+  const out: ParsedReturnFile = { returns: [], notices: [], warnings: [] };
   if (lines.length === 0 || lines[0] === '') throw invalid(1, 'the file is empty');
-  let pendingEntry: { line: number; trace: string } | null = null;
+  let pendingEntry: (EntryFields & { line: number; trace: string }) | null = null;
   for (const [i, record] of lines.entries()) {
     const n = i + 1;
     if (record.length !== RECORD_LENGTH)
@@ -496,8 +504,15 @@ export function parseReturnFile(text: string): ParsedReturnFile {
     if (pendingEntry && type !== '7')
       throw invalid(pendingEntry.line, 'the entry announces an addenda record that does not follow');
     if (type === '6') {
-      pendingEntry = record.charAt(78) === '1' ? { line: n, trace: record.slice(79, 94) } : null;
-      if (!pendingEntry) throw invalid(n, 'a return entry carries an addenda record (indicator 1)');
+      if (record.charAt(78) !== '1') throw invalid(n, 'a return entry carries an addenda record (indicator 1)');
+      const amount = record.slice(29, 39);
+      pendingEntry = {
+        line: n,
+        trace: record.slice(79, 94),
+        transactionCode: record.slice(1, 3),
+        amountCents: /^\d{10}$/.test(amount) ? Number(amount) : null,
+        entryLine: n,
+      };
     } else if (type === '7') {
       if (!pendingEntry) throw invalid(n, 'an addenda record follows no entry');
       const addendaType = record.slice(1, 3);
@@ -511,6 +526,9 @@ export function parseReturnFile(text: string): ParsedReturnFile {
           reasonCode: code,
           returnTraceNumber: pendingEntry.trace,
           line: n,
+          transactionCode: pendingEntry.transactionCode,
+          amountCents: pendingEntry.amountCents,
+          entryLine: pendingEntry.entryLine,
         });
       } else if (addendaType === '98') {
         if (!/^C\d\d$/.test(code) || code === 'C00') throw invalid(n, 'a change code is C01..C99');
@@ -519,6 +537,9 @@ export function parseReturnFile(text: string): ParsedReturnFile {
           changeCode: code,
           corrected: correctedData(code, record.slice(35, 64)),
           line: n,
+          transactionCode: pendingEntry.transactionCode,
+          amountCents: pendingEntry.amountCents,
+          entryLine: pendingEntry.entryLine,
         });
       } else {
         throw invalid(n, 'a return file entry carries a 99 (return) or 98 (notification of change) addenda');
@@ -529,6 +550,7 @@ export function parseReturnFile(text: string): ParsedReturnFile {
     }
   }
   if (pendingEntry) throw invalid(pendingEntry.line, 'the entry announces an addenda record that does not follow');
+  out.warnings = checkReturnFileControls(lines);
   return out;
 }
 

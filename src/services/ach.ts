@@ -15,9 +15,11 @@ import {
   type ReturnOutcome,
   selectForFile,
 } from '../domain/nacha.js';
+import { checkReturnEntries, inFileOrder, type ReturnFileWarning } from '../domain/nachaReturnChecks.js';
 import type { Principal } from '../domain/principal.js';
 import type { Page } from '../store/pagination.js';
 import type { Stores } from '../store/stores.js';
+import type { WarnLog } from './billing.js';
 import { type Answered, type Idempotent, IdempotentTransactions } from './idempotency.js';
 import type { PaymentService } from './payments.js';
 
@@ -43,6 +45,12 @@ export interface ReturnFileResult {
     paymentId: string | null;
     corrected: NachaChangeNotice['corrected'];
   }[];
+  /**
+   * What the file gets wrong (review R3): amounts and transaction codes against our entries, batch and
+   * file control records. Reported, never enforced (SPEC R36 matches by trace number); empty when clean.
+   * A repeated file answers the warnings recorded when it was first received.
+   */
+  warnings: ReturnFileWarning[];
 }
 
 /**
@@ -53,6 +61,7 @@ export interface ReturnFileResult {
  */
 export class AchService {
   private readonly idempotent: IdempotentTransactions;
+  private readonly log: WarnLog;
 
   constructor(
     private readonly stores: Stores,
@@ -60,8 +69,10 @@ export class AchService {
     private readonly calendar: BusinessCalendar,
     private readonly origin: NachaOrigin,
     private readonly payments: PaymentService,
+    options: { log?: WarnLog } = {},
   ) {
     this.idempotent = new IdempotentTransactions(stores, clock);
+    this.log = options.log ?? { warn: () => {} };
   }
 
   /** POST /v1/ops/ach-files. */
@@ -119,15 +130,26 @@ export class AchService {
    * POST /v1/ops/ach-returns. The file is parsed first (a malformed file is a 400 and is not
    * remembered). Each return runs in its own transaction, so a file received twice, or again after
    * a crash half way, applies each return once; the file's hash is recorded with the answer.
+   *
+   * Integrity (review R3): the file's control records and each entry's amount and transaction code
+   * against the payment it names are checked and answered as `warnings`, never refused: SPEC R36
+   * matches by trace number alone (docs/decisions.md). They are recorded with the file (a repeat
+   * answers the same ones) and logged once, when the file is first recorded, by code, line and trace
+   * number (never an account number).
    */
-  receiveReturns(text: string, principal: Principal, call: Idempotent<ReturnFileResult>): Promise<Answered> {
+  async receiveReturns(text: string, principal: Principal, call: Idempotent<ReturnFileResult>): Promise<Answered> {
     const parsed = parseReturnFile(text);
     const sha256 = createHash('sha256').update(text.replace(/\r\n/g, '\n').replace(/\n+$/, '')).digest();
-    return this.idempotent.runInSteps(call, async () => {
+    let firstRecorded: { id: string; warnings: ReturnFileWarning[] } | null = null;
+    const answered = await this.idempotent.runInSteps(call, async () => {
       const receivedAt = this.clock.now();
       const before = await this.stores.ach.returnFileReceived(sha256);
       const traces = [...parsed.returns, ...parsed.notices].map((r) => r.originalTraceNumber);
       const byTrace = await this.stores.ach.paymentsByTrace(traces);
+      const found = inFileOrder([
+        ...parsed.warnings,
+        ...checkReturnEntries([...parsed.returns, ...parsed.notices], byTrace),
+      ]);
       const returns: ReturnFileResult['returns'] = [];
       for (const { item, paymentId, outcome } of classifyReturns(parsed.returns, byTrace)) {
         const applied =
@@ -153,7 +175,10 @@ export class AchService {
           receivedBy: principal.keyId,
           returnCount: parsed.returns.length,
           notificationCount: parsed.notices.length,
+          warnings: found,
         });
+        // The answer's transaction may be retried: what it last recorded is what is logged.
+        firstRecorded = recorded.created && found.length > 0 ? { id: recorded.id, warnings: found } : null;
         return {
           id: recorded.id,
           receivedAt,
@@ -162,9 +187,22 @@ export class AchService {
           repeat: before !== null || !recorded.created,
           returns,
           notificationsOfChange,
+          warnings: recorded.warnings ?? found,
         };
       };
     });
+    const logged = firstRecorded as { id: string; warnings: ReturnFileWarning[] } | null;
+    if (logged) {
+      this.log.warn(
+        {
+          returnFileId: logged.id,
+          // Codes, lines, trace numbers and amounts in cents: a warning never carries an account number.
+          warnings: logged.warnings,
+        },
+        'ACH return file applied with integrity warnings',
+      );
+    }
+    return answered;
   }
 
   /** R25 for one return, exactly as `POST /v1/payments/{id}/returns` does; a race with another return is `already_returned`. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
 import type { AchFileRecord, PendingDebit } from '../domain/nacha.js';
+import type { ReturnFileWarning } from '../domain/nachaReturnChecks.js';
 import type { FieldCipher } from './crypto.js';
 import { ACH_FILE_BODY_COLUMN, BANK_ACCOUNT_COLUMN } from './keyRotation.js';
 import { type Page, pageOf, seqPageRows } from './pagination.js';
@@ -51,6 +52,14 @@ function toRecord(row: FileRow): AchFileRecord {
  * ACH files (R35) and return files (R36). Full account numbers are decrypted only to build a file
  * (`lockPending`) and to serve one (`readBody`); the file body is stored encrypted, bound to its row.
  */
+/** A bank payment by its ACH trace number (R36): what a return is matched to and checked against. */
+export interface TracedPayment {
+  id: string;
+  returned: boolean;
+  amountCents: number;
+  method: 'checking' | 'savings';
+}
+
 export class AchStore {
   constructor(
     private readonly db: Kysely<DB>,
@@ -208,28 +217,44 @@ export class AchStore {
   }
 
   /** R36: the payments with these trace numbers. */
-  async paymentsByTrace(traces: readonly string[]): Promise<Map<string, { id: string; returned: boolean }>> {
+  async paymentsByTrace(traces: readonly string[]): Promise<Map<string, TracedPayment>> {
     if (traces.length === 0) return new Map();
     // Trace numbers wrap after ten million entries (migration 0019): the most recent payment is meant.
     const rows = await this.db
       .selectFrom('payments')
       .distinctOn('ach_trace_number')
-      .select(['id', 'status', 'ach_trace_number'])
+      .select(['id', 'status', 'ach_trace_number', 'amount_cents', 'method'])
       .where('ach_trace_number', 'in', [...new Set(traces)])
       .orderBy('ach_trace_number')
       .orderBy('seq', 'desc')
       .execute();
-    return new Map(rows.map((r) => [r.ach_trace_number as string, { id: r.id, returned: r.status === 'returned' }]));
+    return new Map(
+      rows.map((r) => [
+        r.ach_trace_number as string,
+        {
+          id: r.id,
+          returned: r.status === 'returned',
+          amountCents: Number(r.amount_cents),
+          // Only bank payments get a trace number (R35).
+          method: r.method === 'savings' ? 'savings' : 'checking',
+        },
+      ]),
+    );
   }
 
-  /** R36: records a return file by its SHA-256; answers when it was first received (now, if this is the first time). */
+  /**
+   * R36: records a return file by its SHA-256 with the integrity warnings found in it; answers when it
+   * was first received (now, if this is the first time) and the warnings recorded then (null for a
+   * file recorded before warnings were kept, migration 0023).
+   */
   async recordReturnFile(file: {
     sha256: Buffer;
     receivedAt: Date;
     receivedBy: string;
     returnCount: number;
     notificationCount: number;
-  }): Promise<{ id: string; firstReceivedAt: Date; created: boolean }> {
+    warnings: readonly ReturnFileWarning[];
+  }): Promise<{ id: string; firstReceivedAt: Date; created: boolean; warnings: ReturnFileWarning[] | null }> {
     const inserted = await this.db
       .insertInto('ach_return_files')
       .values({
@@ -238,17 +263,20 @@ export class AchStore {
         received_by: file.receivedBy,
         return_count: file.returnCount,
         notification_count: file.notificationCount,
+        warnings: JSON.stringify(file.warnings),
       })
       .onConflict((oc) => oc.column('sha256').doNothing())
       .returning(['id', 'received_at'])
       .executeTakeFirst();
-    if (inserted) return { id: inserted.id, firstReceivedAt: inserted.received_at, created: true };
+    if (inserted) {
+      return { id: inserted.id, firstReceivedAt: inserted.received_at, created: true, warnings: [...file.warnings] };
+    }
     const row = await this.db
       .selectFrom('ach_return_files')
-      .select(['id', 'received_at'])
+      .select(['id', 'received_at', 'warnings'])
       .where('sha256', '=', bytea(file.sha256) as unknown as Buffer)
       .executeTakeFirstOrThrow();
-    return { id: row.id, firstReceivedAt: row.received_at, created: false };
+    return { id: row.id, firstReceivedAt: row.received_at, created: false, warnings: row.warnings };
   }
 
   /** R36: when a return file with this SHA-256 was first received, if ever. */

@@ -1,4 +1,5 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ReturnFileWarning } from '../domain/nachaReturnChecks.js';
 
 /** Row types live beside their tables and never leave the store. */
 /** A timestamptz with a database default. */
@@ -244,6 +245,8 @@ export interface AchReturnFilesTable {
   received_by: string;
   return_count: number;
   notification_count: number;
+  /** R36 integrity warnings found when first received (migration 0023); null for files recorded before. */
+  warnings: ColumnType<ReturnFileWarning[] | null, string | null | undefined, string | null>;
 }
 
 /** The test clock's frozen instant, shared by every instance (ALLOW_TEST_CLOCK=true only; migration 0016). */

@@ -160,30 +160,65 @@ export interface ReturnItem {
   originalTrace: string;
   /** `R01`.. (a return, `99` addenda) or `C01`.. (a notification of change, `98` addenda). */
   code: string;
+  /** The receiver's account; by default the original entry's (with `original`), else `12345678`. */
   account?: string;
   routing?: string;
+  /**
+   * The return entry's amount. By default the original entry's (a real return carries the amount it
+   * returns; with `original`); a notification of change is always 0. A return whose amount is known
+   * neither way is refused here, so no test sends a made-up amount by accident.
+   */
   amountCents?: number;
+  /** By default the return of the original entry's code: 26 for a 27 (checking debit), 36 for a 37. */
+  transactionCode?: string;
   /** Corrected data of a notification of change (29 characters). */
   corrected?: string;
 }
 
-/** A return file as an RDFI's operator would send it back: a COR batch for changes, a return batch for the rest. */
-export function returnFile(items: ReturnItem[]): string {
+export interface ReturnFileOptions {
+  /** The origination file the returns answer (its text as downloaded, or as read): amounts, codes, accounts. */
+  original?: string | ReadFile;
+}
+
+/** Nacha: a transaction code whose second digit is 5..9 is a debit (27, 26, 37, 36), 1..4 a credit. */
+const isDebitCode = (code: string) => /^\d[5-9]$/.test(code);
+
+/**
+ * A return file as an RDFI's operator would send it back: a COR batch for changes, a return batch for
+ * the rest, with true batch and file control records (entry/addenda counts, entry hashes, debit and
+ * credit totals, batch and block counts) whatever the items say.
+ */
+export function returnFile(items: ReturnItem[], options: ReturnFileOptions = {}): string {
+  const original = typeof options.original === 'string' ? readNacha(options.original) : options.original;
+  const originals = new Map((original?.batches ?? []).flatMap((b) => b.entries.map((e) => [e.trace, e] as const)));
   const lines: string[] = [];
   lines.push(
     `101 011000015 0210000212612041200A094101${pad('HEALTH CONNECTOR', 23)}${pad('FEDERAL RESERVE', 23)}${pad('', 8)}`,
   );
   let trace = 1;
-  const batch = (sec: string, list: ReturnItem[], number: number) => {
+  let batches = 0;
+  const all: { routing: string; amountCents: number; transactionCode: string }[] = [];
+  const batch = (sec: string, list: ReturnItem[]) => {
     if (list.length === 0) return;
+    const number = ++batches;
     lines.push(
       `5225${pad('HEALTH CONNECTOR', 16)}${pad('', 20)}1000000000${sec}${pad('PREMIUM', 10)}${pad('', 6)}261207${pad('', 3)}1${'02100002'}${zeros(number, 7)}`,
     );
+    const written: typeof all = [];
     for (const item of list) {
       const own = `02100002${zeros(trace++, 7)}`;
       const isChange = item.code.startsWith('C');
+      const from = originals.get(item.originalTrace);
+      const amountCents = isChange ? 0 : (item.amountCents ?? from?.amountCents);
+      if (amountCents === undefined) {
+        throw new Error(`returnFile: no amount for ${item.originalTrace}: give amountCents or the original file`);
+      }
+      const transactionCode =
+        item.transactionCode ?? (from ? String(Number(from.transactionCode) - 1).padStart(2, '0') : '26');
+      const routing = (item.routing ?? '011000015').slice(0, 9);
+      written.push({ routing, amountCents, transactionCode });
       lines.push(
-        `6${isChange ? '21' : '26'}${(item.routing ?? '011000015').slice(0, 9)}${pad(item.account ?? '12345678', 17)}${zeros(isChange ? 0 : (item.amountCents ?? 1000), 10)}${pad('100000000001', 15)}${pad('ANA LOPES', 22)}  1${own}`,
+        `6${transactionCode}${routing}${pad(item.account ?? from?.account ?? '12345678', 17)}${zeros(amountCents, 10)}${pad('100000000001', 15)}${pad('ANA LOPES', 22)}  1${own}`,
       );
       lines.push(
         isChange
@@ -191,24 +226,30 @@ export function returnFile(items: ReturnItem[]): string {
           : `799${item.code}${item.originalTrace}${pad('', 6)}01100001${pad('', 44)}${own}`,
       );
     }
-    lines.push(
-      `8225${zeros(list.length * 2, 6)}${'0'.repeat(10)}${zeros(0, 12)}${zeros(0, 12)}1000000000${pad('', 25)}02100002${zeros(number, 7)}`,
-    );
+    lines.push(`8225${controlTotals(written, 6)}1000000000${pad('', 25)}02100002${zeros(number, 7)}`);
+    all.push(...written);
   };
   batch(
     'COR',
     items.filter((i) => i.code.startsWith('C')),
-    1,
   );
   batch(
     'WEB',
     items.filter((i) => i.code.startsWith('R')),
-    2,
   );
-  lines.push(
-    `9${zeros(2, 6)}${zeros(1, 6)}${zeros(items.length * 2, 8)}${'0'.repeat(10)}${zeros(0, 12)}${zeros(0, 12)}${pad('', 39)}`,
-  );
+  const blocks = Math.ceil((lines.length + 1) / 10);
+  lines.push(`9${zeros(batches, 6)}${zeros(blocks, 6)}${controlTotals(all, 8)}${pad('', 39)}`);
   while (lines.length % 10 !== 0) lines.push('9'.repeat(94));
   for (const l of lines) if (l.length !== 94) throw new Error(`test return record of ${l.length}: ${l}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Entry/addenda count (each return entry has one addenda), entry hash, debit and credit totals. */
+function controlTotals(
+  entries: { routing: string; amountCents: number; transactionCode: string }[],
+  countWidth: number,
+) {
+  const debit = entries.filter((e) => isDebitCode(e.transactionCode)).reduce((s, e) => s + e.amountCents, 0);
+  const credit = entries.filter((e) => !isDebitCode(e.transactionCode)).reduce((s, e) => s + e.amountCents, 0);
+  return `${zeros(entries.length * 2, countWidth)}${hashOf(entries.map((e) => e.routing))}${zeros(debit, 12)}${zeros(credit, 12)}`;
 }

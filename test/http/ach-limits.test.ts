@@ -156,7 +156,7 @@ t.test('copies of one return file sent at once: one applies, the others say repe
   const p = await payOk(ctx, bank(45000, e.id));
   t.equal((await createFile()).statusCode, 201);
   const trace = String((await getPayment(ctx, p.id)).traceNumber);
-  const text = returnFile([{ originalTrace: trace, code: 'R01' }]);
+  const text = returnFile([{ originalTrace: trace, code: 'R01', amountCents: 45000 }]);
   const answers = await Promise.all(
     Array.from({ length: 4 }, () =>
       ctx.request({
@@ -198,7 +198,7 @@ t.test('trace numbers wrap after 9,999,999 and a return names the most recent pa
     method: 'POST',
     url: '/v1/ops/ach-returns',
     key: ops.secret,
-    payload: returnFile([{ originalTrace: oldTrace, code: 'R01' }]),
+    payload: returnFile([{ originalTrace: oldTrace, code: 'R01' }], { original: read }),
     headers: { 'content-type': 'text/plain' },
   });
   t.equal(res.statusCode, 200, res.body);

@@ -36,6 +36,8 @@ const d = await paidBinder();
 const twin = await paidBinder(); // returned by the manual endpoint, to compare R25's effects
 const fileRes = await ctx.request({ method: 'POST', url: '/v1/ops/ach-files', payload: {} });
 if (fileRes.statusCode !== 201) throw new Error(`ACH file: ${fileRes.statusCode} ${fileRes.body}`);
+// The file as the bank got it: the return file answers its entries (amounts, transaction codes).
+const original = (await ctx.request({ method: 'GET', url: `/v1/ops/ach-files/${fileRes.json().id}` })).body;
 const trace = async (p: PaymentJson) => String((await getPayment(ctx, p.id)).traceNumber);
 const [ta, tb, tc, td] = [await trace(a.p), await trace(b.p), await trace(c.p), await trace(d.p)];
 
@@ -53,14 +55,17 @@ async function snapshot() {
 }
 
 const UNKNOWN = '011000019999999';
-const file = returnFile([
-  { originalTrace: ta, code: 'R01' },
-  { originalTrace: tb, code: 'R02' },
-  { originalTrace: UNKNOWN, code: 'R03' },
-  { originalTrace: ta, code: 'R01' },
-  { originalTrace: tc, code: 'R01' },
-  { originalTrace: td, code: 'C01', corrected: '55556666777788' },
-]);
+const file = returnFile(
+  [
+    { originalTrace: ta, code: 'R01' },
+    { originalTrace: tb, code: 'R02' },
+    { originalTrace: UNKNOWN, code: 'R03', amountCents: 45000 },
+    { originalTrace: ta, code: 'R01' },
+    { originalTrace: tc, code: 'R01' },
+    { originalTrace: td, code: 'C01', corrected: '55556666777788' },
+  ],
+  { original },
+);
 
 t.test('R01, R02, an unknown trace, a duplicate, an already returned payment and a C01', async (t) => {
   const manual = await returnPayment(ctx, c.p.id, { reasonCode: 'R01' });
@@ -90,6 +95,7 @@ t.test('R01, R02, an unknown trace, a duplicate, an already returned payment and
     { traceNumber: td, changeCode: 'C01', paymentId: d.p.id, corrected: { accountLast4: '7788' } },
   ]);
   t.notOk(res.body.includes('55556666777788'), 'the corrected account number is not echoed');
+  t.same(body.warnings, [], 'a true file (amounts and codes of the original entries, true controls): no warning');
 
   for (const [p, code] of [
     [a.p, 'R01'],
@@ -168,7 +174,7 @@ t.test('malformed files, other media types and other roles are refused', async (
 t.test('an Idempotency-Key replays the first answer', async (t) => {
   const e = await paidBinder();
   await ctx.request({ method: 'POST', url: '/v1/ops/ach-files', payload: {} });
-  const one = returnFile([{ originalTrace: await trace(e.p), code: 'R10' }]);
+  const one = returnFile([{ originalTrace: await trace(e.p), code: 'R10', amountCents: 45000 }]);
   const first = await postReturns(one, { idempotencyKey: 'ach-return-1' });
   t.equal(first.statusCode, 200);
   t.equal(first.json().returns[0].outcome, 'returned');

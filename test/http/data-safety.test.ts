@@ -800,10 +800,13 @@ t.test('R35/R36: the canary account number is in the ACH file served to ops, and
   t.equal((await send({ method: 'GET', url: '/v1/ops/ach-files' })).statusCode, 200);
   const traceOf = async (id: string) => (await send({ method: 'GET', url: `/v1/payments/${id}` })).json().traceNumber;
   // A return file that carries the canary in its return entry and as a notification's corrected account.
-  const returns = returnFile([
-    { originalTrace: await traceOf(first), code: 'R03', account: CANARY_ACCOUNT },
-    { originalTrace: await traceOf(byPhone), code: 'C01', account: CANARY_ACCOUNT, corrected: CANARY_ACCOUNT },
-  ]);
+  const returns = returnFile(
+    [
+      { originalTrace: await traceOf(first), code: 'R03', account: CANARY_ACCOUNT },
+      { originalTrace: await traceOf(byPhone), code: 'C01', account: CANARY_ACCOUNT, corrected: CANARY_ACCOUNT },
+    ],
+    { original: file.body },
+  );
   const post = (payload: string) =>
     send({ method: 'POST', url: '/v1/ops/ach-returns', payload, headers: { 'content-type': 'text/plain' } });
   const applied = await post(returns);

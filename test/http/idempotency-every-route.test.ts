@@ -170,8 +170,8 @@ const SCENARIOS: Record<string, Scenario> = {
       const { p, trace } = await originatedPayment();
       return {
         url: '/v1/ops/ach-returns',
-        body: returnFile([{ originalTrace: trace, code: 'R01' }]),
-        other: returnFile([{ originalTrace: trace, code: 'R02' }]),
+        body: returnFile([{ originalTrace: trace, code: 'R01', amountCents: 1000 }]),
+        other: returnFile([{ originalTrace: trace, code: 'R02', amountCents: 1000 }]),
         count: () => countOf(events('payment.returned').where('payment_id', '=', p.id).executeTakeFirstOrThrow()),
       };
     },

@@ -254,8 +254,8 @@ t.test('R35 effective date: next business day by default; a given date is a busi
 
 t.test('R36 a return file: returns with their 99 addenda, changes with their 98 addenda', async (t) => {
   const text = returnFile([
-    { originalTrace: '011000010000001', code: 'R01' },
-    { originalTrace: '011000010000002', code: 'R02', account: '98765432104321' },
+    { originalTrace: '011000010000001', code: 'R01', amountCents: 1000 },
+    { originalTrace: '011000010000002', code: 'R02', account: '98765432104321', amountCents: 2000 },
     { originalTrace: '011000010000003', code: 'C01', corrected: '55556666777788' },
     { originalTrace: '011000010000004', code: 'C03', corrected: '026009593   123456789' },
     { originalTrace: '011000010000005', code: 'C02', corrected: '021000021' },
@@ -283,7 +283,7 @@ t.test('R36 a return file: returns with their 99 addenda, changes with their 98 
 });
 
 t.test('R36 malformed return files are refused naming the line', async (t) => {
-  const good = returnFile([{ originalTrace: '011000010000001', code: 'R01' }]);
+  const good = returnFile([{ originalTrace: '011000010000001', code: 'R01', amountCents: 1000 }]);
   const lines = good.split('\n');
   const rows: [string, string, number][] = [
     ['empty body', '', 1],
@@ -301,7 +301,7 @@ t.test('R36 malformed return files are refused naming the line', async (t) => {
   t.doesNotThrow(() => parseReturnFile(good.replaceAll('\n', '\r\n')), 'CRLF line breaks are read too');
   // 10 records exactly: the last one is the file control, whose 39 trailing blanks are part of it.
   const unpadded = returnFile([
-    { originalTrace: '011000010000001', code: 'R01' },
+    { originalTrace: '011000010000001', code: 'R01', amountCents: 1000 },
     { originalTrace: '011000010000002', code: 'C01', corrected: '1234' },
   ]);
   t.equal(unpadded.split('\n').length - 1, 10, 'a file with no padding record');
@@ -314,7 +314,15 @@ t.test('R36 outcomes: returned, already returned, unknown trace, twice in the fi
     ['011000010000001', { id: 'pay_a', returned: false }],
     ['011000010000002', { id: 'pay_b', returned: true }],
   ]);
-  const item = (trace: string) => ({ originalTraceNumber: trace, reasonCode: 'R01', returnTraceNumber: '0', line: 1 });
+  const item = (trace: string) => ({
+    originalTraceNumber: trace,
+    reasonCode: 'R01',
+    returnTraceNumber: '0',
+    line: 1,
+    transactionCode: '26',
+    amountCents: 1000,
+    entryLine: 1,
+  });
   t.same(
     classifyReturns(
       [item('011000010000001'), item('011000010000002'), item('011000010000009'), item('011000010000001')],

@@ -53,6 +53,12 @@ export const returnFileView = (r: ReturnFileResult) => ({
   repeat: r.repeat,
   returns: r.returns,
   notificationsOfChange: r.notificationsOfChange,
+  warnings: r.warnings.map((w) => ({
+    code: w.code,
+    message: w.message,
+    ...(w.line === undefined ? {} : { line: w.line }),
+    ...(w.traceNumber === undefined ? {} : { traceNumber: w.traceNumber }),
+  })),
 });
 
 const createFile = {
@@ -120,6 +126,7 @@ const receiveReturns = {
       'Takes the return file as `text/plain` (at most 5 MiB). Each return entry (`99` addenda: reason code `R01`..`R99`, original trace number) is matched by its original trace number to a payment and applied as R25, exactly as `POST /v1/payments/{id}/returns`.',
       'Unknown trace numbers, payments already returned and a trace number repeated in the file are listed with their outcome, not refused. Notifications of change (`98` addenda) are listed for ops, account numbers by their last 4 digits.',
       'The same file sent again changes nothing: every return in it is then `already_returned`, and `repeat` is true. A file that is not a Nacha return file is 400 `invalid_nacha_file`, naming the line. An Idempotency-Key is optional.',
+      "The file's integrity is checked and reported in `warnings`, never refused (returns are matched by trace number and applied as R36 says even then): `entry_amount_mismatch` (a return's amount differs from our entry's; R25 still returns the whole payment), `unexpected_transaction_code` (not 26 for our checking debit 27, 36 for our savings debit 37), `batch_control_mismatch`, `file_control_mismatch` (counts, entry hash, totals, batch and block counts of the `8` and `9` records), `missing_batch_header`, `missing_batch_control`, `missing_file_control`. Empty when the file is clean; a repeated file answers the warnings recorded the first time.",
     ].join(' '),
     body: ReturnFileBody,
     response: {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { RETURN_FILE_WARNING_CODES } from '../../domain/nachaReturnChecks.js';
 import { Closed, Instant, IsoDate, Nullable, StringEnum } from './common.js';
 
 const RETURN_OUTCOMES = ['returned', 'already_returned', 'unknown_trace', 'duplicate_in_file'] as const;
@@ -114,6 +115,23 @@ export const ReturnFileResultSchema = Closed(
         ),
       }),
     ),
+    warnings: Type.Array(
+      Closed({
+        code: StringEnum(RETURN_FILE_WARNING_CODES, {
+          description:
+            "`entry_amount_mismatch`: a return's amount differs from the amount of our entry (both in the message, in cents; the whole payment is returned all the same, R25); `unexpected_transaction_code`: not 26 for our checking debit (27), not 36 for our savings debit (37), or for an unknown trace not the return of a debit at all (21 returns a credit); `batch_control_mismatch`: a batch control record (8) disagrees with its batch (entry/addenda count, entry hash, debit or credit total); `file_control_mismatch`: the file control record (9) disagrees with the file (batch count, block count, entry/addenda count, entry hash, totals); `missing_batch_header`, `missing_batch_control`, `missing_file_control`: a record the format requires is not there",
+        }),
+        message: Type.String({ description: 'What disagrees, with both values; never an account number' }),
+        line: Type.Optional(Type.Integer({ minimum: 1, description: 'The record the warning is about (1-based)' })),
+        traceNumber: Type.Optional(
+          Type.String({ description: 'The original entry trace number the warning is about' }),
+        ),
+      }),
+      {
+        description:
+          'What the file gets wrong, for ops to look at: integrity is reported, never enforced (returns are matched by trace number and applied as R36 says). Empty when the file is clean; a repeated file answers the warnings recorded when it was first received.',
+      },
+    ),
   },
   {
     examples: [
@@ -137,6 +155,15 @@ export const ReturnFileResultSchema = Closed(
             changeCode: 'C01',
             paymentId: 'pay_6a1d4d2f0c8e5b1f9b2a3c4d5e6f7a81',
             corrected: { accountLast4: '7788' },
+          },
+        ],
+        warnings: [
+          {
+            code: 'entry_amount_mismatch',
+            message:
+              'The return of trace 011000010000001 is for 1 cent; our entry was for 45000 cents. The whole payment was returned (R25).',
+            line: 7,
+            traceNumber: '011000010000001',
           },
         ],
       },

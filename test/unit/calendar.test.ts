@@ -276,9 +276,11 @@ t.test('R3: the holiday rules are data: another rule set makes another calendar'
 
 t.test('business date of an instant: the remembered hours agree with the time zone database', async (t) => {
   const direct = (instant: Date, timeZone: string) => {
-    const p = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
-      .formatToParts(instant)
-      .reduce<Record<string, string>>((acc, x) => ({ ...acc, [x.type]: x.value }), {});
+    const p = Object.fromEntries(
+      new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+        .formatToParts(instant)
+        .map((x) => [x.type, x.value]),
+    );
     return `${p.year}-${p.month}-${p.day}`;
   };
   // Zones whose midnight falls inside a UTC hour (half- and quarter-hour offsets), one that moved its

@@ -9,8 +9,29 @@ import type { EmbeddedDatabase } from './infra/embedded.js';
 import { createLogger } from './infra/logger.js';
 import { migrateToLatest } from './infra/migrate.js';
 import { ApiKeyStore, newSecret } from './store/apiKeys.js';
+import { KeyMismatchError, verifyInstanceKeys } from './store/keyChecks.js';
 
 let embedded: EmbeddedDatabase | undefined;
+
+/** Every instance of one database must hold the same keys: refuse to start with another one (exit 2). */
+async function refuseOtherKeys(
+  config: ReturnType<typeof loadConfig>,
+  database: ReturnType<typeof createDatabase>,
+  logger: Awaited<ReturnType<typeof createLogger>>,
+): Promise<void> {
+  try {
+    await verifyInstanceKeys(database.db, {
+      dataEncryptionKeys: config.dataEncryptionKeys,
+      idempotencyHmacKey: config.idempotencyHmacKey,
+    });
+  } catch (err) {
+    if (!(err instanceof KeyMismatchError)) throw err;
+    logger.fatal({ mismatches: err.mismatches.map((m) => ({ setting: m.setting, keyId: m.keyId })) }, err.message);
+    await database.close();
+    await embedded?.stop();
+    process.exit(2);
+  }
+}
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -47,6 +68,8 @@ async function main() {
     lockTimeoutMs: config.migrationLockTimeoutMs,
   }).finally(() => (migrationDatabase === database ? undefined : migrationDatabase.close()));
   logger.info({ applied: migrated.results?.map((r) => r.migrationName) ?? [] }, 'migrations current');
+
+  await refuseOtherKeys(config, database, logger);
 
   const apiKeys = new ApiKeyStore(database.db);
   // A revoked key is never brought back by a restart: say so (id only, never the secret) and carry on.

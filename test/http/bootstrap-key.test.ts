@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -110,4 +110,46 @@ t.test('a revoked BOOTSTRAP_OPS_KEY stays revoked after a restart, with a warnin
   t.equal(warning?.keyId, 'key_bootstrap_ops', 'naming the key id');
   t.notMatch(log, SECRET, 'the secret is never logged');
   await second.stop();
+});
+
+t.test('an instance whose keys differ from those its database was written with refuses to start', async (t) => {
+  // Found by the issue-16 black-box run: two instances on one database, each with keys generated in
+  // its own DATA_DIR under the same id: each took payments the other could not decrypt (ACH files 500)
+  // and retries through the other instance were answered 422 `idempotency_key_reused`.
+  const clone = await cloneTemplate();
+  const dirs = [1, 2].map(() => mkdtempSync(path.join(tmpdir(), 'billing-keys-')));
+  t.teardown(async () => {
+    await clone.drop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const env = (dataDir: string) => ({
+    NODE_ENV: 'test',
+    DATABASE_URL: clone.url,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    DEADLINE_SWEEP_INTERVAL_MS: '0',
+  });
+  const first = await startServer(env(dirs[0] as string));
+  t.teardown(() => first.stop());
+  t.equal((await fetch(`${first.base}/ready`)).status, 200, 'the first instance starts and records its keys');
+  // The second generates its own keys in its own data directory.
+  const second = startServer(env(dirs[1] as string));
+  const refused = await second.then(
+    () => 'started',
+    (err: Error) => err.message,
+  );
+  t.match(refused, /server exited \(2\) before listening/, 'the second refuses to start');
+  t.match(refused, /DATA_ENCRYPTION_KEYS \(or DATA_ENCRYPTION_KEY\): the key with id \\"local1\\" differs/);
+  t.match(refused, /IDEMPOTENCY_HMAC_KEY: the key differs/);
+  for (const file of ['data-encryption.key', 'idempotency-hmac.key']) {
+    const secret = readFileSync(path.join(dirs[1] as string, file), 'utf8').trim();
+    const material = secret.includes(':') ? secret.slice(secret.indexOf(':') + 1) : secret;
+    t.notOk(refused.includes(material), `no key material of ${file} in its output`);
+  }
+  // With the first instance's data directory (the same keys) a second instance starts.
+  const third = await startServer(env(dirs[0] as string));
+  t.teardown(() => third.stop());
+  t.equal((await fetch(`${third.base}/ready`)).status, 200, 'an instance with the same keys starts');
 });

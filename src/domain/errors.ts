@@ -37,6 +37,7 @@ export const ERROR_CATALOGUE = {
   idempotency_key_reused: { kind: 'rule', title: 'Idempotency-Key reused with a different request' },
   idempotency_key_in_flight: { kind: 'conflict', title: 'A request with this Idempotency-Key is in flight' },
   already_returned: { kind: 'conflict', title: 'Payment already returned' },
+  last_ops_key: { kind: 'conflict', title: 'The only active ops key cannot be revoked' },
   invalid_reason_code: { kind: 'rule', title: 'Return reason code does not fit the payment method' },
   not_unapplied: { kind: 'conflict', title: 'Payment is not unapplied' },
   not_reinstatable: { kind: 'conflict', title: 'Enrollment was not terminated for non-payment' },

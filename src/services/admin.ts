@@ -41,6 +41,11 @@ export class AdminService {
   /** Revocation takes effect on the next request on every instance (the key cache is notified). */
   async revokeApiKey(id: string): Promise<ApiKey> {
     const key = await this.apiKeys.revoke(id, this.clock.now());
+    if (key === 'last_ops_key')
+      throw new DomainError(
+        'last_ops_key',
+        `${id} is the only active ops key: create another ops key (POST /v1/api-keys) before revoking it.`,
+      );
     if (!key) throw notFound('API key', id);
     return key;
   }

@@ -101,16 +101,35 @@ export class ApiKeyStore implements PrincipalLookup {
     return written ? 'active' : 'revoked';
   }
 
-  /** Returns once the revocation is committed and every listening instance has dropped the key. */
-  async revoke(id: string, at: Date): Promise<ApiKey | null> {
-    const row = await this.changeAndNotify(id, (trx) =>
-      trx
+  /**
+   * Returns once the revocation is committed and every listening instance has dropped the key;
+   * `'last_ops_key'` (nothing changed) when it is the only active ops key: revoking it would leave
+   * nobody able to create keys, and a restart never brings a revoked key back. The active ops keys
+   * are locked first, so two revocations at once cannot take the last two.
+   */
+  async revoke(id: string, at: Date): Promise<ApiKey | null | 'last_ops_key'> {
+    let last = false;
+    const row = await this.changeAndNotify(id, async (trx) => {
+      const ops = await trx
+        .selectFrom('api_keys')
+        .select('id')
+        .where('role', '=', 'ops')
+        .where('revoked_at', 'is', null)
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+      if (ops.length === 1 && ops[0]?.id === id) {
+        last = true;
+        return undefined;
+      }
+      return trx
         .updateTable('api_keys')
         .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
         .where('id', '=', id)
         .returningAll()
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+    });
+    if (last) return 'last_ops_key';
     return row ? toApiKey(row) : null;
   }
 

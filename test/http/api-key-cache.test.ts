@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
@@ -14,7 +15,7 @@ import {
 import { ServiceClock } from '../../src/infra/clock.js';
 import { createDatabase, type Database } from '../../src/infra/db.js';
 import { ApiKeyStore } from '../../src/store/apiKeys.js';
-import { testConfig } from '../helpers/app.js';
+import { testApp, testConfig } from '../helpers/app.js';
 import { cloneTemplate } from '../helpers/db.js';
 
 /**
@@ -409,4 +410,82 @@ t.test('PrincipalCache: races, bounds and leases', async (t) => {
     cache.activate(lease());
     t.equal(cache.get('h1'), undefined, 'and activation starts empty');
   });
+});
+
+t.test('the only active ops key cannot be revoked, also by two revocations at once', async (t) => {
+  // Found by the issue-16 black-box run: the bootstrap ops key revoked itself (200), leaving nobody
+  // able to create keys; a restart never brings a revoked key back.
+  const ctx = await testApp(t);
+  const ops = await ctx.database.db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('role', '=', 'ops')
+    .where('revoked_at', 'is', null)
+    .execute();
+  const created = await ctx.request({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers: { 'idempotency-key': randomUUID() },
+    payload: { role: 'ops', name: 'second ops' },
+  });
+  t.equal(created.statusCode, 201);
+  const second = created.json() as { id: string; secret: string };
+  const active = [...ops.map((o) => o.id), second.id];
+  t.ok(active.length >= 2, 'two active ops keys');
+  // Revoke all but the second, through the second.
+  for (const id of active.filter((id) => id !== second.id)) {
+    const r = await ctx.app.inject({
+      method: 'DELETE',
+      url: `/v1/api-keys/${id}`,
+      headers: { authorization: `Bearer ${second.secret}` },
+    });
+    t.equal(r.statusCode, 200, `revoked ${id}`);
+  }
+  const self = await ctx.app.inject({
+    method: 'DELETE',
+    url: `/v1/api-keys/${second.id}`,
+    headers: { authorization: `Bearer ${second.secret}` },
+  });
+  t.equal(self.statusCode, 409, 'the last ops key cannot revoke itself');
+  t.equal(self.json().code, 'last_ops_key');
+  t.match(self.headers['content-type'], /application\/problem\+json/);
+  const still = await ctx.app.inject({
+    method: 'GET',
+    url: '/v1/carriers',
+    headers: { authorization: `Bearer ${second.secret}` },
+  });
+  t.equal(still.statusCode, 200, 'and it still works');
+
+  // Two ops keys revoking each other at the same moment: one of them stays.
+  const third = (
+    await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${second.secret}`, 'idempotency-key': randomUUID() },
+      payload: { role: 'ops', name: 'third ops' },
+    })
+  ).json() as { id: string; secret: string };
+  const [a, b] = await Promise.all([
+    ctx.app.inject({
+      method: 'DELETE',
+      url: `/v1/api-keys/${third.id}`,
+      headers: { authorization: `Bearer ${second.secret}` },
+    }),
+    ctx.app.inject({
+      method: 'DELETE',
+      url: `/v1/api-keys/${second.id}`,
+      headers: { authorization: `Bearer ${third.secret}` },
+    }),
+  ]);
+  // The other is refused: 409 when both passed authentication first, 401 when one key was already revoked.
+  const statuses = [a.statusCode, b.statusCode].toSorted();
+  t.equal(statuses[0], 200, 'one revocation');
+  t.ok(statuses[1] === 409 || statuses[1] === 401, `the other refused (${statuses[1]})`);
+  const left = await ctx.database.db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('role', '=', 'ops')
+    .where('revoked_at', 'is', null)
+    .execute();
+  t.equal(left.length, 1, 'one active ops key remains');
 });

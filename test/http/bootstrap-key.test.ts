@@ -88,9 +88,21 @@ t.test('a revoked BOOTSTRAP_OPS_KEY stays revoked after a restart, with a warnin
   const first = await startServer(env);
   t.teardown(() => first.stop());
   t.equal((await call(first.base)).status, 200, 'the bootstrap key works');
+  // The only active ops key cannot be revoked (409 last_ops_key): another ops key comes first.
+  const created = await fetch(`${first.base}/v1/api-keys`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${SECRET}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'bootstrap-second-ops',
+    },
+    body: JSON.stringify({ role: 'ops', name: 'second ops' }),
+  });
+  t.equal(created.status, 201, 'a second ops key');
+  const otherOps = ((await created.json()) as { secret: string }).secret;
   const revoked = await fetch(`${first.base}/v1/api-keys/key_bootstrap_ops`, {
     method: 'DELETE',
-    headers: { authorization: `Bearer ${SECRET}` },
+    headers: { authorization: `Bearer ${otherOps}` },
   });
   t.equal(revoked.status, 200, 'ops revokes it');
   t.equal((await call(first.base)).status, 401, 'revoked at once');

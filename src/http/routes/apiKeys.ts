@@ -72,11 +72,14 @@ const revokeKey = {
     tags: ['api-keys'],
     summary: 'Revoke an API key at once',
     description:
-      'Revokes a key at once: from this answer on, a request with its secret is refused with 401 `unauthorized`. The answer shows the key with `revokedAt`. An unknown id is 404 `not_found`.',
+      'Revokes a key at once: from this answer on, a request with its secret is refused with 401 `unauthorized`. The answer shows the key with `revokedAt`. An unknown id is 404 `not_found`. The only active ops key cannot be revoked (409 `last_ops_key`: nobody could create keys any more, and a restart never brings a revoked key back); create another ops key first.',
     params: IdParams,
     response: {
       200: described(KeyView, 'The revoked key'),
-      ...problems(400, { 404: 'No API key with this id (`not_found`).' }),
+      ...problems(400, {
+        404: 'No API key with this id (`not_found`).',
+        409: 'The key is the only active ops key (`last_ops_key`).',
+      }),
     },
   },
 } satisfies RouteShorthandOptions;

@@ -410,7 +410,16 @@ t.test('enrollment reads answer the same bytes as before the work-queue rewrite'
   await setClock(ctx, '2026-03-10T15:00:00.000Z');
   const answers: Answer[] = [];
   const get = async (name: string, url: string, key: string, headers: Record<string, string> = {}) => {
-    const res = await ctx.request({ method: 'GET', url, key, headers });
+    // A fixed request id: a problem answer (404) carries it.
+    const res = await ctx.request({
+      method: 'GET',
+      url,
+      key,
+      headers: { 'x-request-id': `work-queue-${answers.length}`, ...headers },
+    });
+    if (res.statusCode === 200) {
+      t.equal(res.headers['content-type'], 'application/json; charset=utf-8', `${name}: JSON`);
+    }
     const answer = { name, status: res.statusCode, etag: res.headers.etag as string | undefined, body: res.body };
     answers.push(answer);
     return answer;

@@ -484,6 +484,15 @@ t.test('enrollment reads answer the same bytes as before the work-queue rewrite'
   }
   await get('ops: overdue confirmations', '/v1/ops/overdue-confirmations', ops);
 
+  // A cursor this list did not hand out is refused as before.
+  const bad = await ctx.request({
+    method: 'GET',
+    url: '/v1/enrollments?status=awaiting_confirmation&after=bm9wZQ',
+    key: CARRIER_SECRET,
+  });
+  t.equal(bad.statusCode, 400, 'an unknown cursor is 400');
+  t.equal(bad.json().code, 'invalid_cursor', 'invalid_cursor');
+
   // The page changes with its content: the ETag changes with it (a plan renamed, a clock moved).
   await ctx.database.pool.query(`update enrollments set plan_name = 'Gold II' where id = $1`, [enr(3)]);
   const renamed = await get(

@@ -250,11 +250,8 @@ export class BillingService {
   }
 
   /**
-   * Enrollments as of the service clock. `delinquency` (R29) is answered from the same projection a
-   * read shows: the store narrows to candidates (binder paid, with a recorded episode or a late live
-   * balance as of today), and each is kept when its computed standing matches; so a filtered list
-   * never disagrees with a read, whether or not the sweep has run. A page may then hold fewer than
-   * `limit` items while `nextCursor` still points further.
+   * Enrollments as of the service clock, filtered as `storeFilterOf` and `listed` say (the
+   * returned-payments list; the list route uses `enrollmentPage`).
    */
   async listEnrollments(
     filter: EnrollmentListFilter,

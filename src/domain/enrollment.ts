@@ -6,6 +6,7 @@ import {
   type Delinquency,
   delinquencyAsOf,
   type EnrollmentFacts,
+  type InvoiceFacts,
   invoicesToVoidOnTermination,
   type RecordedDelinquency,
   type RestorableStatus,
@@ -164,7 +165,7 @@ export const SYSTEM_ACTOR = 'system';
  * own key's id and everyone else only by role (`ops`, `connector`, `carrier`, `system`): the ids of
  * other principals' keys are not the carrier's business.
  */
-export function actorSeenBy(viewer: Principal, h: HistoryEntry): string {
+export function actorSeenBy(viewer: Principal, h: Pick<HistoryEntry, 'actor' | 'actorRole'>): string {
   if (viewer.role !== 'carrier' || h.actor === viewer.keyId) return h.actor;
   if (h.actor === SYSTEM_ACTOR) return SYSTEM_ACTOR;
   return h.actorRole ?? 'unknown';
@@ -237,46 +238,131 @@ export interface EnrollmentProjection extends Enrollment {
   delinquency: Delinquency | null;
 }
 
+/** What a read's projection needs of a recorded enrollment (R10, R12, R29, R30). */
+export type ProjectionInput = Pick<
+  Enrollment,
+  | 'status'
+  | 'coverageStart'
+  | 'createdAt'
+  | 'confirmationExpectedBy'
+  | 'subsidy'
+  | 'coverageEnd'
+  | 'monthlyPremiumCents'
+  | 'creditCents'
+  | 'recordedDelinquency'
+>;
+
+/**
+ * The fields a read shows differently from the recorded enrollment as of `now` (see
+ * `projectEnrollment`); a page of enrollments applies it to its own lean rows.
+ */
+export interface ReadProjection {
+  status: EnrollmentStatus;
+  coverageStart: IsoDate;
+  paymentDueDate: IsoDate;
+  confirmationOverdue: boolean;
+  creditCents: number;
+  delinquency: Delinquency | null;
+  /** History entries the read shows after the recorded ones (R10's moves, R30's termination). */
+  addedHistory: readonly HistoryEntry[];
+  /** R30: a termination the sweep has not recorded yet, as it will record it (null: the recorded fields stand). */
+  termination: {
+    coverageEnd: IsoDate;
+    reason: string;
+    terminatedAt: Date;
+    terminatedOn: IsoDate;
+    statusBefore: RestorableStatus;
+  } | null;
+}
+
+const NO_HISTORY: readonly HistoryEntry[] = Object.freeze([]);
+
 /**
  * What a read shows as of `now`: missed deadlines applied even if the sweep has not run yet (R10),
  * and the non-payment standing computed from the facts and the recorded episode (R29/R30): a
  * termination the sweep has not recorded yet already shows, exactly as the sweep will record it.
+ * `invoices` are the enrollment's invoice facts, oldest month first.
  */
-export function projectEnrollment(e: Enrollment, now: Date, invoices: readonly Invoice[]): EnrollmentProjection {
+export function readProjection(e: ProjectionInput, now: Date, invoices: readonly InvoiceFacts[]): ReadProjection {
   const moves = missedDeadlineMoves(e.status, e.coverageStart, now, e.createdAt);
   const coverageStart = moves.at(-1)?.to ?? e.coverageStart;
-  const base: EnrollmentProjection = {
-    ...e,
+  const added = moves.length ? moveHistory(moves) : NO_HISTORY;
+  const base: ReadProjection = {
+    status: e.status,
     coverageStart,
     paymentDueDate: paymentDueDate(coverageStart),
-    history: moves.length ? [...e.history, ...moveHistory(moves)] : e.history,
     confirmationOverdue: isConfirmationOverdue(e, now),
+    creditCents: e.creditCents,
     delinquency: null,
+    addedHistory: added,
+    termination: null,
   };
-  const standing = standingOf(e, invoices, now);
+  const standing = standingOfFacts(e, invoices, now);
   if (standing === null) return base;
   if (!('terminate' in standing)) return { ...base, delinquency: standing };
   const t = standing.terminate;
   const terminatedAt = startOfBusinessDay(t.terminatedOn);
   // R30: what was paid on the months after coverageEnd is credit, as the sweep will record it.
-  const freed = invoicesToVoidOnTermination(standingFacts(e, invoices).invoices, t.coverageEnd).creditCents;
+  const freed = invoicesToVoidOnTermination(invoices, t.coverageEnd).creditCents;
   return {
     ...base,
     creditCents: e.creditCents + freed,
     status: 'terminated',
     confirmationOverdue: false, // R12: only an enrollment awaiting confirmation is overdue
+    addedHistory: [...added, statusChange(e.status, 'terminated', terminatedAt, SYSTEM_ACTOR, t.reason)],
+    termination: {
+      coverageEnd: t.coverageEnd,
+      reason: t.reason,
+      terminatedAt,
+      terminatedOn: t.terminatedOn,
+      statusBefore: e.status as RestorableStatus,
+    },
+  };
+}
+
+/** The enrollment as a read shows it as of `now` (`readProjection` applied to it). */
+export function projectEnrollment(e: Enrollment, now: Date, invoices: readonly Invoice[]): EnrollmentProjection {
+  const p = readProjection(e, now, invoiceFacts(invoices));
+  const projected: EnrollmentProjection = {
+    ...e,
+    status: p.status,
+    coverageStart: p.coverageStart,
+    paymentDueDate: p.paymentDueDate,
+    confirmationOverdue: p.confirmationOverdue,
+    creditCents: p.creditCents,
+    delinquency: p.delinquency,
+    history: p.addedHistory.length ? [...e.history, ...p.addedHistory] : e.history,
+  };
+  const t = p.termination;
+  if (!t) return projected;
+  return {
+    ...projected,
     coverageEnd: t.coverageEnd,
     terminationReason: t.reason,
-    terminatedAt,
+    terminatedAt: t.terminatedAt,
     terminatedOn: t.terminatedOn,
-    statusBeforeTermination: e.status as RestorableStatus,
+    statusBeforeTermination: t.statusBefore,
     recordedDelinquency: null,
-    history: [...base.history, statusChange(e.status, 'terminated', terminatedAt, SYSTEM_ACTOR, t.reason)],
   };
+}
+
+/** The facts of invoices as the non-payment engine reads them. */
+export function invoiceFacts(invoices: readonly Invoice[]): InvoiceFacts[] {
+  return invoices.map((i) => ({
+    coverageMonth: i.coverageMonth,
+    dueDate: i.dueDate,
+    amountDueCents: i.amountDueCents,
+    amountPaidCents: i.amountPaidCents,
+    voided: i.voidedAt !== null,
+  }));
 }
 
 /** R29/R30: the facts of one enrollment as the non-payment engine reads them. */
 export function standingFacts(e: Enrollment, invoices: readonly Invoice[]): EnrollmentFacts {
+  return factsOf(e, invoiceFacts(invoices));
+}
+
+function factsOf(e: ProjectionInput, invoices: readonly InvoiceFacts[]): EnrollmentFacts {
   return {
     status: e.status,
     subsidy: e.subsidy,
@@ -284,21 +370,19 @@ export function standingFacts(e: Enrollment, invoices: readonly Invoice[]): Enro
     coverageEnd: e.coverageEnd,
     monthlyPremiumCents: e.monthlyPremiumCents,
     creditCents: e.creditCents,
-    invoices: invoices.map((i) => ({
-      coverageMonth: i.coverageMonth,
-      dueDate: i.dueDate,
-      amountDueCents: i.amountDueCents,
-      amountPaidCents: i.amountPaidCents,
-      voided: i.voidedAt !== null,
-    })),
+    invoices,
   };
 }
 
 /** R29/R30: the standing on `now`'s business date, from the facts and the recorded episode. */
 export function standingOf(e: Enrollment, invoices: readonly Invoice[], now: Date): Standing {
+  return standingOfFacts(e, invoiceFacts(invoices), now);
+}
+
+function standingOfFacts(e: ProjectionInput, invoices: readonly InvoiceFacts[], now: Date): Standing {
   if (!canBeDelinquent(e.status)) return null;
   return delinquencyAsOf({
-    facts: standingFacts(e, invoices),
+    facts: factsOf(e, invoices),
     recorded: e.recordedDelinquency,
     today: businessDateOf(now),
   });

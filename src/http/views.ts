@@ -1,12 +1,12 @@
 import type { Account } from '../domain/accounts.js';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Carrier } from '../domain/carrier.js';
-import { actorSeenBy, type EnrollmentProjection } from '../domain/enrollment.js';
+import { actorSeenBy, type EnrollmentProjection, type ReadProjection } from '../domain/enrollment.js';
 import type { InvoiceDetail } from '../domain/invoice.js';
 import { balanceCents, expectedDelivery, invoiceStatus, paymentSlip } from '../domain/invoice.js';
 import type { Payment } from '../domain/payment.js';
 import type { ApiKey, Principal } from '../domain/principal.js';
-import type { BillingRun } from '../services/billing.js';
+import type { BillingRun, EnrollmentListRow, ProjectedListRow } from '../services/billing.js';
 
 /** Domain objects to API shapes: the contract does not follow the schema of a table. */
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -71,6 +71,81 @@ export function enrollmentView(e: EnrollmentProjection, viewer: Principal) {
     terminationReason: e.terminationReason,
     terminatedAt: iso(e.terminatedAt),
   };
+}
+
+const json = JSON.stringify;
+const jsonOrNull = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
+
+/**
+ * The list route's page written as JSON text (issue 16: the carriers' work-queue page): the same
+ * bytes as `pageView(page, (e) => enrollmentView(e, viewer))` serialized by the route's response
+ * schema (fields in the schema's order, strings escaped as `JSON.stringify` does, which is what the
+ * schema's serializer does), written from the lean rows and their projections without building the
+ * view objects or `Date`s. test/http/work-queue-page.test.ts holds the two to the same bytes.
+ */
+export function enrollmentPageJson(
+  page: { data: ProjectedListRow[]; nextCursor: string | null },
+  viewer: Principal,
+): string {
+  let out = '{"data":[';
+  for (let i = 0; i < page.data.length; i++) {
+    const item = page.data[i] as ProjectedListRow;
+    if (i > 0) out += ',';
+    out += enrollmentListItemJson(item.row, item.projection, viewer);
+  }
+  return `${out}],"nextCursor":${jsonOrNull(page.nextCursor)}}`;
+}
+
+function enrollmentListItemJson(r: EnrollmentListRow, p: ReadProjection, viewer: Principal): string {
+  const t = p.termination;
+  let history = '';
+  if (r.history) {
+    for (const [at, type, from, to, reason, actor, actorRole] of r.history) {
+      if (history) history += ',';
+      history += historyJson(at, type, from, to, reason, actorSeenBy(viewer, { actor, actorRole }));
+    }
+  }
+  for (const h of p.addedHistory) {
+    if (history) history += ',';
+    history += historyJson(h.at.toISOString(), h.type, h.from, h.to, h.reason, actorSeenBy(viewer, h));
+  }
+  const d = p.delinquency;
+  return (
+    `{"id":${json(r.id)},"memberId":${json(r.memberId)},"carrierId":${json(r.carrierId)}` +
+    `,"coverageType":${json(r.coverageType)},"planName":${json(r.planName)}` +
+    `,"monthlyPremiumCents":${r.monthlyPremiumCents},"status":${json(p.status)}` +
+    `,"coverageStart":${json(p.coverageStart)},"chosenCoverageStart":${json(r.chosenCoverageStart)}` +
+    `,"paymentDueDate":${json(p.paymentDueDate)},"binderInvoiceId":${jsonOrNull(r.binderInvoiceId)}` +
+    `,"subscriber":{"firstName":${json(r.firstName)},"lastName":${json(r.lastName)}}` +
+    `,"selectedAt":${json(r.selectedAt)},"paidInFullAt":${jsonOrNull(r.paidInFullAt)}` +
+    `,"confirmationExpectedBy":${jsonOrNull(r.confirmationExpectedBy)},"confirmationOverdue":${p.confirmationOverdue}` +
+    `,"idCardExpectedBy":${jsonOrNull(r.idCardExpectedBy)},"confirmedAt":${jsonOrNull(r.confirmedAt)}` +
+    `,"carrierPolicyId":${jsonOrNull(r.carrierPolicyId)},"cancelledAt":${jsonOrNull(r.cancelledAt)}` +
+    `,"creditCents":${p.creditCents},"flags":${json(r.flags)},"createdAt":${json(r.createdAt)}` +
+    `,"history":[${history}],"subsidy":${json(r.subsidy)}` +
+    `,"delinquency":${
+      d
+        ? `{"stage":${json(d.stage)},"firstUnpaidMonth":${json(d.firstUnpaidMonth)},"payBy":${json(d.payBy)}` +
+          `,"amountOwedCents":${d.amountOwedCents},"monthsOwed":${json(d.monthsOwed)}}`
+        : 'null'
+    }` +
+    (t
+      ? `,"coverageEnd":${json(t.coverageEnd)},"terminationReason":${json(t.reason)}` +
+        `,"terminatedAt":${json(t.terminatedAt.toISOString())}}`
+      : `,"coverageEnd":${jsonOrNull(r.coverageEnd)},"terminationReason":${jsonOrNull(r.terminationReason)}` +
+        `,"terminatedAt":${jsonOrNull(r.terminatedAt)}}`)
+  );
+}
+
+function historyJson(
+  at: string,
+  type: string,
+  from: string | null,
+  to: string,
+  reason: string | null,
+  actor: string,
+): string {
+  return `{"at":${json(at)},"type":${json(type)},"from":${jsonOrNull(from)},"to":${json(to)},"reason":${jsonOrNull(reason)},"actor":${json(actor)}}`;
 }
 
 export function invoiceView(i: InvoiceDetail, calendar: BusinessCalendar) {

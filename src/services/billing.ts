@@ -5,7 +5,7 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Clock } from '../domain/clock.js';
 import { businessDateOf, type IsoDate } from '../domain/dates.js';
 import { earliestCoverageStart, paymentDueDate } from '../domain/deadlines.js';
-import { canBeDelinquent, type DelinquencyStage, type Subsidy } from '../domain/delinquency.js';
+import { canBeDelinquent, type DelinquencyStage, type InvoiceFacts, type Subsidy } from '../domain/delinquency.js';
 import {
   BILLABLE_STATUSES,
   type CoverageType,
@@ -16,7 +16,10 @@ import {
   type Enrollment,
   type EnrollmentProjection,
   missedDeadlineMoves,
+  type ProjectionInput,
   projectEnrollment,
+  type ReadProjection,
+  readProjection,
 } from '../domain/enrollment.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { type Invoice, invoiceStatus, projectBinder } from '../domain/invoice.js';
@@ -31,7 +34,7 @@ import {
 import { type Principal, type Scope, scopeOf, UNSCOPED } from '../domain/principal.js';
 import { decideMissedDeadlines } from '../domain/reconcile.js';
 import { businessTimestamp } from '../domain/timestamps.js';
-import type { EnrollmentFilter } from '../store/enrollments.js';
+import type { EnrollmentFilter, EnrollmentListRow } from '../store/enrollments.js';
 import { isEnrollmentFailure } from '../store/errors.js';
 import type { BillingRunResult, InvoiceDetail, InvoiceFilter, SeqRange } from '../store/invoices.js';
 import type { Page } from '../store/pagination.js';
@@ -103,6 +106,70 @@ function projectInvoice(
   termination: ProjectedTermination | null | undefined,
 ): InvoiceDetail {
   return projectTermination(projectBinder(i, i.enrollment, now), termination);
+}
+
+export type { EnrollmentListRow };
+
+/** The list filter of `GET /v1/enrollments`: the store's, with R29's `delinquency`. */
+export type EnrollmentListFilter = EnrollmentFilter & { delinquency?: DelinquencyStage | 'any' | undefined };
+
+/** A lean list row with what a read shows of it as of the service clock. */
+export interface ProjectedListRow {
+  row: EnrollmentListRow;
+  projection: ReadProjection;
+}
+
+/**
+ * What the store narrows a list to. `delinquency` (R29) is answered from the same projection a read
+ * shows: the store narrows to candidates (binder paid, with a recorded episode or a late live balance
+ * as of today), and each is kept when its computed standing matches (`listed`); so a filtered list
+ * never disagrees with a read, whether or not the sweep has run. A page may then hold fewer than
+ * `limit` items while `nextCursor` still points further.
+ */
+function storeFilterOf(filter: EnrollmentListFilter, now: Date): EnrollmentFilter {
+  const today = businessDateOf(now);
+  const { delinquency, status, ...rest } = filter;
+  return {
+    ...rest,
+    // R30: a termination the sweep has not recorded yet shows in reads, so `terminated` widens to candidates.
+    ...(status === 'terminated' ? { terminatedOrCandidatesOn: today } : { status }),
+    ...(delinquency ? { delinquencyCandidatesOn: today } : {}),
+  };
+}
+
+/** Whether a projected enrollment answers the list's `status` and `delinquency` (see `storeFilterOf`). */
+function listed(p: Pick<ReadProjection, 'status' | 'delinquency'>, filter: EnrollmentListFilter): boolean {
+  const { status, delinquency } = filter;
+  if (status && p.status !== status) return false;
+  return !delinquency || (p.delinquency !== null && (delinquency === 'any' || p.delinquency.stage === delinquency));
+}
+
+function projectionInputOf(r: EnrollmentListRow): ProjectionInput {
+  return {
+    status: r.status,
+    coverageStart: r.coverageStart,
+    createdAt: new Date(r.createdAt),
+    confirmationExpectedBy: r.confirmationExpectedBy,
+    subsidy: r.subsidy,
+    coverageEnd: r.coverageEnd,
+    monthlyPremiumCents: r.monthlyPremiumCents,
+    creditCents: r.creditCents,
+    recordedDelinquency:
+      r.delinquencyAnchor && r.delinquencyStage ? { anchor: r.delinquencyAnchor, stage: r.delinquencyStage } : null,
+  };
+}
+
+const NO_INVOICES: readonly InvoiceFacts[] = Object.freeze([]);
+
+function invoiceFactsOf(r: EnrollmentListRow): readonly InvoiceFacts[] {
+  if (!r.invoices) return NO_INVOICES;
+  return r.invoices.map(([coverageMonth, dueDate, amountDueCents, amountPaidCents, voided]) => ({
+    coverageMonth,
+    dueDate,
+    amountDueCents,
+    amountPaidCents,
+    voided,
+  }));
 }
 
 export class BillingService {
@@ -183,32 +250,41 @@ export class BillingService {
   }
 
   /**
-   * Enrollments as of the service clock. `delinquency` (R29) is answered from the same projection a
-   * read shows: the store narrows to candidates (binder paid, with a recorded episode or a late live
-   * balance as of today), and each is kept when its computed standing matches; so a filtered list
-   * never disagrees with a read, whether or not the sweep has run. A page may then hold fewer than
-   * `limit` items while `nextCursor` still points further.
+   * Enrollments as of the service clock, filtered as `storeFilterOf` and `listed` say (the
+   * returned-payments list; the list route uses `enrollmentPage`).
    */
   async listEnrollments(
-    filter: EnrollmentFilter & { delinquency?: DelinquencyStage | 'any' | undefined },
+    filter: EnrollmentListFilter,
     scope: Scope,
     limit: number,
     after?: string,
   ): Promise<Page<EnrollmentProjection>> {
     const now = this.clock.now();
-    const today = businessDateOf(now);
-    const { delinquency, status, ...rest } = filter;
-    const storeFilter: EnrollmentFilter = {
-      ...rest,
-      // R30: a termination the sweep has not recorded yet shows in reads, so `terminated` widens to candidates.
-      ...(status === 'terminated' ? { terminatedOrCandidatesOn: today } : { status }),
-      ...(delinquency ? { delinquencyCandidatesOn: today } : {}),
-    };
-    const page = await this.stores.enrollments.listWithInvoices(storeFilter, scope, limit, after);
+    const page = await this.stores.enrollments.listWithInvoices(storeFilterOf(filter, now), scope, limit, after);
     const data = page.data
       .map((r) => projectEnrollment(r.enrollment, now, r.invoices))
-      .filter((p) => !status || p.status === status)
-      .filter((p) => !delinquency || (p.delinquency && (delinquency === 'any' || p.delinquency.stage === delinquency)));
+      .filter((p) => listed(p, filter));
+    return { data, nextCursor: page.nextCursor };
+  }
+
+  /**
+   * `listEnrollments` for the list route (issue 16: the carriers' work-queue page): the same
+   * enrollments, filter and paging, as lean rows (`EnrollmentListRow`) each with its projection
+   * (`readProjection`) instead of whole projected enrollments; the view writes them.
+   */
+  async enrollmentPage(
+    filter: EnrollmentListFilter,
+    scope: Scope,
+    limit: number,
+    after?: string,
+  ): Promise<Page<ProjectedListRow>> {
+    const now = this.clock.now();
+    const page = await this.stores.enrollments.listPage(storeFilterOf(filter, now), scope, limit, after);
+    const data: ProjectedListRow[] = [];
+    for (const row of page.data) {
+      const projection = readProjection(projectionInputOf(row), now, invoiceFactsOf(row));
+      if (listed(projection, filter)) data.push({ row, projection });
+    }
     return { data, nextCursor: page.nextCursor };
   }
 

@@ -1,18 +1,26 @@
-import { type ExpressionBuilder, type Kysely, sql, type Updateable } from 'kysely';
+import {
+  type ExpressionBuilder,
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  sql,
+  type Updateable,
+} from 'kysely';
 import type { IsoDate } from '../domain/dates.js';
-import type { RecordedDelinquency, Subsidy } from '../domain/delinquency.js';
+import type { DelinquencyStage, RecordedDelinquency, Subsidy } from '../domain/delinquency.js';
 import type {
   Enrollment,
   EnrollmentChange,
   EnrollmentFlag,
   EnrollmentStatus,
   HistoryEntry,
+  HistoryType,
 } from '../domain/enrollment.js';
 import type { Invoice, InvoiceStatus } from '../domain/invoice.js';
 import type { Role, Scope } from '../domain/principal.js';
 import { CompiledQueries, slot } from './compiled.js';
 import { invoiceFromJson } from './invoices.js';
-import { type Page, pageOf, seqPageRows } from './pagination.js';
+import { decodeCursor, type Page, pageOf, seqPageRows } from './pagination.js';
 import type { DB, EnrollmentHistoryRow, EnrollmentRow, EnrollmentsTable } from './schema.js';
 
 export type EnrollmentJoinedRow = EnrollmentRow & {
@@ -205,6 +213,53 @@ export function delinquencyCandidateSql(today: IsoDate) {
 
 const COMPILED = new CompiledQueries();
 
+/** A timestamp as the API writes it (`Date.prototype.toISOString`: UTC, milliseconds, truncated as pg parses). */
+const isoText = (column: string) =>
+  sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const isoTextOrNull = (column: string) => isoText(column) as unknown as RawBuilder<string | null>;
+
+/**
+ * One enrollment of a list page, lean (issue 16): the recorded values as the API writes them
+ * (timestamps already as ISO text, no `Date`), its recorded history as tuples and its invoices as
+ * the non-payment engine's facts, oldest month first. The service projects it (`readProjection`).
+ */
+export interface EnrollmentListRow {
+  seq: number;
+  id: string;
+  memberId: string;
+  carrierId: string;
+  coverageType: string;
+  planName: string;
+  monthlyPremiumCents: number;
+  status: EnrollmentStatus;
+  coverageStart: IsoDate;
+  chosenCoverageStart: IsoDate;
+  binderInvoiceId: string | null;
+  firstName: string;
+  lastName: string;
+  selectedAt: string;
+  paidInFullAt: string | null;
+  confirmationExpectedBy: IsoDate | null;
+  idCardExpectedBy: IsoDate | null;
+  confirmedAt: string | null;
+  carrierPolicyId: string | null;
+  cancelledAt: string | null;
+  creditCents: number;
+  flags: string[];
+  createdAt: string;
+  subsidy: Subsidy;
+  coverageEnd: IsoDate | null;
+  terminationReason: string | null;
+  terminatedAt: string | null;
+  delinquencyAnchor: IsoDate | null;
+  delinquencyStage: DelinquencyStage | null;
+  /** [at (ISO text), type, from, to, reason, actor, the actor key's role], in order; null: none. */
+  history: ListHistoryTuple[] | null;
+  /** [coverage month, due date, amount due, amount paid, voided], oldest month first; null: none. */
+  invoices: [IsoDate, IsoDate, number, number, boolean][] | null;
+}
+export type ListHistoryTuple = [string, HistoryType, string | null, string, string | null, string, Role | null];
+
 type HistoryJson = Omit<HistoryEntry, 'at'> & { at: string };
 type InlineRow = EnrollmentJoinedRow & { history_json: HistoryJson[] };
 
@@ -370,17 +425,136 @@ export class EnrollmentStore {
     };
   }
 
+  /**
+   * A page of `list` as lean rows (`EnrollmentListRow`): what the list route writes, in one statement
+   * compiled once per shape of filter (issue 16: the work-queue page).
+   */
+  async listPage(
+    filter: EnrollmentFilter,
+    scope: Scope,
+    limit: number,
+    after: string | undefined,
+  ): Promise<Page<EnrollmentListRow>> {
+    const scoped = scope.carrierId !== null;
+    const key = [
+      'list page',
+      scoped,
+      Boolean(filter.memberId),
+      Boolean(filter.status),
+      Boolean(filter.carrierId),
+      Boolean(filter.flag),
+      Boolean(filter.delinquencyCandidatesOn),
+      Boolean(filter.terminatedOrCandidatesOn),
+    ].join('|');
+    const rows = await COMPILED.run<EnrollmentListRow>(
+      this.db,
+      key,
+      () => {
+        const today = slot('today') as IsoDate;
+        const shape: EnrollmentFilter = {
+          ...(filter.memberId ? { memberId: slot('memberId') } : {}),
+          ...(filter.status ? { status: slot('status') as EnrollmentStatus } : {}),
+          ...(filter.carrierId ? { carrierId: slot('carrierId') } : {}),
+          ...(filter.flag ? { flag: slot('flag') as EnrollmentFlag } : {}),
+          ...(filter.delinquencyCandidatesOn ? { delinquencyCandidatesOn: today } : {}),
+          ...(filter.terminatedOrCandidatesOn ? { terminatedOrCandidatesOn: today } : {}),
+        };
+        return this.where(this.leanBase(scoped ? { carrierId: slot('carrier') } : scope), shape)
+          .where('e.seq', '>', slot('after') as unknown as number)
+          .orderBy('e.seq')
+          .limit(slot('limit') as unknown as number);
+      },
+      {
+        carrier: scope.carrierId,
+        memberId: filter.memberId,
+        status: filter.status,
+        carrierId: filter.carrierId,
+        flag: filter.flag,
+        today: filter.delinquencyCandidatesOn ?? filter.terminatedOrCandidatesOn,
+        after: decodeCursor(after) ?? 0,
+        limit: limit + 1,
+      },
+    );
+    return pageOf(rows, limit, (r) => r);
+  }
+
+  /** The lean columns of `EnrollmentListRow` (no history or invoice rows, no `Date`). */
+  private leanBase(scope: Scope) {
+    let q = this.db
+      .selectFrom('enrollments as e')
+      .innerJoin('accounts as a', 'a.member_id', 'e.member_id')
+      .select([
+        'e.seq',
+        'e.id',
+        'e.member_id as memberId',
+        'e.carrier_id as carrierId',
+        'e.coverage_type as coverageType',
+        'e.plan_name as planName',
+        'e.monthly_premium_cents as monthlyPremiumCents',
+        'e.status',
+        'e.coverage_start as coverageStart',
+        'e.chosen_coverage_start as chosenCoverageStart',
+        'a.first_name as firstName',
+        'a.last_name as lastName',
+        'e.confirmation_expected_by as confirmationExpectedBy',
+        'e.id_card_expected_by as idCardExpectedBy',
+        'e.carrier_policy_id as carrierPolicyId',
+        'e.credit_cents as creditCents',
+        'e.flags',
+        'e.subsidy',
+        'e.coverage_end as coverageEnd',
+        'e.termination_reason as terminationReason',
+        'e.delinquency_anchor as delinquencyAnchor',
+        'e.delinquency_stage as delinquencyStage',
+      ])
+      .select([
+        isoText('e.selected_at').as('selectedAt'),
+        isoTextOrNull('e.paid_in_full_at').as('paidInFullAt'),
+        isoTextOrNull('e.confirmed_at').as('confirmedAt'),
+        isoTextOrNull('e.cancelled_at').as('cancelledAt'),
+        isoText('e.created_at').as('createdAt'),
+        isoTextOrNull('e.terminated_at').as('terminatedAt'),
+      ])
+      .select((eb) =>
+        eb
+          .selectFrom('invoices as i')
+          .select('i.id')
+          .whereRef('i.enrollment_id', '=', 'e.id')
+          .where('i.is_binder', '=', true)
+          .limit(1)
+          .as('binderInvoiceId'),
+      )
+      .select([
+        sql<ListHistoryTuple[] | null>`(select json_agg(json_build_array(${isoText('h.at')}, h.type, h.from_value,
+          h.to_value, h.reason, h.actor, k.role) order by h.id)
+          from enrollment_history h left join api_keys k on k.id = h.actor where h.enrollment_id = e.id)`.as('history'),
+        sql<EnrollmentListRow['invoices']>`(select json_agg(json_build_array(i.coverage_month, i.due_date,
+          i.amount_due_cents, i.amount_paid_cents, i.voided_at is not null) order by i.coverage_month, i.seq)
+          from invoices i where i.enrollment_id = e.id)`.as('invoices'),
+      ]);
+    if (scope.carrierId !== null) q = q.where('e.carrier_id', '=', scope.carrierId);
+    return q;
+  }
+
   private filtered(filter: EnrollmentFilter, scope: Scope) {
-    let q = this.historyInline(scope);
-    if (filter.memberId) q = q.where('e.member_id', '=', filter.memberId);
-    if (filter.status) q = q.where('e.status', '=', filter.status);
-    if (filter.carrierId) q = q.where('e.carrier_id', '=', filter.carrierId);
-    if (filter.flag) q = q.where(sql<boolean>`${filter.flag} = any(e.flags)`);
-    if (filter.delinquencyCandidatesOn) q = q.where(delinquencyCandidateSql(filter.delinquencyCandidatesOn));
+    return this.where(this.historyInline(scope), filter);
+  }
+
+  /** The filters of `list` on a query of `enrollments as e`. */
+  private where<Q extends SelectQueryBuilder<DB & { e: EnrollmentsTable }, 'e', any>>(
+    q: Q,
+    filter: EnrollmentFilter,
+  ): Q {
+    let w = q as SelectQueryBuilder<DB & { e: EnrollmentsTable }, 'e', any>;
+    if (filter.memberId) w = w.where('e.member_id', '=', filter.memberId);
+    if (filter.status) w = w.where('e.status', '=', filter.status);
+    if (filter.carrierId) w = w.where('e.carrier_id', '=', filter.carrierId);
+    if (filter.flag) w = w.where(sql<boolean>`${filter.flag} = any(e.flags)`);
+    if (filter.delinquencyCandidatesOn) w = w.where(delinquencyCandidateSql(filter.delinquencyCandidatesOn));
     const terminatedOn = filter.terminatedOrCandidatesOn;
     if (terminatedOn)
-      q = q.where((eb) => eb.or([eb('e.status', '=', 'terminated'), delinquencyCandidateSql(terminatedOn)(eb)]));
-    return q;
+      w = w.where((eb) => eb.or([eb('e.status', '=', 'terminated'), delinquencyCandidateSql(terminatedOn)(eb)]));
+    return w as Q;
   }
 
   async insert(values: {

@@ -24,6 +24,13 @@ import { type Answered, type Idempotent, IdempotentTransactions } from './idempo
 import type { PaymentService } from './payments.js';
 
 /** A new file, with how many pending payments did not fit it and wait for the next file. */
+
+/** A claim not refreshed for this long belongs to a request that died (migration 0025). */
+const CLAIM_STALE_SECONDS = 60;
+const CLAIM_REFRESH_MS = 10_000;
+/** How long a copy waits for another copy of the same file, and how often it looks. */
+const COPY_WAIT_MS = 5 * 60_000;
+const COPY_POLL_MS = 50;
 export type CreatedAchFile = AchFileRecord & { pendingAfter: number };
 
 export interface ReturnFileResult {
@@ -141,56 +148,77 @@ export class AchService {
     const parsed = parseReturnFile(text);
     const sha256 = createHash('sha256').update(text.replace(/\r\n/g, '\n').replace(/\n+$/, '')).digest();
     let firstRecorded: { id: string; warnings: ReturnFileWarning[] } | null = null;
-    const answered = await this.idempotent.runInSteps(call, async () => {
-      const receivedAt = this.clock.now();
-      const before = await this.stores.ach.returnFileReceived(sha256);
-      const traces = [...parsed.returns, ...parsed.notices].map((r) => r.originalTraceNumber);
-      const byTrace = await this.stores.ach.paymentsByTrace(traces);
-      const found = inFileOrder([
-        ...parsed.warnings,
-        ...checkReturnEntries([...parsed.returns, ...parsed.notices], byTrace),
-      ]);
-      const returns: ReturnFileResult['returns'] = [];
-      for (const { item, paymentId, outcome } of classifyReturns(parsed.returns, byTrace)) {
-        const applied =
-          outcome === 'returned' && paymentId ? await this.applyReturn(paymentId, item.reasonCode, principal) : outcome;
-        returns.push({
-          traceNumber: item.originalTraceNumber,
-          reasonCode: item.reasonCode,
-          returnTraceNumber: item.returnTraceNumber,
-          paymentId,
-          outcome: applied,
-        });
-      }
-      const notificationsOfChange = parsed.notices.map((n) => ({
-        traceNumber: n.originalTraceNumber,
-        changeCode: n.changeCode,
-        paymentId: byTrace.get(n.originalTraceNumber)?.id ?? null,
-        corrected: n.corrected,
-      }));
-      return async (tx: Stores) => {
-        const recorded = await tx.ach.recordReturnFile({
-          sha256,
-          receivedAt,
-          receivedBy: principal.keyId,
-          returnCount: parsed.returns.length,
-          notificationCount: parsed.notices.length,
-          warnings: found,
-        });
-        // The answer's transaction may be retried: what it last recorded is what is logged.
-        firstRecorded = recorded.created && found.length > 0 ? { id: recorded.id, warnings: found } : null;
-        return {
-          id: recorded.id,
-          receivedAt,
-          firstReceivedAt: recorded.firstReceivedAt,
-          // A copy recorded first by a concurrent request makes this one a repeat too.
-          repeat: before !== null || !recorded.created,
-          returns,
-          notificationsOfChange,
-          warnings: recorded.warnings ?? found,
+    let claimed = false;
+    let released = false;
+    let answered: Answered;
+    try {
+      answered = await this.idempotent.runInSteps(call, async () => {
+        const receivedAt = this.clock.now();
+        const { before, claim } = await this.claimOrWaitForCopies(sha256);
+        claimed = claim;
+        let refreshedAt = Date.now();
+        const traces = [...parsed.returns, ...parsed.notices].map((r) => r.originalTraceNumber);
+        const byTrace = await this.stores.ach.paymentsByTrace(traces);
+        const found = inFileOrder([
+          ...parsed.warnings,
+          ...checkReturnEntries([...parsed.returns, ...parsed.notices], byTrace),
+        ]);
+        const returns: ReturnFileResult['returns'] = [];
+        for (const { item, paymentId, outcome } of classifyReturns(parsed.returns, byTrace)) {
+          const applied =
+            outcome === 'returned' && paymentId
+              ? await this.applyReturn(paymentId, item.reasonCode, principal)
+              : outcome;
+          if (claimed && Date.now() - refreshedAt > CLAIM_REFRESH_MS) {
+            await this.stores.ach.refreshReturnFileClaim(sha256);
+            refreshedAt = Date.now();
+          }
+          returns.push({
+            traceNumber: item.originalTraceNumber,
+            reasonCode: item.reasonCode,
+            returnTraceNumber: item.returnTraceNumber,
+            paymentId,
+            outcome: applied,
+          });
+        }
+        const notificationsOfChange = parsed.notices.map((n) => ({
+          traceNumber: n.originalTraceNumber,
+          changeCode: n.changeCode,
+          paymentId: byTrace.get(n.originalTraceNumber)?.id ?? null,
+          corrected: n.corrected,
+        }));
+        return async (tx: Stores) => {
+          const recorded = await tx.ach.recordReturnFile({
+            sha256,
+            receivedAt,
+            receivedBy: principal.keyId,
+            returnCount: parsed.returns.length,
+            notificationCount: parsed.notices.length,
+            warnings: found,
+          });
+          if (claimed) {
+            await tx.ach.releaseReturnFileClaim(sha256);
+            released = true;
+          }
+          // The answer's transaction may be retried: what it last recorded is what is logged.
+          firstRecorded = recorded.created && found.length > 0 ? { id: recorded.id, warnings: found } : null;
+          return {
+            id: recorded.id,
+            receivedAt,
+            firstReceivedAt: recorded.firstReceivedAt,
+            // A copy recorded first by a concurrent request makes this one a repeat too.
+            repeat: before !== null || !recorded.created,
+            returns,
+            notificationsOfChange,
+            warnings: recorded.warnings ?? found,
+          };
         };
-      };
-    });
+      });
+    } finally {
+      // A copy that failed, or answered a refusal, frees the file for the next copy at once (a claim
+      // released with the answer is already gone, and may be another copy's by now).
+      if (claimed && !released) await this.stores.ach.releaseReturnFileClaim(sha256).catch(() => undefined);
+    }
     const logged = firstRecorded as { id: string; warnings: ReturnFileWarning[] } | null;
     if (logged) {
       this.log.warn(
@@ -203,6 +231,31 @@ export class AchService {
       );
     }
     return answered;
+  }
+
+  /**
+   * R36: one copy of a return file at a time. A copy that finds the file recorded is a repeat; else it
+   * claims the file's hash and applies it; a copy that finds a live claim waits (polling, no
+   * transaction held) until the file is recorded or the claim is freed or goes stale (its request
+   * died), then looks again. Copies of one file posted at once split its returns between them before.
+   */
+  private async claimOrWaitForCopies(
+    sha256: Buffer,
+  ): Promise<{ before: { id: string; firstReceivedAt: Date } | null; claim: boolean }> {
+    const giveUpAt = Date.now() + COPY_WAIT_MS;
+    for (;;) {
+      const before = await this.stores.ach.returnFileReceived(sha256);
+      if (before) return { before, claim: false };
+      if (await this.stores.ach.claimReturnFile(sha256, CLAIM_STALE_SECONDS)) {
+        // Recorded by a copy that finished between the two statements: a repeat after all.
+        const recorded = await this.stores.ach.returnFileReceived(sha256);
+        if (!recorded) return { before: null, claim: true };
+        await this.stores.ach.releaseReturnFileClaim(sha256);
+        return { before: recorded, claim: false };
+      }
+      if (Date.now() > giveUpAt) throw new Error('another copy of this return file has been applied for too long');
+      await new Promise((r) => setTimeout(r, COPY_POLL_MS));
+    }
   }
 
   /** R25 for one return, exactly as `POST /v1/payments/{id}/returns` does; a race with another return is `already_returned`. */

@@ -279,6 +279,30 @@ export class AchStore {
     return { id: row.id, firstReceivedAt: row.received_at, created: false, warnings: row.warnings };
   }
 
+  /**
+   * R36: claims a return file's hash for this request (migration 0025): true when it was free or its
+   * claim is older than `staleSeconds` (a request that died). Real time, not the service clock.
+   */
+  async claimReturnFile(sha256: Buffer, staleSeconds: number): Promise<boolean> {
+    const r = await sql<{ ok: number }>`
+      insert into ach_return_file_claims as c (sha256, claimed_at) values (${bytea(sha256)}::bytea, clock_timestamp())
+      on conflict (sha256) do update set claimed_at = clock_timestamp()
+        where c.claimed_at < clock_timestamp() - make_interval(secs => ${staleSeconds})
+      returning 1 as ok`.execute(this.db);
+    return r.rows.length > 0;
+  }
+
+  /** Keeps this request's claim fresh while it applies the file. */
+  async refreshReturnFileClaim(sha256: Buffer): Promise<void> {
+    await sql`update ach_return_file_claims set claimed_at = clock_timestamp() where sha256 = ${bytea(sha256)}::bytea`.execute(
+      this.db,
+    );
+  }
+
+  async releaseReturnFileClaim(sha256: Buffer): Promise<void> {
+    await sql`delete from ach_return_file_claims where sha256 = ${bytea(sha256)}::bytea`.execute(this.db);
+  }
+
   /** R36: when a return file with this SHA-256 was first received, if ever. */
   async returnFileReceived(sha256: Buffer): Promise<{ id: string; firstReceivedAt: Date } | null> {
     const row = await this.db

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import t from 'tap';
-import { testApp } from '../helpers/app.js';
+import { anotherInstance, testApp } from '../helpers/app.js';
 import { newAccount, newCarrier, newEnrollment, setClock } from '../helpers/factories.js';
 import { readNacha, returnFile } from '../helpers/nacha.js';
 import { bankAccount, card, getPayment, type PaymentJson, pay, payOk } from '../helpers/payments.js';
@@ -174,6 +174,55 @@ t.test('copies of one return file sent at once: one applies, the others say repe
   t.equal(bodies.flatMap((b) => b.returns).filter((r: { outcome: string }) => r.outcome === 'returned').length, 1);
   t.equal(new Set(bodies.map((b) => b.id)).size, 1, 'one file record');
   t.equal((await getPayment(ctx, p.id)).status, 'returned');
+});
+
+t.test('one return file sent four times at once over two instances is applied by one copy, whole', async (t) => {
+  // Found by the issue-16 black-box run: four copies of a 40-entry file at once split its returns
+  // between them; the first answer listed half of its own returns as already_returned and answers
+  // marked repeat had applied returns.
+  await setClock(ctx, '2026-12-08T16:00:00Z');
+  const other = await anotherInstance(t, ctx);
+  const payments: PaymentJson[] = [];
+  for (let i = 0; i < 30; i++) {
+    const e = await newEnrollment(ctx, { carrierId: carrier.id });
+    payments.push(await payOk(ctx, bank(45000, e.id)));
+  }
+  t.equal((await createFile()).statusCode, 201);
+  const items: { originalTrace: string; code: string; amountCents: number }[] = [];
+  for (const p of payments) {
+    items.push({ originalTrace: String((await getPayment(ctx, p.id)).traceNumber), code: 'R01', amountCents: 45000 });
+  }
+  const text = returnFile(items);
+  const send = (instance: typeof ctx) =>
+    instance.request({
+      method: 'POST',
+      url: '/v1/ops/ach-returns',
+      key: ops.secret,
+      payload: text,
+      headers: { 'content-type': 'text/plain' },
+    });
+  // The first copy is under way (some of its returns applied) when the three others arrive.
+  const firstCopy = send(ctx);
+  const returnedSoFar = async () =>
+    Number(
+      (
+        await sql<{
+          n: string;
+        }>`select count(*) as n from payments where status = 'returned' and id = any(${payments.map((p) => p.id)})`.execute(
+          ctx.database.db,
+        )
+      ).rows[0]?.n,
+    );
+  while ((await returnedSoFar()) < 3) await new Promise((r) => setTimeout(r, 2));
+  const answers = await Promise.all([firstCopy, send(other), send(ctx), send(other)]);
+  for (const a of answers) t.equal(a.statusCode, 200, a.body);
+  const bodies = answers.map((a) => a.json() as { repeat: boolean; returns: { outcome: string }[] });
+  const outcomes = (b: (typeof bodies)[number]) => [...new Set(b.returns.map((r) => r.outcome))];
+  const first = bodies.filter((b) => !b.repeat);
+  t.equal(first.length, 1, 'exactly one copy is the first');
+  t.same(outcomes(first[0] as (typeof bodies)[number]), ['returned'], 'and it applied every return of its file');
+  for (const b of bodies.filter((x) => x.repeat)) t.same(outcomes(b), ['already_returned'], 'a repeat changed nothing');
+  for (const p of payments) t.equal((await getPayment(ctx, p.id)).status, 'returned');
 });
 
 t.test('trace numbers wrap after 9,999,999 and a return names the most recent payment with its trace', async (t) => {

@@ -49,6 +49,7 @@ export const ERROR_CATALOGUE = {
   body_too_deep: { kind: 'invalid', title: 'JSON body nested too deep' },
   invalid_character: { kind: 'invalid', title: 'Text holds a character that is not allowed' },
   duplicate_json_key: { kind: 'invalid', title: 'JSON object with a repeated member name' },
+  forbidden_json_key: { kind: 'invalid', title: 'JSON object with a forbidden member name' },
   amount_too_large: { kind: 'rule', title: 'A bank payment cannot be larger than one ACH entry carries' },
   ach_file_limit_reached: { kind: 'rule', title: 'Every File ID Modifier of the day is used' },
   nothing_to_originate: { kind: 'rule', title: 'No bank payment is waiting for an ACH file' },

@@ -115,6 +115,16 @@ t.test('Card data: a card number hidden by a repeated JSON member name is still 
   );
   t.equal((await ctx.request({ method: 'GET', url: `/v1/enrollments/${e.id}` })).json().status, 'pending_payment');
   t.equal((await ctx.request({ method: 'GET', url: '/v1/carriers/dupk1' })).statusCode, 404, 'nothing stored');
+  // Issue-16 black-box run: a `__proto__` member was answered "not valid JSON"; it is valid JSON,
+  // refused for what it is (prototype poisoning), at any depth.
+  for (const body of [
+    '{"id":"proto1","name":"A","__proto__":{"admin":true}}',
+    '{"id":"proto2","name":"A","x":{"constructor":{"prototype":{"admin":true}}}}',
+  ]) {
+    const res = await raw('/v1/carriers', body);
+    expectProblem(t, res, 400, 'forbidden_json_key', body);
+    t.match(res.json().detail, /__proto__/);
+  }
 });
 
 t.test('Auth: the Bearer scheme name is case-insensitive, so a valid key is not counted as a failure', async (t) => {

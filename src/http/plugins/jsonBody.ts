@@ -52,6 +52,15 @@ export function scanJson(text: string, max: number): 'too_deep' | 'duplicate_key
   return null;
 }
 
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The JSON body parser: fastify's own (prototype-poisoning checks included), after the scan above. */
 async function jsonBodyPlugin(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error');
@@ -76,7 +85,21 @@ async function jsonBodyPlugin(app: FastifyInstance) {
       );
       return;
     }
-    parse(request, body as string, done);
+    parse(request, body as string, (err, parsed) => {
+      // secure-json-parse refuses `__proto__` and `constructor.prototype` members (prototype poisoning)
+      // and fastify reports that as "not valid JSON": when the text is valid JSON, say what was refused.
+      if (err && isValidJson(body as string)) {
+        done(
+          new DomainError(
+            'forbidden_json_key',
+            'A JSON object in the body has a member named "__proto__", or "prototype" inside "constructor"; such members are not accepted.',
+          ),
+          undefined,
+        );
+        return;
+      }
+      done(err, parsed);
+    });
   });
 }
 

@@ -262,18 +262,29 @@ function sharedRateLimitStore(app: FastifyInstance, s: Services) {
  */
 function addTestClockRefresh(app: FastifyInstance, config: Config, s: Services, listener: ApiKeyCache | null) {
   if (!config.allowTestClock) return;
-  if (listener) listener.onClockChanged = () => refreshTestClock(app, s);
+  // A notification whose read failed (the database restarting as the listener came back, say) left
+  // this process on its last instant: requests read the clock themselves until a read succeeds.
+  let missed = false;
+  if (listener)
+    listener.onClockChanged = async () => {
+      missed = !(await refreshTestClock(app, s));
+    };
   app.addHook('onRequest', async () => {
-    if (!listener?.usable) await refreshTestClock(app, s);
+    if (!listener?.usable || missed) {
+      if (await refreshTestClock(app, s)) missed = false;
+    }
   });
 }
 
-async function refreshTestClock(app: FastifyInstance, s: Services): Promise<void> {
+/** False when the clock could not be read (it keeps its last instant). */
+async function refreshTestClock(app: FastifyInstance, s: Services): Promise<boolean> {
   try {
     await s.testClock.refresh();
+    return true;
   } catch (err) {
     // The database is down: the request will say so itself; the clock keeps its last instant.
     app.log.warn({ err: { message: (err as Error).message } }, 'test clock not refreshed');
+    return false;
   }
 }
 

@@ -3,6 +3,7 @@
  * rate limits behave as with one instance. The cluster script (npm run cluster) proves the same
  * through a load balancer and PgBouncer; these run in every `npm test`.
  */
+import { sql } from 'kysely';
 import pino from 'pino';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
@@ -46,6 +47,28 @@ t.test('a listener that starts after the clock was set takes it before serving',
   t.equal(set.statusCode, 200);
   const b = await anotherInstance(t, a);
   t.equal(b.clock.now().toISOString(), '2027-04-01T15:00:00.000Z');
+});
+
+t.test('a clock change whose read failed at the listener is read by the next request', async (t) => {
+  // Noticed in the issue-16 black-box run: an instance whose listener came back before its database
+  // could be read kept its last test clock until the next change (the failed read was only logged).
+  const a = await testApp(t);
+  const b = await anotherInstance(t, a);
+  const db = a.database.db;
+  await sql`alter table test_clock rename to test_clock_away`.execute(db);
+  let renamed = true;
+  t.teardown(async () => {
+    if (renamed) await sql`alter table test_clock_away rename to test_clock`.execute(db);
+  });
+  // A change is announced while the clock cannot be read: every listener's read fails.
+  await sql`select pg_notify('service_clock_changed', 'missed-change')`.execute(db);
+  await new Promise((r) => setTimeout(r, 500));
+  t.notOk(b.clock.frozen, 'the failed read left the clock as it was');
+  await sql`alter table test_clock_away rename to test_clock`.execute(db);
+  renamed = false;
+  await sql`insert into test_clock (frozen_at) values ('2027-05-03T14:00:00Z')`.execute(db);
+  t.equal((await b.request({ method: 'GET', url: '/v1/payment-channels' })).statusCode, 200);
+  t.equal(b.clock.now().toISOString(), '2027-05-03T14:00:00.000Z', 'the next request read it');
 });
 
 t.test('the per-key rate limit holds for the sum over two instances', async (t) => {

@@ -47,3 +47,46 @@ export async function seedAccounts(db: Kysely<any>, n: number): Promise<void> {
            array['+1617' || lpad(g::text, 7, '0')], g % 3 = 0
     from generate_series(1, ${n}) g`.execute(db);
 }
+
+/**
+ * The HTTP bench's population (`npm run bench`, bench/work-queue-profile.ts): five carriers (plus
+ * `carrier-idle` when asked), `n` accounts and one enrollment each with its binder invoice. Every 4th
+ * enrollment is paid and awaiting confirmation (the carriers' work queue); the rest are pending with
+ * an open binder invoice (what the payment scenario pays, one enrollment per request).
+ */
+export async function seedWorkQueue(
+  seed: { query(text: string, values?: unknown[]): Promise<unknown> },
+  n: number,
+  start: string,
+  dueDate: string,
+  opts: { idleCarrier?: boolean } = {},
+): Promise<void> {
+  await seed.query(`insert into carriers (id, name, name_key)
+    select 'carrier-' || c, 'Carrier ' || c, 'carrier ' || c from generate_series(1, 5) c
+    ${opts.idleCarrier ? "union all select 'carrier-idle', 'Carrier Idle', 'carrier idle'" : ''}`);
+  await seed.query(
+    `insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code, phone_numbers, paperless)
+     select (100000000000 + g)::text, 'First' || g, 'Last' || g, g || ' Main St', 'Boston', 'MA', '02108',
+            array['+1617' || lpad(g::text, 7, '0')], g % 3 = 0
+     from generate_series(1, $1::int) g`,
+    [n],
+  );
+  await seed.query(
+    `insert into enrollments (member_id, carrier_id, coverage_type, plan_name, monthly_premium_cents, status,
+                              chosen_coverage_start, coverage_start, selected_at, paid_in_full_at, confirmation_expected_by)
+     select (100000000000 + g)::text, 'carrier-' || (1 + g % 5), 'health', 'Plan ' || (g % 7), 45000,
+            case when g % 4 = 0 then 'awaiting_confirmation' else 'pending_payment' end,
+            $2::date, $2::date, now(), case when g % 4 = 0 then now() end, case when g % 4 = 0 then current_date + 7 end
+     from generate_series(1, $1::int) g`,
+    [n, start],
+  );
+  await seed.query(
+    `insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
+                           amount_paid_cents, is_binder, delivery, issued_at)
+     select n::text || luhn_digit(n), id, member_id, $1::date, $2::date, 45000,
+            case when status = 'awaiting_confirmation' then 45000 else 0 end, true, 'mail', now()
+     from (select e.*, nextval('invoice_number_seq') as n from enrollments e order by seq) s`,
+    [start, dueDate],
+  );
+  await seed.query('vacuum analyze');
+}

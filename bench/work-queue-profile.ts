@@ -21,6 +21,7 @@ import { migrateToLatest } from '../src/infra/migrate.js';
 import { ApiKeyStore } from '../src/store/apiKeys.js';
 import { testConfig } from '../test/helpers/app.js';
 import { admin, serverOf } from '../test/helpers/serverAdmin.js';
+import { seedWorkQueue } from './benchDatabase.js';
 
 const [url, pagesText, cText, dbName] = process.argv.slice(2);
 if (!url) throw new Error('usage: work-queue-profile.ts <server url> [pages] [concurrency] [database]');
@@ -38,33 +39,7 @@ try {
   const seed = new pg.Client({ connectionString: `${server}/${DB}` });
   await seed.connect();
   const start = earliestCoverageStart(businessDateOf(new Date()));
-  await seed.query(`insert into carriers (id, name, name_key)
-    select 'carrier-' || c, 'Carrier ' || c, 'carrier ' || c from generate_series(1, 5) c`);
-  await seed.query(
-    `insert into accounts (member_id, first_name, last_name, address_line1, city, state, postal_code, phone_numbers, paperless)
-     select (100000000000 + g)::text, 'First' || g, 'Last' || g, g || ' Main St', 'Boston', 'MA', '02108',
-            array['+1617' || lpad(g::text, 7, '0')], g % 3 = 0
-     from generate_series(1, $1::int) g`,
-    [N],
-  );
-  await seed.query(
-    `insert into enrollments (member_id, carrier_id, coverage_type, plan_name, monthly_premium_cents, status,
-                              chosen_coverage_start, coverage_start, selected_at, paid_in_full_at, confirmation_expected_by)
-     select (100000000000 + g)::text, 'carrier-' || (1 + g % 5), 'health', 'Plan ' || (g % 7), 45000,
-            case when g % 4 = 0 then 'awaiting_confirmation' else 'pending_payment' end,
-            $2::date, $2::date, now(), case when g % 4 = 0 then now() end, case when g % 4 = 0 then current_date + 7 end
-     from generate_series(1, $1::int) g`,
-    [N, start],
-  );
-  await seed.query(
-    `insert into invoices (invoice_number, enrollment_id, member_id, coverage_month, due_date, amount_due_cents,
-                           amount_paid_cents, is_binder, delivery, issued_at)
-     select n::text || luhn_digit(n), id, member_id, $1::date, $2::date, 45000,
-            case when status = 'awaiting_confirmation' then 45000 else 0 end, true, 'mail', now()
-     from (select e.*, nextval('invoice_number_seq') as n from enrollments e order by seq) s`,
-    [start, paymentDueDate(start)],
-  );
-  await seed.query('vacuum analyze');
+  await seedWorkQueue(seed, N, start, paymentDueDate(start));
   await seed.end();
 
   const config = testConfig({

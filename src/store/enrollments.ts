@@ -211,6 +211,16 @@ export function delinquencyCandidateSql(today: IsoDate) {
     ]);
 }
 
+/** The enrollment's binder invoice id (R9), as a subquery of a read of `enrollments as e`. */
+function binderInvoiceIdSql(eb: ExpressionBuilder<DB & { e: EnrollmentsTable }, 'e'>) {
+  return eb
+    .selectFrom('invoices as i')
+    .select('i.id')
+    .whereRef('i.enrollment_id', '=', 'e.id')
+    .where('i.is_binder', '=', true)
+    .limit(1);
+}
+
 const COMPILED = new CompiledQueries();
 
 /** A timestamp as the API writes it (`Date.prototype.toISOString`: UTC, milliseconds, truncated as pg parses). */
@@ -272,15 +282,7 @@ export class EnrollmentStore {
       .innerJoin('accounts as a', 'a.member_id', 'e.member_id')
       .selectAll('e')
       .select(['a.first_name as subscriber_first_name', 'a.last_name as subscriber_last_name'])
-      .select((eb) =>
-        eb
-          .selectFrom('invoices as i')
-          .select('i.id')
-          .whereRef('i.enrollment_id', '=', 'e.id')
-          .where('i.is_binder', '=', true)
-          .limit(1)
-          .as('binder_invoice_id'),
-      );
+      .select((eb) => binderInvoiceIdSql(eb).as('binder_invoice_id'));
     // The carrier scope is applied here, once, for every read of enrollments.
     if (scope.carrierId !== null) q = q.where('e.carrier_id', '=', scope.carrierId);
     return q;
@@ -515,15 +517,7 @@ export class EnrollmentStore {
         isoText('e.created_at').as('createdAt'),
         isoTextOrNull('e.terminated_at').as('terminatedAt'),
       ])
-      .select((eb) =>
-        eb
-          .selectFrom('invoices as i')
-          .select('i.id')
-          .whereRef('i.enrollment_id', '=', 'e.id')
-          .where('i.is_binder', '=', true)
-          .limit(1)
-          .as('binderInvoiceId'),
-      )
+      .select((eb) => binderInvoiceIdSql(eb).as('binderInvoiceId'))
       .select([
         sql<ListHistoryTuple[] | null>`(select json_agg(json_build_array(${isoText('h.at')}, h.type, h.from_value,
           h.to_value, h.reason, h.actor, k.role) order by h.id)

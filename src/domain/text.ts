@@ -9,8 +9,17 @@ import { DomainError } from './errors.js';
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 /**
+ * A UTF-16 surrogate without its other half: grammatical JSON (`"\ud800"`) but no character, and
+ * PostgreSQL's `jsonb` refuses it (it was a 500 where the text reaches an event, an idempotency
+ * answer or a remittance; elsewhere it became U+FFFD).
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const notText = (s: string) => CONTROL.test(s) || LONE_SURROGATE.test(s);
+
+/**
  * A request whose text (any value or key, at any depth, in the path, the query, the body or the stored
- * Idempotency-Key header) carries a control character is a 400, found before anything is stored or
+ * Idempotency-Key header) carries a control character or a lone surrogate is a 400, found before anything is stored or
  * looked up.
  */
 export function assertNoControlCharacter(parts: readonly (readonly [string, unknown])[]): void {
@@ -18,14 +27,14 @@ export function assertNoControlCharacter(parts: readonly (readonly [string, unkn
   while (stack.length > 0) {
     const [path, value] = stack.pop() as [string, unknown];
     if (typeof value === 'string') {
-      if (CONTROL.test(value)) refuse(path);
+      if (notText(value)) refuse(path);
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => {
         stack.push([`${path}[${i}]`, v]);
       });
     } else if (value && typeof value === 'object') {
       for (const [key, v] of Object.entries(value)) {
-        if (CONTROL.test(key)) refuse(path);
+        if (notText(key)) refuse(path);
         stack.push([`${path}.${key}`, v]);
       }
     }
@@ -35,7 +44,7 @@ export function assertNoControlCharacter(parts: readonly (readonly [string, unkn
 function refuse(field: string): never {
   throw new DomainError(
     'invalid_character',
-    'Text may not contain control characters (other than tab and line breaks).',
+    'Text may not contain control characters (other than tab and line breaks) or half of a UTF-16 surrogate pair.',
     { field },
   );
 }

@@ -4,6 +4,9 @@ import type { ApiKey, Principal, PrincipalLookup, Role } from '../domain/princip
 import { type ApiKeyCache, REVOKED_CHANNEL } from '../infra/apiKeyCache.js';
 import type { ApiKeyRow, DB } from './schema.js';
 
+/** Transaction-level advisory lock serialising key revocations (class id unique in the service). */
+const KEY_REVOCATION_LOCK = 7_301_040;
+
 export type { ApiKey };
 
 /**
@@ -110,6 +113,9 @@ export class ApiKeyStore implements PrincipalLookup {
   async revoke(id: string, at: Date): Promise<ApiKey | null | 'last_ops_key'> {
     let last = false;
     const row = await this.changeAndNotify(id, async (trx) => {
+      // Revocations one at a time (they are rare): ordered row locks alone still deadlocked when
+      // ops keys revoked each other at once over two instances (black-box run of issue 16).
+      await sql`select pg_advisory_xact_lock(${KEY_REVOCATION_LOCK}::int4, 0)`.execute(trx);
       const ops = await trx
         .selectFrom('api_keys')
         .select('id')

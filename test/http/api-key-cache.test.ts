@@ -15,7 +15,7 @@ import {
 import { ServiceClock } from '../../src/infra/clock.js';
 import { createDatabase, type Database } from '../../src/infra/db.js';
 import { ApiKeyStore } from '../../src/store/apiKeys.js';
-import { testApp, testConfig } from '../helpers/app.js';
+import { anotherInstance, testApp, testConfig } from '../helpers/app.js';
 import { cloneTemplate } from '../helpers/db.js';
 
 /**
@@ -488,4 +488,46 @@ t.test('the only active ops key cannot be revoked, also by two revocations at on
     .where('revoked_at', 'is', null)
     .execute();
   t.equal(left.length, 1, 'one active ops key remains');
+});
+
+t.test('ops keys revoking each other all at once over two instances: no 500, one ops key remains', async (t) => {
+  // Issue-16 black-box run (second round): five ops keys each revoking the four others at once over
+  // two instances: up to five answers of twenty were 500 "deadlock detected".
+  const ctx = await testApp(t);
+  const other = await anotherInstance(t, ctx);
+  for (let round = 0; round < 3; round++) {
+    const keys = [];
+    for (let i = 0; i < 5; i++) keys.push(await ctx.newKey('ops'));
+    const active = await ctx.database.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('role', '=', 'ops')
+      .where('revoked_at', 'is', null)
+      .execute();
+    const answers = await Promise.all(
+      keys.flatMap((by, i) =>
+        active
+          .filter((k) => k.id !== by.id)
+          .map((k) =>
+            (i % 2 === 0 ? ctx : other).app.inject({
+              method: 'DELETE',
+              url: `/v1/api-keys/${k.id}`,
+              headers: { authorization: `Bearer ${by.secret}` },
+            }),
+          ),
+      ),
+    );
+    const statuses = answers.map((a) => a.statusCode);
+    t.notOk(
+      statuses.some((s) => s >= 500),
+      `round ${round}: no 5xx (${[...new Set(statuses)].toSorted().join(', ')})`,
+    );
+    const left = await ctx.database.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('role', '=', 'ops')
+      .where('revoked_at', 'is', null)
+      .execute();
+    t.equal(left.length, 1, `round ${round}: one active ops key remains`);
+  }
 });

@@ -51,6 +51,57 @@ t.test(
   },
 );
 
+t.test('I5: a lone UTF-16 surrogate in any text is 400 invalid_character, never a 500', async (t) => {
+  // Issue-16 black-box run (second round): "r\ud800" is grammatical JSON, but PostgreSQL's jsonb
+  // refuses the escape: a cancellation reason, a carrier with an Idempotency-Key, remittance names
+  // answered 500 (or 201 on one instance and 500 on the other).
+  await setClock(ctx, '2026-12-10T10:00:00-05:00');
+  const e = await newEnrollment(ctx, { carrierId: carrier.id, coverageStart: '2027-01-01' });
+  const cases: [string, Parameters<typeof ctx.request>[0]][] = [
+    [
+      'a cancellation reason',
+      { method: 'POST', url: `/v1/enrollments/${e.id}/cancellation`, payload: { reason: 'r\ud800' } },
+    ],
+    [
+      'a carrier name, with an Idempotency-Key',
+      {
+        method: 'POST',
+        url: '/v1/carriers',
+        headers: { 'idempotency-key': '3b0c7a58-94a5-4a36-9e6f-3f0c3a2f1d11' },
+        payload: { id: 'surrogate-1', name: 'High \ud83d alone' },
+      },
+    ],
+    [
+      'a low surrogate alone',
+      { method: 'POST', url: '/v1/carriers', payload: { id: 'surrogate-2', name: 'x\udc00y' } },
+    ],
+    ['a key', { method: 'POST', url: '/v1/carriers', payload: { id: 'surrogate-3', name: 'Fine', 'k\ud800': 1 } }],
+    [
+      'remittance names of a mail payment',
+      {
+        method: 'POST',
+        url: '/v1/payments',
+        headers: { 'idempotency-key': '9a4e1f0e-5b7c-4c1d-8f55-2b1e0e7a6c21' },
+        payload: {
+          channel: 'mail',
+          method: 'check',
+          amountCents: 100,
+          check: { checkNumber: '1001', payableTo: 'Health Connector' },
+          remittance: { firstName: 'A\ud800', lastName: 'B' },
+        },
+      },
+    ],
+  ];
+  for (const [label, req] of cases) expectProblem(t, await ctx.request(req), 400, 'invalid_character', label);
+  t.equal((await ctx.request({ method: 'GET', url: `/v1/enrollments/${e.id}` })).json().status, 'pending_payment');
+  const paired = await ctx.request({
+    method: 'POST',
+    url: '/v1/carriers',
+    payload: { id: 'surrogate-ok', name: 'Emoji \ud83d\ude00 pair' },
+  });
+  t.equal(paired.statusCode, 201, 'a surrogate pair is a character like any other');
+});
+
 t.test('I5: dates outside the years 1000-2999 are 400, not a 500 or a hang', async (t) => {
   expectProblem(
     t,

@@ -478,7 +478,22 @@ function correctedData(code: string, data: string): NachaChangeNotice['corrected
 
 /** True when the text has the shape of a Nacha file (94-character printable records), for the card screen. */
 export function looksLikeNachaFile(text: string): boolean {
-  return /^(?:[\x20-\x7e]{94}(?:\r?\n|$))+\s*$/.test(text);
+  const records = nachaRecords(text);
+  return records.length > 0 && records.every((r) => /^[\x20-\x7e]{94}$/.test(r));
+}
+
+/**
+ * A Nacha file's records as tools write them: a leading byte-order mark dropped, CRLF, LF or CR
+ * line ends, blanks after a record's 94 characters and blank lines at the end ignored (a record's
+ * own trailing blanks, such as the file control's 39, are kept). The file's identity for R36's
+ * repeats is these records joined by LF.
+ */
+export function nachaRecords(text: string): string[] {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  while (lines.length > 0 && /^[ \t]*$/.test(lines.at(-1) as string)) lines.pop();
+  return lines.map((l) =>
+    l.length > RECORD_LENGTH && /^[ \t]+$/.test(l.slice(RECORD_LENGTH)) ? l.slice(0, RECORD_LENGTH) : l,
+  );
 }
 
 /**
@@ -489,8 +504,7 @@ export function looksLikeNachaFile(text: string): boolean {
  * and file control records are not: they are `warnings` (SPEC R36 matches by trace number alone).
  */
 export function parseReturnFile(text: string): ParsedReturnFile {
-  // Only line breaks are trimmed: the file control record ends in 39 blanks of its own.
-  const lines = text.replace(/(?:\r?\n)+$/, '').split(/\r?\n/);
+  const lines = nachaRecords(text);
   const out: ParsedReturnFile = { returns: [], notices: [], warnings: [] };
   if (lines.length === 0 || lines[0] === '') throw invalid(1, 'the file is empty');
   let pendingEntry: (EntryFields & { line: number; trace: string }) | null = null;

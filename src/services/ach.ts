@@ -10,6 +10,7 @@ import {
   fileIdModifier,
   type NachaChangeNotice,
   type NachaOrigin,
+  nachaRecords,
   originate,
   parseReturnFile,
   type ReturnOutcome,
@@ -146,7 +147,8 @@ export class AchService {
    */
   async receiveReturns(text: string, principal: Principal, call: Idempotent<ReturnFileResult>): Promise<Answered> {
     const parsed = parseReturnFile(text);
-    const sha256 = createHash('sha256').update(text.replace(/\r\n/g, '\n').replace(/\n+$/, '')).digest();
+    // The same records are the same file, whatever the line ends, byte-order mark or trailing blanks.
+    const sha256 = createHash('sha256').update(nachaRecords(text).join('\n')).digest();
     let firstRecorded: { id: string; warnings: ReturnFileWarning[] } | null = null;
     let claimed = false;
     let released = false;

@@ -225,6 +225,50 @@ t.test('one return file sent four times at once over two instances is applied by
   for (const p of payments) t.equal((await getPayment(ctx, p.id)).status, 'returned');
 });
 
+t.test(
+  'a return file with a byte-order mark, CR line ends or blanks after its records is read as the same file',
+  async (t) => {
+    // Issue-16 black-box run (second round): such a body was not recognised as a Nacha file, so the
+    // card screen ran on it and answered 422 card_number_not_allowed (Windows tools write a BOM).
+    await setClock(ctx, '2026-12-08T17:00:00Z');
+    const e = await newEnrollment(ctx, { carrierId: carrier.id });
+    const p = await payOk(ctx, bank(45000, e.id));
+    t.equal((await createFile()).statusCode, 201);
+    const trace = String((await getPayment(ctx, p.id)).traceNumber);
+    const text = returnFile([{ originalTrace: trace, code: 'R01', amountCents: 45000 }]);
+    const post = (body: string) =>
+      ctx.request({
+        method: 'POST',
+        url: '/v1/ops/ach-returns',
+        key: ops.secret,
+        payload: body,
+        headers: { 'content-type': 'text/plain' },
+      });
+    const first = await post(`\ufeff${text.replace(/\n/g, '\r')}`);
+    t.equal(first.statusCode, 200, first.body);
+    t.equal(first.json().repeat, false);
+    t.same(
+      first.json().returns.map((r: { outcome: string }) => r.outcome),
+      ['returned'],
+    );
+    t.same(first.json().warnings, [], 'and it is a clean file');
+    for (const [label, body] of [
+      ['the same file as written', text],
+      ['with CRLF', text.replace(/\n/g, '\r\n')],
+      ['with blanks after each record', text.replace(/\n/g, '  \n')],
+      ['with blank lines at the end', `${text}\n  \n\n`],
+    ] as const) {
+      const again = await post(body);
+      t.equal(again.statusCode, 200, `${label}: ${again.body}`);
+      t.equal(again.json().repeat, true, `${label}: the same file again`);
+      t.equal(again.json().id, first.json().id, label);
+    }
+    const broken = await post(text.replace(/\n/g, ' x\n'));
+    t.ok([400, 422].includes(broken.statusCode), 'text after a record is no blank: refused');
+    t.ok(['invalid_nacha_file', 'card_number_not_allowed'].includes(broken.json().code), broken.json().code);
+  },
+);
+
 t.test('trace numbers wrap after 9,999,999 and a return names the most recent payment with its trace', async (t) => {
   await setClock(ctx, '2026-12-09T15:00:00Z');
   const e = await newEnrollment(ctx, { carrierId: carrier.id });

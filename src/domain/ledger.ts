@@ -94,6 +94,21 @@ export class InvoiceLedger {
     return used;
   }
 
+  /**
+   * I3 (R25): credit applied to a month while an older live invoice has a balance goes to the older
+   * one. Only a return makes this happen (it reopens an older invoice after a billing run spent
+   * credit on a later month): the credit of every month after the oldest open one is taken back and
+   * applied again, oldest first.
+   */
+  rebalanceCredit(): void {
+    const open = this.live().filter(hasBalance);
+    if (open.length === 0) return;
+    const oldestOpen = open.reduce((m, i) => (i.coverageMonth < m ? i.coverageMonth : m), open[0]?.coverageMonth ?? '');
+    const later = this.live().filter((i) => i.creditAppliedCents > 0 && i.coverageMonth > oldestOpen);
+    if (later.length === 0) return;
+    this.applyCredit(this.takeBackCredit(later.reduce((sum, i) => sum + i.creditAppliedCents, 0)));
+  }
+
   /** Takes credit back from the live invoices that used it, newest month first; returns what it took. */
   takeBackCredit(cents: number): number {
     let left = cents;

@@ -123,6 +123,8 @@ export function decideReturn(input: ReturnInput): Reconciliation {
     reason: `payment ${paymentId} returned (${reasonCode})`,
   };
   reverseApplications(d, input);
+  // I3: money still held goes oldest first, also credit a billing run spent on a later month.
+  if (!owesNothing(d.e.status)) d.ledger.rebalanceCredit();
   const binder = d.ledger.binder;
   const binderPaid = binder ? invoiceStatus(binder) === 'paid' : true;
   if (d.e.status === 'awaiting_confirmation' && !binderPaid) {

@@ -389,3 +389,36 @@ t.test('R25/R10: a binder payment returned after the due date leaves the member 
   t.equal(binder.dueDate, '2027-01-23');
   t.equal(binder.status, 'open');
 });
+
+t.test(
+  'R25 with I3: after a return, credit a billing run had spent on a later month goes back to the reopened binder (oldest first)',
+  async (t) => {
+    // Issue-16 black-box run (second round, M3): premium 50,000; two payments of 30,000 (binder paid,
+    // 10,000 credit); the October run spends the credit on October; the first payment is returned.
+    // Before: binder 20,000/50,000 and October kept 10,000, so the member was asked for 30,000 when
+    // 20,000 completes the enrollment (and paying 20,000 left the binder short past its due date).
+    await setClock(ctx, '2027-08-03T10:00:00-04:00');
+    const e = await newEnrollment(ctx, {
+      carrierId: carrier.id,
+      coverageStart: '2027-09-01',
+      monthlyPremiumCents: 50000,
+    });
+    const a = await payOk(ctx, bankPayment(30000, e.id));
+    await payOk(ctx, bankPayment(30000, e.id));
+    t.equal((await getEnrollment(ctx, e.id)).creditCents, 10000);
+    await billingRunOk(ctx, '2027-10-01');
+    const october = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-10-01');
+    t.equal(october?.amountPaidCents, 10000, 'the run spent the credit on October');
+    await returned(a.id, 'R01');
+    const binder = await binderOf(ctx, e);
+    const after = (await invoicesOfEnrollment(ctx, e.id)).find((i) => i.coverageMonth === '2027-10-01');
+    t.equal(binder.amountPaidCents, 30000, 'the binder holds the money still held');
+    t.equal(after?.amountPaidCents, 0, 'October gave its credit back to the binder');
+    const now = await getEnrollment(ctx, e.id);
+    t.equal(now.status, 'pending_payment');
+    t.equal(now.creditCents, 0);
+    // The 20,000 really missing completes it.
+    await payOk(ctx, bankPayment(20000, e.id));
+    t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation', '20,000 completes the binder');
+  },
+);

@@ -100,6 +100,37 @@ t.test('I5: a lone UTF-16 surrogate in any text is 400 invalid_character, never 
     payload: { id: 'surrogate-ok', name: 'Emoji \ud83d\ude00 pair' },
   });
   t.equal(paired.statusCode, 201, 'a surrogate pair is a character like any other');
+  // Third round: the same code point as raw bytes, and other bytes that are not UTF-8, were decoded to
+  // U+FFFD and accepted (an address stored as "1\ufffd\ufffd\ufffd", a remittance name that no longer
+  // matched).
+  for (const [label, bad] of [
+    ['a raw surrogate (ED A0 80)', [0xed, 0xa0, 0x80]],
+    ['an overlong NUL (C0 80)', [0xc0, 0x80]],
+    ['a byte that is never UTF-8 (FF)', [0xff]],
+    ['a code point above U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80]],
+  ] as const) {
+    const body = Buffer.concat([Buffer.from('{"id":"bytes-carrier","name":"A'), Buffer.from(bad), Buffer.from('"}')]);
+    const res = await ctx.request({
+      method: 'POST',
+      url: '/v1/carriers',
+      payload: body,
+      headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(t, res, 400, 'invalid_character', label);
+  }
+  t.equal((await ctx.request({ method: 'GET', url: '/v1/carriers/bytes-carrier' })).statusCode, 404, 'nothing stored');
+  const utf8 = await ctx.request({
+    method: 'POST',
+    url: '/v1/carriers',
+    payload: Buffer.from(
+      '{"id":"bytes-ok","name":"Caf\u00e9 \u00e9t\u00e9 \u4e2d\u6587"}'.replace(/\\u([0-9a-f]{4})/g, (_, h) =>
+        String.fromCharCode(Number.parseInt(h, 16)),
+      ),
+      'utf8',
+    ),
+    headers: { 'content-type': 'application/json' },
+  });
+  t.equal(utf8.statusCode, 201, 'UTF-8 text is text');
 });
 
 t.test('I5: dates outside the years 1000-2999 are 400, not a 500 or a hang', async (t) => {

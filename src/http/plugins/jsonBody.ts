@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { containsCardNumber } from '../../domain/cardScreen.js';
@@ -65,8 +66,15 @@ function isValidJson(text: string): boolean {
 async function jsonBodyPlugin(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const found = scanJson(body as string, MAX_JSON_DEPTH);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+    // Bytes that are not UTF-8 (a raw surrogate, an overlong form, 0xFF) would be decoded to U+FFFD
+    // and the request accepted with other text than was sent: refused like a lone surrogate escape.
+    if (!isUtf8(bytes as Buffer)) {
+      done(new DomainError('invalid_character', 'The body is not valid UTF-8.', { field: 'body' }), undefined);
+      return;
+    }
+    const body = (bytes as Buffer).toString('utf8');
+    const found = scanJson(body, MAX_JSON_DEPTH);
     if (found === 'too_deep') {
       done(
         new DomainError('body_too_deep', `JSON bodies may nest arrays and objects at most ${MAX_JSON_DEPTH} deep.`),
@@ -78,17 +86,17 @@ async function jsonBodyPlugin(app: FastifyInstance) {
       // The screens only see the parsed body, where the hidden value is gone: a card number anywhere in
       // the text of such a body is still refused as one (SPEC "Card data"), else the body is malformed.
       done(
-        containsCardNumber(body as string)
+        containsCardNumber(body)
           ? new DomainError('card_number_not_allowed', 'A full card number was sent.', { field: 'body' })
           : new DomainError('duplicate_json_key', 'A JSON object in the body repeats a member name.'),
         undefined,
       );
       return;
     }
-    parse(request, body as string, (err, parsed) => {
+    parse(request, body, (err, parsed) => {
       // secure-json-parse refuses `__proto__` and `constructor.prototype` members (prototype poisoning)
       // and fastify reports that as "not valid JSON": when the text is valid JSON, say what was refused.
-      if (err && isValidJson(body as string)) {
+      if (err && isValidJson(body)) {
         done(
           new DomainError(
             'forbidden_json_key',

@@ -1,5 +1,6 @@
+import type { MonthlyInvoice } from './billing.js';
 import type { BusinessCalendar } from './calendar.js';
-import { businessDateOf, type IsoDate } from './dates.js';
+import { addMonths, businessDateOf, type IsoDate } from './dates.js';
 import { effectiveCoverageStart, paymentDueDate } from './deadlines.js';
 import {
   type CoverageMove,
@@ -54,6 +55,11 @@ export interface Settlement {
   enrollment: CreditedEnrollmentChange | null;
   history: HistoryEntry[];
   events: DomainEvent[];
+  /**
+   * R10 with R16 (I1): regular invoices issued again because the start moved back past months a
+   * billing run had billed and an earlier move had voided (written after the settlement's own changes).
+   */
+  reissued: MonthlyInvoice[];
 }
 
 export interface SettleInput {
@@ -79,6 +85,7 @@ interface Draft {
   changed: boolean;
   history: HistoryEntry[];
   events: DomainEvent[];
+  reissued: MonthlyInvoice[];
 }
 
 /**
@@ -94,6 +101,7 @@ export function settle(input: SettleInput): Settlement {
     changed: false,
     history: [],
     events: [],
+    reissued: [],
   };
   const creditFromMoves = recordMissedDeadlinesFirst(d, input.now);
   const allocation = payOpenInvoices(d, input);
@@ -119,6 +127,7 @@ export function settle(input: SettleInput): Settlement {
     enrollment: d.changed ? d.enrollment : null,
     history: d.history,
     events: d.events,
+    reissued: d.reissued,
   };
 }
 
@@ -193,6 +202,7 @@ function completeBinder(d: Draft, input: SettleInput): void {
   if (start !== e.coverageStart) {
     d.enrollment.coverageStart = start;
     moveBinder(d.ledger, start);
+    if (start < e.coverageStart) reissueMonthsBetween(d, start, e.coverageStart);
     d.history.push({
       at: now,
       type: 'coverage_start_moved',
@@ -228,6 +238,33 @@ function completeBinder(d: Draft, input: SettleInput): void {
       confirmationExpectedBy: paid.confirmationExpectedBy,
     },
   });
+}
+
+/**
+ * R10 with R16 (I1, I3): the start moved back from `through` to `from` (a payment received in time
+ * after a return had moved it forward): each month after `from` up to `through` that a billing run had
+ * billed (its regular invoice was voided by the forward move) and that has no live invoice gets its
+ * invoice again, for the amount billed, the enrollment's credit applied oldest first.
+ */
+function reissueMonthsBetween(d: Draft, from: IsoDate, through: IsoDate): void {
+  let credit = d.e.creditCents + d.enrollment.creditDeltaCents;
+  for (let month = addMonths(from, 1); month <= through; month = addMonths(month, 1)) {
+    if (d.ledger.live().some((i) => i.coverageMonth === month)) continue;
+    const billed = d.ledger.invoices.filter((i) => !i.isBinder && i.voidedAt && i.coverageMonth === month).at(-1);
+    if (!billed) continue;
+    const creditAppliedCents = Math.max(0, Math.min(credit, billed.amountDueCents));
+    credit -= creditAppliedCents;
+    d.reissued.push({
+      enrollmentId: d.e.id,
+      memberId: d.e.memberId,
+      carrierId: d.e.carrierId,
+      coverageMonth: month,
+      dueDate: paymentDueDate(month),
+      amountDueCents: billed.amountDueCents,
+      creditAppliedCents,
+      delivery: billed.delivery,
+    });
+  }
 }
 
 /** R10: the live binder moves to the new start month, with that month's due date. */

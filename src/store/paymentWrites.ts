@@ -8,7 +8,7 @@ import type { FieldCipher } from './crypto.js';
 import { enrollmentFromJson, historyRow } from './enrollments.js';
 import { eventRow, type NewEvent } from './events.js';
 import type { IdempotencyRecord, StoredResponse } from './idempotency.js';
-import { invoiceFromJson } from './invoices.js';
+import { InvoiceStore, invoiceFromJson } from './invoices.js';
 import { BANK_ACCOUNT_COLUMN } from './keyRotation.js';
 import { ReconciliationStore } from './reconciliations.js';
 import type { DB } from './schema.js';
@@ -128,6 +128,9 @@ export class PaymentWriteStore {
     // they are written here first, voids before anything else; `payment_write` does the rest.
     if (special.length > 0) await new ReconciliationStore(this.db).writeInvoiceChanges(special);
     await sql`select payment_write(${JSON.stringify(body)}::jsonb)`.execute(this.db);
+    // Months issued again after the start moved back (rare): after the binder left their month.
+    if (settlement && settlement.reissued.length > 0)
+      await new InvoiceStore(this.db).insertMonthly(settlement.reissued, now);
   }
 
   /** Nothing is kept: every write is made at once (see `batch`). */
@@ -301,7 +304,7 @@ export class PaymentWriteBatch implements PaymentWriter {
     this.throwIfFailed();
     const [w, settlement, events, enrollmentId, now, idempotency] = args;
     const { special, body } = this.store.prepare(w, settlement, events, enrollmentId, now, idempotency);
-    if (w.mode !== 'insert' || special.length > 0 || idempotency) {
+    if (w.mode !== 'insert' || special.length > 0 || idempotency || (settlement?.reissued.length ?? 0) > 0) {
       await this.flush();
       await this.store.write(...args);
       return;

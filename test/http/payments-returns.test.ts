@@ -422,3 +422,47 @@ t.test(
     t.equal((await getEnrollment(ctx, e.id)).status, 'awaiting_confirmation', '20,000 completes the binder');
   },
 );
+
+t.test(
+  'R25 then R10: a start moved forward by a return and back by an in-time check reissues the month between',
+  async (t) => {
+    // Issue-16 black-box run (third round, M1): after the start moved back, November had only its void
+    // invoice: no bill, yet delinquency counted it as owed.
+    await setClock(ctx, '2028-09-15T10:00:00-04:00');
+    const e = await newEnrollment(ctx, {
+      carrierId: carrier.id,
+      coverageStart: '2028-10-01',
+      monthlyPremiumCents: 10000,
+    });
+    const p = await payOk(ctx, bankPayment(15000, e.id));
+    await billingRunOk(ctx, '2028-11-01');
+    const novemberOf = async () =>
+      (await invoicesOfEnrollment(ctx, e.id)).filter((i) => i.coverageMonth === '2028-11-01' && i.status !== 'void');
+    t.equal((await novemberOf())[0]?.amountPaidCents, 5000, 'the run spent the 5,000 credit on November');
+    await setClock(ctx, '2028-09-29T10:00:00-04:00');
+    await returned(p.id, 'R01');
+    t.equal((await getEnrollment(ctx, e.id)).coverageStart, '2028-11-01', 'the return moved the start (R25)');
+    // A check the lockbox received on 09-22, in time for October, posted now.
+    const binder = await binderOf(ctx, e);
+    await payOk(ctx, {
+      channel: 'mail',
+      method: 'check',
+      amountCents: 10000,
+      slip: { invoiceNumber: binder.invoiceNumber },
+      receivedAt: '2028-09-22T12:00:00-04:00',
+      ...check(),
+    });
+    const after = await getEnrollment(ctx, e.id);
+    t.equal(after.coverageStart, '2028-10-01', 'the in-time check moved the start back (R10)');
+    t.equal(after.status, 'awaiting_confirmation');
+    const november = await novemberOf();
+    t.equal(november.length, 1, 'November has a live invoice again (I1)');
+    t.equal(november[0]?.amountDueCents, 10000, 'for the month billed');
+    t.equal(november[0]?.amountPaidCents, 0, 'nothing paid on it yet: the returned money is gone');
+    const events = await eventsOf(ctx, e.id);
+    t.ok(
+      events.some((ev) => ev.type === 'invoice.issued' && ev.invoice_id === november[0]?.id),
+      'and its invoice.issued event is on the feed',
+    );
+  },
+);

@@ -26,6 +26,8 @@ export class KeyMismatchError extends Error {
 }
 
 const LABEL = 'connector-billing key check v1';
+/** Transaction-level advisory lock serialising instances' key checks (class id unique in the service). */
+const KEY_CHECK_LOCK = 7_301_041;
 
 function checkValue(key: Buffer, purpose: string, keyId: string): Buffer {
   return createHmac('sha256', key).update(`${LABEL}\0${purpose}\0${keyId}`).digest();
@@ -53,30 +55,26 @@ export async function verifyInstanceKeys(db: Kysely<DB>, keys: InstanceKeys): Pr
     },
   ];
   const mismatches: KeyMismatchError['mismatches'] = [];
-  for (const k of mine) {
-    const r = await sql<{ check_value: Buffer; recorded_at: Date }>`
-      with added as (
-        insert into key_checks (purpose, key_id, check_value) values (${k.purpose}, ${k.keyId}, ${k.value})
-        on conflict (purpose, key_id) do nothing
-        returning check_value, recorded_at)
-      select check_value, recorded_at from added
-      union all
-      select check_value, recorded_at from key_checks where purpose = ${k.purpose} and key_id = ${k.keyId}
-      limit 1`.execute(db);
-    // Nothing seen: another instance recorded the key in the same instant (the insert waited for its
-    // commit, the select's snapshot predates it). A new statement sees it.
-    const recorded =
-      r.rows[0] ??
-      (
-        await sql<{ check_value: Buffer; recorded_at: Date }>`
-          select check_value, recorded_at from key_checks where purpose = ${k.purpose} and key_id = ${k.keyId}`.execute(
-          db,
-        )
-      ).rows[0];
-    if (!recorded) throw new Error(`key check for ${k.purpose} ${k.keyId} was neither recorded nor found`);
-    const same = recorded.check_value.length === k.value.length && timingSafeEqual(recorded.check_value, k.value);
-    if (!same)
-      mismatches.push({ purpose: k.purpose, keyId: k.keyId, setting: k.setting, recordedAt: recorded.recorded_at });
-  }
-  if (mismatches.length > 0) throw new KeyMismatchError(mismatches);
+  // One instance at a time, all its keys at once: two instances starting together with different keys
+  // each recorded some of theirs (one the data key, the other the HMAC key), so both were refused and
+  // no configuration matched the database any more. Under the lock the first records every key and
+  // the second finds them all.
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${KEY_CHECK_LOCK}::int4, 0)`.execute(trx);
+    for (const k of mine) {
+      await sql`insert into key_checks (purpose, key_id, check_value) values (${k.purpose}, ${k.keyId}, ${k.value})
+                on conflict (purpose, key_id) do nothing`.execute(trx);
+      const r = await sql<{ check_value: Buffer; recorded_at: Date }>`
+        select check_value, recorded_at from key_checks where purpose = ${k.purpose} and key_id = ${k.keyId}`.execute(
+        trx,
+      );
+      const recorded = r.rows[0];
+      if (!recorded) throw new Error(`key check for ${k.purpose} ${k.keyId} was neither recorded nor found`);
+      const same = recorded.check_value.length === k.value.length && timingSafeEqual(recorded.check_value, k.value);
+      if (!same)
+        mismatches.push({ purpose: k.purpose, keyId: k.keyId, setting: k.setting, recordedAt: recorded.recorded_at });
+    }
+    // A refused instance records nothing: its new key ids must not stay behind.
+    if (mismatches.length > 0) throw new KeyMismatchError(mismatches);
+  });
 }

@@ -15,7 +15,7 @@ import {
 import { ServiceClock } from '../../src/infra/clock.js';
 import { createDatabase, type Database } from '../../src/infra/db.js';
 import { ApiKeyStore } from '../../src/store/apiKeys.js';
-import { anotherInstance, testApp, testConfig } from '../helpers/app.js';
+import { anotherInstance, type TestContext, testApp, testConfig } from '../helpers/app.js';
 import { cloneTemplate } from '../helpers/db.js';
 
 /**
@@ -412,16 +412,21 @@ t.test('PrincipalCache: races, bounds and leases', async (t) => {
   });
 });
 
-t.test('the only active ops key cannot be revoked, also by two revocations at once', async (t) => {
-  // Found by the issue-16 black-box run: the bootstrap ops key revoked itself (200), leaving nobody
-  // able to create keys; a restart never brings a revoked key back.
-  const ctx = await testApp(t);
-  const ops = await ctx.database.db
+/** The ids of the active ops keys, as the database holds them. */
+function activeOpsKeys(ctx: TestContext) {
+  return ctx.database.db
     .selectFrom('api_keys')
     .select('id')
     .where('role', '=', 'ops')
     .where('revoked_at', 'is', null)
     .execute();
+}
+
+t.test('the only active ops key cannot be revoked, also by two revocations at once', async (t) => {
+  // Found by the issue-16 black-box run: the bootstrap ops key revoked itself (200), leaving nobody
+  // able to create keys; a restart never brings a revoked key back.
+  const ctx = await testApp(t);
+  const ops = await activeOpsKeys(ctx);
   const created = await ctx.request({
     method: 'POST',
     url: '/v1/api-keys',
@@ -481,12 +486,7 @@ t.test('the only active ops key cannot be revoked, also by two revocations at on
   const statuses = [a.statusCode, b.statusCode].toSorted();
   t.equal(statuses[0], 200, 'one revocation');
   t.ok(statuses[1] === 409 || statuses[1] === 401, `the other refused (${statuses[1]})`);
-  const left = await ctx.database.db
-    .selectFrom('api_keys')
-    .select('id')
-    .where('role', '=', 'ops')
-    .where('revoked_at', 'is', null)
-    .execute();
+  const left = await activeOpsKeys(ctx);
   t.equal(left.length, 1, 'one active ops key remains');
 });
 
@@ -498,12 +498,7 @@ t.test('ops keys revoking each other all at once over two instances: no 500, one
   for (let round = 0; round < 3; round++) {
     const keys = [];
     for (let i = 0; i < 5; i++) keys.push(await ctx.newKey('ops'));
-    const active = await ctx.database.db
-      .selectFrom('api_keys')
-      .select('id')
-      .where('role', '=', 'ops')
-      .where('revoked_at', 'is', null)
-      .execute();
+    const active = await activeOpsKeys(ctx);
     const answers = await Promise.all(
       keys.flatMap((by, i) =>
         active
@@ -522,12 +517,7 @@ t.test('ops keys revoking each other all at once over two instances: no 500, one
       statuses.some((s) => s >= 500),
       `round ${round}: no 5xx (${[...new Set(statuses)].toSorted().join(', ')})`,
     );
-    const left = await ctx.database.db
-      .selectFrom('api_keys')
-      .select('id')
-      .where('role', '=', 'ops')
-      .where('revoked_at', 'is', null)
-      .execute();
+    const left = await activeOpsKeys(ctx);
     t.equal(left.length, 1, `round ${round}: one active ops key remains`);
   }
 });
